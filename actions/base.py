@@ -1,0 +1,113 @@
+"""What every action shares: the reply type, the context it runs in, the result it returns.
+
+An action reads the context (the parse, the conversation's slots, the knowledge base, the
+dossier service) and returns replies and slot changes. It never sends anything itself: the
+channel that received the message renders and sends the replies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from knowledge.dossiers.types import DossierSource
+from knowledge.snapshot import KnowledgeSnapshot
+from nlu.types import IntentScore, ParseResult
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A quick reply: what the citizen sees, and the payload sent back when tapped."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link shown with a reply."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message from the bot, channel-neutral."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    links: tuple[Link, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (used by the web channel and transcripts)."""
+        return {
+            "text": self.text,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "links": [{"title": link.title, "url": link.url} for link in self.links],
+        }
+
+
+def payload(intent: str, **entities: str) -> str:
+    """A Rasa-style button payload: ``/intent{"entity": "value"}``."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+class RateLimiter(Protocol):
+    """Counts events per key in a sliding window."""
+
+    async def hit(self, key: str, limit: int, window_seconds: float) -> bool:
+        """Record an event; False when the key already had ``limit`` events in the window."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What actions may use."""
+
+    knowledge: KnowledgeSnapshot
+    dossiers: DossierSource
+    limiter: RateLimiter
+    dossier_lookups_per_hour: int = 10
+    office_hours: str = "Thứ Hai đến Thứ Sáu, 7:30–17:00"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """Everything an action may read about the current message and conversation."""
+
+    text: str
+    parse: ParseResult
+    intent: str
+    procedure: str | None
+    slots: Mapping[str, Any]
+    services: Services
+    conversation_id: str
+    channel: str
+    now: dt.datetime
+    faq_id: str | None = None
+    options: tuple[IntentScore, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """Replies plus the slot changes to save (a value of None clears a slot)."""
+
+    replies: tuple[Reply, ...]
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    status: str | None = None  # a new conversation status ("waiting" for handoff)
+
+
+class Action(Protocol):
+    """One thing the bot can do."""
+
+    name: str
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Do it."""
+        ...

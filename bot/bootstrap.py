@@ -1,0 +1,68 @@
+"""Wiring shared by the CLI and the service: the database, the knowledge base and the NLU."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from knowledge.db import create_schema, make_engine, make_sessionmaker
+from knowledge.files import load_directory
+from knowledge.schema import Office, Procedure
+from knowledge.store import KnowledgeStore
+from nlu.engine import BuiltinNlu, Lexicon, NluModel, data_fingerprint, train
+from nlu.rasa_data import load_training_data
+
+log = logging.getLogger(__name__)
+
+
+async def open_knowledge(settings: Settings, seed: bool = True) -> tuple[AsyncEngine,
+                                                                          KnowledgeStore]:
+    """The database engine and knowledge store; an empty database is seeded from YAML."""
+    engine = make_engine(settings.effective_database_url)
+    await create_schema(engine)
+    store = KnowledgeStore(make_sessionmaker(engine))
+    if seed and await store.is_empty():
+        summary = await store.load_bundle(load_directory(settings.knowledge_dir))
+        log.info("seeded the knowledge base from %s: %s", settings.knowledge_dir,
+                 summary.counts())
+    return engine, store
+
+
+def build_lexicon(procedures: Sequence[Procedure], offices: Sequence[Office]) -> Lexicon:
+    """Procedure and place phrases for the NLU, from the knowledge base."""
+    return Lexicon(
+        procedures={p.id: [p.name, *p.aliases] for p in procedures},
+        places={place: [place] for office in offices for place in office.places},
+    )
+
+
+async def load_lexicon(store: KnowledgeStore) -> Lexicon:
+    """The lexicon of the published knowledge base."""
+    return build_lexicon(await store.procedures(), await store.offices())
+
+
+def load_or_train_model(settings: Settings, lexicon: Lexicon) -> NluModel:
+    """The saved model when it was trained on the current data, else a freshly trained one."""
+    data = load_training_data(settings.nlu_train_files)
+    path = settings.model_path
+    if path.exists():
+        try:
+            model = NluModel.load(path)
+            if model.data_hash == data_fingerprint(data):
+                return model
+            log.info("training data changed since %s was trained; retraining", path)
+        except (ValueError, OSError, EOFError, AttributeError, ImportError) as exc:
+            log.warning("cannot use the model at %s (%s); retraining", path, exc)
+    model = train(data, lexicon)
+    model.save(path)
+    return model
+
+
+async def build_nlu(settings: Settings, store: KnowledgeStore) -> BuiltinNlu:
+    """The built-in NLU with the current model and the knowledge base's lexicon."""
+    lexicon = await load_lexicon(store)
+    return BuiltinNlu(load_or_train_model(settings, lexicon), lexicon,
+                      settings.nlu_oos_threshold)

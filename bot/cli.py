@@ -1,0 +1,192 @@
+"""The ``egovbot`` command line: knowledge base, NLU, chat and service commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
+from bot.settings import Settings
+from knowledge.files import KnowledgeFileError, load_directory, write_directory
+from knowledge.search import KnowledgeIndex
+from nlu.engine import BuiltinNlu, train
+from nlu.evaluate import predict, report, summary_lines
+from nlu.rasa_data import TrainingDataError, load_training_data
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+def _print(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate a knowledge directory and load it into the database."""
+    directory = Path(args.path) if args.path else settings.knowledge_dir
+    try:
+        bundle = load_directory(directory)
+    except KnowledgeFileError as exc:
+        sys.stderr.write(f"Nothing was loaded: {len(exc.problems)} problem(s) in {directory}\n")
+        for problem in exc.problems:
+            sys.stderr.write(f"  {problem}\n")
+        return 2
+    engine, store = await open_knowledge(settings, seed=False)
+    try:
+        summary = await store.load_bundle(bundle)
+    finally:
+        await engine.dispose()
+    _print(f"Loaded {directory} into {settings.effective_database_url}: {summary.counts()}")
+    for outcome in ("added", "updated"):
+        for kind, ids in getattr(summary, outcome).items():
+            _print(f"  {outcome} {kind}: {', '.join(ids)}")
+    return 0
+
+
+async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the database's knowledge base back to YAML files."""
+    engine, store = await open_knowledge(settings)
+    try:
+        bundle = await store.export_bundle()
+    finally:
+        await engine.dispose()
+    written = write_directory(bundle, Path(args.path))
+    _print(f"Wrote {len(written)} files to {args.path}")
+    return 0
+
+
+async def kb_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Accent-insensitive search over published procedures and FAQs."""
+    engine, store = await open_knowledge(settings)
+    try:
+        index = KnowledgeIndex(await store.procedures(), await store.faqs())
+    finally:
+        await engine.dispose()
+    for hit in index.search(args.query, limit=args.limit):
+        _print(f"{hit.score:5.1f}  {hit.kind:9s} {hit.id:24s} {hit.title}")
+    return 0
+
+
+async def _nlu(settings: Settings) -> BuiltinNlu:
+    engine, store = await open_knowledge(settings)
+    try:
+        return await build_nlu(settings, store)
+    finally:
+        await engine.dispose()
+
+
+async def nlu_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the built-in engine and save the model."""
+    files = [Path(p) for p in args.data] if args.data else settings.nlu_train_files
+    data = load_training_data(files)
+    engine, store = await open_knowledge(settings)
+    try:
+        lexicon = await load_lexicon(store)
+    finally:
+        await engine.dispose()
+    model = train(data, lexicon)
+    out = Path(args.out) if args.out else settings.model_path
+    model.save(out)
+    _print(f"Trained on {model.examples} examples, {len(data.intents)} intents "
+           f"in {model.train_seconds:.2f} s; saved {out}")
+    return 0
+
+
+async def nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the Rasa-shaped parse of a text, or of each stdin line."""
+    nlu = await _nlu(settings)
+    texts = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
+    for text in texts:
+        _print(json.dumps(nlu.parse(text).to_dict(), ensure_ascii=False))
+    return 0
+
+
+async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate on a Rasa-format test file (optionally training on a given file first)."""
+    nlu = await _nlu(settings)
+    if args.train:
+        nlu = nlu.with_model(train(load_training_data([Path(p) for p in args.train]),
+                                   nlu.lexicon))
+    test_file = Path(args.data) if args.data else settings.nlu_test_file
+    data = load_training_data([test_file])
+    started = time.perf_counter()
+    result = report(predict(nlu.parse, data))
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    for line in summary_lines(str(test_file), result):
+        _print(line)
+    _print("  per intent (precision / recall / F1 / support):")
+    for intent, figures in result["intent"]["per_intent"].items():
+        _print(f"    {intent:22s} {figures['precision']:.3f} / {figures['recall']:.3f} / "
+               f"{figures['f1']:.3f} / {figures['support']}")
+    if result["intent"]["confusions"]:
+        _print("  most frequent confusions:")
+        for item in result["intent"]["confusions"][:10]:
+            _print(f"    {item['intent']} -> {item['predicted']}: {item['count']}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(result, ensure_ascii=False, indent=2),
+                                     encoding="utf-8")
+        _print(f"  report written to {args.report}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="egovbot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    kb = groups.add_parser("kb", help="knowledge base").add_subparsers(dest="command",
+                                                                       required=True)
+    load = kb.add_parser("load", help="validate YAML files and load them into the database")
+    load.add_argument("path", nargs="?", help="knowledge directory (default: the shipped one)")
+    load.set_defaults(run=kb_load)
+    export = kb.add_parser("export", help="write the knowledge base to YAML files")
+    export.add_argument("path")
+    export.set_defaults(run=kb_export)
+    search = kb.add_parser("search", help="accent-insensitive search")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=5)
+    search.set_defaults(run=kb_search)
+
+    nlu = groups.add_parser("nlu", help="natural-language understanding").add_subparsers(
+        dest="command", required=True)
+    train_cmd = nlu.add_parser("train", help="train the built-in engine")
+    train_cmd.add_argument("--data", nargs="+", help="Rasa NLU YAML files or directories")
+    train_cmd.add_argument("--out", help="model file (default: the data dir's current model)")
+    train_cmd.set_defaults(run=nlu_train)
+    parse = nlu.add_parser("parse", help="parse a text (or stdin lines) to Rasa-shaped JSON")
+    parse.add_argument("text", nargs="?")
+    parse.set_defaults(run=nlu_parse)
+    test = nlu.add_parser("test", help="evaluate on a Rasa-format test file")
+    test.add_argument("--data", help="test file (default: the held-out test file)")
+    test.add_argument("--train", nargs="+", help="train on these files first")
+    test.add_argument("--report", help="write the full JSON report here")
+    test.set_defaults(run=nlu_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``egovbot`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    try:
+        result: int = asyncio.run(args.run(args, settings))
+        return result
+    except (TrainingDataError, KnowledgeFileError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except LookupError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

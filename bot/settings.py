@@ -1,0 +1,39 @@
+"""The one settings object: read once from the environment (prefix ``EGOVBOT_``) at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGED_KNOWLEDGE = PROJECT_ROOT / "knowledge" / "data"
+PACKAGED_NLU_DATA = PROJECT_ROOT / "nlu" / "data"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, with embedded defaults that need no other service."""
+
+    model_config = SettingsConfigDict(env_prefix="EGOVBOT_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="where the SQLite file and models go")
+    database_url: str = Field(default="", description="SQLAlchemy async URL; SQLite by default")
+    knowledge_dir: Path = Field(default=PACKAGED_KNOWLEDGE,
+                                description="YAML seeded into an empty database")
+    nlu_train_files: list[Path] = Field(default=[PACKAGED_NLU_DATA / "nlu.yml"])
+    nlu_test_file: Path = Field(default=PACKAGED_NLU_DATA / "test" / "test.yml")
+    nlu_engine: str = Field(default="builtin", pattern="^(builtin|rasa)$")
+    nlu_oos_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'egovbot.db').resolve()}"
+
+    @property
+    def model_path(self) -> Path:
+        """Where the current built-in NLU model is kept."""
+        return self.data_dir / "models" / "nlu-current.pkl"

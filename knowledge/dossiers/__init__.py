@@ -1,0 +1,1 @@
+"""The dossier-status service: the API contract's types, its HTTP client and a simulator."""

@@ -1,0 +1,142 @@
+"""SQLAlchemy tables: the knowledge base (procedures, offices, FAQs, city) and conversations.
+
+Scalar facts are columns; ordered lists of structured items (steps, documents, fees, aliases)
+are JSON columns holding exactly what the pydantic schema validated. ``search_text`` is the
+accent-folded text the search reads, computed by ``knowledge.search.search_key`` on write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from knowledge.db import Base
+
+
+class ProcedureRow(Base):
+    """One administrative procedure."""
+
+    __tablename__ = "procedures"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(300))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(300))
+    agency: Mapped[str] = mapped_column(Text)
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    steps: Mapped[list[str]] = mapped_column(JSON)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    processing_time_text: Mapped[str] = mapped_column(Text)
+    processing_working_days: Mapped[float | None] = mapped_column(Float)
+    fees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    online_mode: Mapped[str] = mapped_column(String(16))
+    online_link: Mapped[str | None] = mapped_column(String(500))
+    online_note: Mapped[str | None] = mapped_column(Text)
+    legal_basis: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    verified: Mapped[dt.date] = mapped_column(Date)
+    unverified: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class OfficeRow(Base):
+    """An office citizens go to."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    hours: Mapped[str | None] = mapped_column(String(300))
+    map_link: Mapped[str | None] = mapped_column(String(500))
+    places: Mapped[list[str]] = mapped_column(JSON, default=list)
+    handles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unverified: Mapped[str | None] = mapped_column(String(300))
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class FaqRow(Base):
+    """An administrator-written question and answer."""
+
+    __tablename__ = "faqs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[str] = mapped_column(String(300))
+    paraphrases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    procedure: Mapped[str | None] = mapped_column(String(64), index=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class CityRow(Base):
+    """The city profile (one row, id 1)."""
+
+    __tablename__ = "city"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ConversationRow(Base):
+    """One citizen's conversation on one channel, with its dialogue state."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # "<channel>:<user id>"
+    channel: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str] = mapped_column(String(160))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class TurnRow(Base):
+    """One message in or out of a conversation; text is masked before it is stored."""
+
+    __tablename__ = "turns"
+    __table_args__ = (Index("ix_turns_conversation_at", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(4))  # "in" or "out"
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    procedure: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    latency_ms: Mapped[float | None] = mapped_column(Float)

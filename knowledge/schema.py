@@ -1,0 +1,213 @@
+"""The validated shape of knowledge-base entries: procedures, offices, FAQs and the city profile.
+
+These pydantic models are the single definition of what a valid entry is. The YAML importer,
+the exporter and (later) the admin editor all validate through them, so an entry that loads
+from a file is exactly an entry the admin pages accept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, min_length=2, max_length=64)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class Strict(BaseModel):
+    """Base for every entry: unknown fields are errors, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PublishStatus(StrEnum):
+    """Whether citizens can see an entry."""
+
+    PUBLISHED = "published"
+    DRAFT = "draft"
+
+
+class OnlineMode(StrEnum):
+    """How much of a procedure can be done online."""
+
+    FULL = "full"  # toàn trình: start to finish online
+    PARTIAL = "partial"  # submit online, but some step in person
+    NONE = "none"  # in person only
+
+
+class UnverifiedField(StrEnum):
+    """Procedure facts that can be flagged as not yet confirmed by an official source."""
+
+    CODE = "code"
+    AGENCY = "agency"
+    STEPS = "steps"
+    DOCUMENTS = "documents"
+    PROCESSING_TIME = "processing_time"
+    FEES = "fees"
+    ONLINE = "online"
+    LEGAL_BASIS = "legal_basis"
+
+
+class Document(Strict):
+    """One paper a citizen must bring or upload."""
+
+    name: LongText
+    copies: ShortText | None = None  # e.g. "1 bản chính", "1 bản sao có chứng thực"
+    condition: ShortText | None = None  # when it is needed, e.g. "nếu ủy quyền"
+    note: LongText | None = None
+
+
+class ProcessingTime(Strict):
+    """How long the agency takes."""
+
+    text: LongText
+    working_days: float | None = Field(default=None, ge=0, le=365)
+
+
+class Fee(Strict):
+    """One fee item. ``amount_vnd`` is None when the amount is not known for this city."""
+
+    name: ShortText
+    amount_vnd: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    note: LongText | None = None
+    legal_source: ShortText | None = None
+
+
+class Online(Strict):
+    """Online availability of a procedure."""
+
+    mode: OnlineMode
+    link: HttpUrl | None = None
+    note: LongText | None = None
+
+
+class Procedure(Strict):
+    """One administrative procedure, written for citizens."""
+
+    id: Slug
+    code: ShortText | None = None  # national portal code(s), e.g. "1.001193"
+    name: ShortText
+    aliases: list[ShortText] = Field(default_factory=list)
+    category: ShortText
+    level: ShortText
+    agency: LongText
+    offices: list[Slug] = Field(default_factory=list)
+    steps: list[LongText] = Field(min_length=1)
+    documents: list[Document] = Field(min_length=1)
+    processing_time: ProcessingTime
+    fees: list[Fee] = Field(min_length=1)
+    online: Online
+    legal_basis: list[ShortText] = Field(default_factory=list)
+    sources: list[ShortText] = Field(min_length=1)
+    verified: dt.date
+    unverified: dict[UnverifiedField, ShortText] = Field(default_factory=dict)
+    status: PublishStatus = PublishStatus.PUBLISHED
+
+    @field_validator("aliases")
+    @classmethod
+    def _unique_aliases(cls, aliases: list[str]) -> list[str]:
+        seen: set[str] = set()
+        unique: list[str] = []
+        for alias in aliases:
+            key = alias.casefold()
+            if key not in seen:
+                seen.add(key)
+                unique.append(alias)
+        return unique
+
+
+PHONE_PATTERN = re.compile(r"^[0-9 .()+-]{4,20}$")
+
+
+class Office(Strict):
+    """A place where citizens submit dossiers or get help."""
+
+    id: Slug
+    name: ShortText
+    address: ShortText | None = None  # None when no source gives it; never guessed
+    phone: ShortText | None = None
+    hours: ShortText | None = None
+    map_link: HttpUrl | None = None
+    places: list[ShortText] = Field(default_factory=list)  # wards/communes it serves
+    handles: list[Slug] = Field(default_factory=list)  # procedure ids
+    unverified: ShortText | None = None  # what about this office is not confirmed
+    sources: list[ShortText] = Field(default_factory=list)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_shape(cls, phone: str | None) -> str | None:
+        if phone is not None and not PHONE_PATTERN.match(phone):
+            raise ValueError("phone may contain only digits, spaces, dots, dashes and +()")
+        return phone
+
+
+class Faq(Strict):
+    """An administrator-written question and answer."""
+
+    id: Slug
+    question: ShortText
+    paraphrases: list[ShortText] = Field(default_factory=list)
+    answer: LongText
+    procedure: Slug | None = None
+    tags: list[Slug] = Field(default_factory=list)
+    status: PublishStatus = PublishStatus.PUBLISHED
+
+
+class Portal(Strict):
+    """An online portal or app citizens can use."""
+
+    name: ShortText
+    url: HttpUrl | None = None
+    note: ShortText | None = None
+
+
+class City(Strict):
+    """The deployment's city profile: name, hotlines and portals. One per knowledge base."""
+
+    name: ShortText
+    hotline: ShortText
+    hotline_note: ShortText | None = None
+    portals: list[Portal] = Field(default_factory=list)
+    sources: list[ShortText] = Field(default_factory=list)
+
+
+class KnowledgeBundle(Strict):
+    """Everything one knowledge-base directory holds, cross-checked as a whole."""
+
+    city: City
+    procedures: list[Procedure]
+    offices: list[Office] = Field(default_factory=list)
+    faqs: list[Faq] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> KnowledgeBundle:
+        procedure_ids = _unique_ids("procedure", [p.id for p in self.procedures])
+        office_ids = _unique_ids("office", [o.id for o in self.offices])
+        _unique_ids("faq", [f.id for f in self.faqs])
+        for procedure in self.procedures:
+            for office_id in procedure.offices:
+                if office_id not in office_ids:
+                    raise ValueError(f"procedure {procedure.id!r}: unknown office {office_id!r}")
+        for office in self.offices:
+            for procedure_id in office.handles:
+                if procedure_id not in procedure_ids:
+                    raise ValueError(f"office {office.id!r}: unknown procedure {procedure_id!r}")
+        for faq in self.faqs:
+            if faq.procedure is not None and faq.procedure not in procedure_ids:
+                raise ValueError(f"faq {faq.id!r}: unknown procedure {faq.procedure!r}")
+        return self
+
+
+def _unique_ids(kind: str, ids: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for entry_id in ids:
+        if entry_id in seen:
+            raise ValueError(f"two {kind} entries have the id {entry_id!r}")
+        seen.add(entry_id)
+    return seen

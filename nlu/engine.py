@@ -1,0 +1,170 @@
+"""The built-in NLU engine: normalise, extract entities, classify the intent.
+
+``train(data, lexicon)`` builds an ``NluModel`` from Rasa-format training data; ``BuiltinNlu``
+parses with a model and a ``Lexicon`` (procedure and place phrases from the knowledge base).
+The lexicon is separate from the model so that a published knowledge-base change reaches the
+parser without retraining.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlu.classifier import IntentClassifier
+from nlu.entities import Gazetteer, pattern_entities
+from nlu.intents import EntityType, Intent
+from nlu.normalize import NormalizedText, normalize
+from nlu.rasa_data import TrainingData
+from nlu.types import Entity, IntentScore, ParseResult
+
+MODEL_FORMAT = 1
+PLACEHOLDERS = {
+    EntityType.PROCEDURE: "zzproc",
+    EntityType.DOSSIER_CODE: "zzcode",
+    EntityType.ID_NUMBER: "zzidnumber",
+    EntityType.PHONE: "zzphone",
+    EntityType.PLACE: "zzplace",
+}
+DEFAULT_OOS_THRESHOLD = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Phrases that name entity values: procedure id -> names/aliases, place -> names."""
+
+    procedures: Mapping[str, list[str]] = field(default_factory=dict)
+    places: Mapping[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class NluModel:
+    """A trained classifier plus the entity synonyms its training data taught."""
+
+    classifier: IntentClassifier
+    synonyms: dict[str, list[str]]
+    trained_at: str
+    examples: int
+    data_hash: str
+    train_seconds: float
+    format: int = MODEL_FORMAT
+
+    def save(self, path: Path) -> None:
+        """Write the model atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: Path) -> NluModel:
+        """Read a model written by ``save`` (our own file; never load untrusted pickles)."""
+        model = pickle.loads(path.read_bytes())
+        if not isinstance(model, NluModel) or model.format != MODEL_FORMAT:
+            raise ValueError(f"{path} is not an egovbot NLU model of format {MODEL_FORMAT}")
+        return model
+
+
+class EntityExtractor:
+    """Every entity type: gazetteers for procedures and places, patterns for the rest."""
+
+    def __init__(self, lexicon: Lexicon, synonyms: Mapping[str, list[str]]) -> None:
+        procedures: dict[str, list[str]] = {k: list(v) for k, v in lexicon.procedures.items()}
+        for value, phrases in synonyms.items():
+            if not procedures or value in lexicon.procedures or not lexicon.procedures:
+                procedures.setdefault(value, []).extend(phrases)
+        self.procedures = Gazetteer(EntityType.PROCEDURE, procedures)
+        self.places = Gazetteer(EntityType.PLACE, lexicon.places, fuzzy=False)
+
+    def extract(self, message: NormalizedText) -> list[Entity]:
+        """Entities of every type, without overlaps, in message order."""
+        found = pattern_entities(message.original)
+        for gazetteer in (self.procedures, self.places):
+            for entity in gazetteer.find(message):
+                if all(entity.end <= e.start or entity.start >= e.end for e in found):
+                    found.append(entity)
+        return sorted(found, key=lambda e: e.start)
+
+
+def masked_text(message: NormalizedText, entities: list[Entity]) -> str:
+    """The plain text with each entity replaced by its placeholder."""
+    words: list[str] = []
+    current: Entity | None = None
+    for token in message.tokens:
+        covering = next((e for e in entities if e.start <= token.start < e.end), None)
+        if covering is None:
+            words.append(token.plain)
+        elif covering is not current:
+            words.append(PLACEHOLDERS.get(EntityType(covering.entity), "zzentity")
+                         if covering.entity in PLACEHOLDERS else "zzentity")
+        current = covering
+    return " ".join(words)
+
+
+def data_fingerprint(data: TrainingData) -> str:
+    """A short hash of the training examples, to tell models apart."""
+    digest = hashlib.sha256()
+    for example in data.examples:
+        digest.update(f"{example.intent}\t{example.text}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def train(data: TrainingData, lexicon: Lexicon) -> NluModel:
+    """Train the built-in engine on Rasa-format data."""
+    started = time.perf_counter()
+    synonyms = data.entity_synonyms(EntityType.PROCEDURE)
+    extractor = EntityExtractor(lexicon, synonyms)
+    texts: list[str] = []
+    intents: list[str] = []
+    for example in data.examples:
+        message = normalize(example.text)
+        texts.append(masked_text(message, extractor.extract(message)))
+        intents.append(example.intent)
+    classifier = IntentClassifier().fit(texts, intents)
+    return NluModel(
+        classifier=classifier,
+        synonyms=synonyms,
+        trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        examples=len(data.examples),
+        data_hash=data_fingerprint(data),
+        train_seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+class BuiltinNlu:
+    """Parses messages with a trained model and the current lexicon."""
+
+    engine_name = "builtin"
+
+    def __init__(self, model: NluModel, lexicon: Lexicon,
+                 oos_threshold: float = DEFAULT_OOS_THRESHOLD) -> None:
+        self.model = model
+        self.lexicon = lexicon
+        self.oos_threshold = oos_threshold
+        self.extractor = EntityExtractor(lexicon, model.synonyms)
+
+    def with_lexicon(self, lexicon: Lexicon) -> BuiltinNlu:
+        """The same model with new procedure and place phrases."""
+        return BuiltinNlu(self.model, lexicon, self.oos_threshold)
+
+    def with_model(self, model: NluModel) -> BuiltinNlu:
+        """A new model with the same lexicon."""
+        return BuiltinNlu(model, self.lexicon, self.oos_threshold)
+
+    def parse(self, text: str) -> ParseResult:
+        """Understand one message."""
+        message = normalize(text)
+        entities = self.extractor.extract(message)
+        if not message.tokens:
+            top = IntentScore(Intent.OUT_OF_SCOPE, 1.0)
+            return ParseResult(text, top, (top,), tuple(entities), self.engine_name)
+        ranking = self.model.classifier.rank(masked_text(message, entities))
+        top = ranking[0]
+        if top.confidence < self.oos_threshold:
+            top = IntentScore(Intent.OUT_OF_SCOPE, 1.0 - top.confidence)
+        return ParseResult(text, top, tuple(ranking), tuple(entities), self.engine_name)

@@ -1,0 +1,126 @@
+"""Entity extraction: gazetteers for procedures and places, patterns for codes and numbers.
+
+A ``Gazetteer`` maps phrases (procedure names and aliases, place names) to entity values. It
+matches on the normalised plain form of the message, so diacritics, case, tone placement and
+abbreviations do not matter, and it tolerates one typo in a longer phrase. Patterns find
+dossier codes, 12-digit citizen ID numbers and phone numbers in the original text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from nlu.dossier_code import find_dossier_codes
+from nlu.intents import EntityType
+from nlu.normalize import NormalizedText, Token, normalize
+from nlu.patterns import ID_NUMBER_PATTERN, PHONE_PATTERN, phone_digits
+from nlu.types import Entity
+
+FUZZY_MIN_CHARS = 7
+FUZZY_CUTOFF = 88.0
+MAX_PHRASE_TOKENS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    value: str
+    key: str  # plain tokens joined by spaces
+    size: int  # number of tokens
+
+
+class Gazetteer:
+    """Finds known phrases of one entity type in a normalised message."""
+
+    def __init__(self, entity: str, phrases: Mapping[str, Iterable[str]], fuzzy: bool = True):
+        self.entity = entity
+        self.fuzzy = fuzzy
+        self._exact: dict[str, str] = {}
+        self._by_size: dict[int, list[_Phrase]] = {}
+        self._compact: dict[str, str] = {}
+        for value, surfaces in phrases.items():
+            for surface in surfaces:
+                tokens = normalize(surface).tokens
+                if not tokens or len(tokens) > MAX_PHRASE_TOKENS:
+                    continue
+                key = " ".join(t.plain for t in tokens)
+                if key in self._exact:
+                    continue  # the first value listed for a phrase wins
+                self._exact[key] = value
+                self._by_size.setdefault(len(tokens), []).append(_Phrase(value, key, len(tokens)))
+                if len(tokens) > 1:
+                    self._compact.setdefault(key.replace(" ", ""), value)
+        self._sizes = sorted(self._by_size, reverse=True)
+        self._choices = {size: [p.key for p in group] for size, group in self._by_size.items()}
+
+    def __len__(self) -> int:
+        return len(self._exact)
+
+    def find(self, message: NormalizedText) -> list[Entity]:
+        """Non-overlapping matches, longest first, exact before fuzzy."""
+        tokens = message.tokens
+        taken = [False] * len(tokens)
+        found: list[Entity] = []
+        for matcher in (self._exact_at, self._fuzzy_at) if self.fuzzy else (self._exact_at,):
+            for size in self._sizes:
+                for i in range(len(tokens) - size + 1):
+                    if any(taken[i : i + size]):
+                        continue
+                    hit = matcher(tokens[i : i + size], size)
+                    if hit is None:
+                        continue
+                    value, score = hit
+                    for j in range(i, i + size):
+                        taken[j] = True
+                    found.append(self._entity(message, tokens[i], tokens[i + size - 1],
+                                              value, score))
+            for i, token in enumerate(tokens):  # "cancuoc", "hochieu": words run together
+                if not taken[i] and token.plain in self._compact:
+                    taken[i] = True
+                    found.append(self._entity(message, token, token, self._compact[token.plain],
+                                              0.95))
+        return sorted(found, key=lambda e: e.start)
+
+    def _exact_at(self, window: tuple[Token, ...], size: int) -> tuple[str, float] | None:
+        value = self._exact.get(" ".join(t.plain for t in window))
+        return (value, 1.0) if value is not None else None
+
+    def _fuzzy_at(self, window: tuple[Token, ...], size: int) -> tuple[str, float] | None:
+        key = " ".join(t.plain for t in window)
+        if len(key) < FUZZY_MIN_CHARS or key[0].isdigit():
+            return None
+        best = process.extractOne(
+            key, self._choices[size], scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+        )
+        if best is None:
+            return None
+        return self._by_size[size][best[2]].value, best[1] / 100.0
+
+    def _entity(self, message: NormalizedText, first: Token, last: Token, value: str,
+                score: float) -> Entity:
+        text = message.original[first.start : last.end]
+        return Entity(self.entity, value, first.start, last.end, score, text, "gazetteer")
+
+
+def pattern_entities(text: str) -> list[Entity]:
+    """Dossier codes, citizen ID numbers and phone numbers, without overlaps."""
+    found: list[Entity] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= e.start or start >= e.end for e in found)
+
+    for code in find_dossier_codes(text):
+        found.append(Entity(EntityType.DOSSIER_CODE, code.code, code.start, code.end, 1.0,
+                            text[code.start : code.end], "pattern"))
+    for match in ID_NUMBER_PATTERN.finditer(text):
+        if free(match.start(), match.end()):
+            found.append(Entity(EntityType.ID_NUMBER, match.group(), match.start(), match.end(),
+                                1.0, match.group(), "pattern"))
+    for match in PHONE_PATTERN.finditer(text):
+        digits = phone_digits(match.group())
+        if digits is not None and free(match.start(), match.end()):
+            found.append(Entity(EntityType.PHONE, digits, match.start(), match.end(), 1.0,
+                                match.group(), "pattern"))
+    return sorted(found, key=lambda e: e.start)

@@ -1,0 +1,45 @@
+"""The intent contract: the names training data, the policy, the actions and evaluation share."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    """Every intent the bot understands (DESIGN.md, "The intent contract")."""
+
+    PROCEDURE_OVERVIEW = "procedure_overview"
+    PROCEDURE_DOCUMENTS = "procedure_documents"
+    PROCEDURE_FEE = "procedure_fee"
+    PROCEDURE_DURATION = "procedure_duration"
+    PROCEDURE_LOCATION = "procedure_location"
+    PROCEDURE_ONLINE = "procedure_online"
+    DOSSIER_STATUS = "dossier_status"
+    HUMAN_HANDOFF = "human_handoff"
+    HELP = "help"
+    GREET = "greet"
+    GOODBYE = "goodbye"
+    THANK = "thank"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+PROCEDURE_INTENTS: frozenset[Intent] = frozenset(
+    {
+        Intent.PROCEDURE_OVERVIEW,
+        Intent.PROCEDURE_DOCUMENTS,
+        Intent.PROCEDURE_FEE,
+        Intent.PROCEDURE_DURATION,
+        Intent.PROCEDURE_LOCATION,
+        Intent.PROCEDURE_ONLINE,
+    }
+)
+
+
+class EntityType(StrEnum):
+    """Entity names of the contract."""
+
+    PROCEDURE = "procedure"
+    DOSSIER_CODE = "dossier_code"
+    ID_NUMBER = "id_number"
+    PHONE = "phone"
+    PLACE = "place"

@@ -1,0 +1,80 @@
+"""The egovbot command line, run in-process against a temporary data directory."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.settings import PACKAGED_KNOWLEDGE
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("EGOVBOT_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
+def test_parse_prints_rasa_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nlu", "parse", "lam cccd het bao nhieu tien"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["intent"]["name"] == "procedure_fee"
+    assert result["entities"][0]["value"] == "can-cuoc"
+
+
+def test_parse_reads_stdin_lines(capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("chào bạn\ncho gặp nhân viên\n"))
+    assert main(["nlu", "parse"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["intent"]["name"] for line in lines] == ["greet", "human_handoff"]
+
+
+def test_train_then_test_writes_a_report(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nlu", "train"]) == 0
+    assert (tmp_path / "var" / "models" / "nlu-current.pkl").exists()
+    report_path = tmp_path / "report.json"
+    assert main(["nlu", "test", "--report", str(report_path)]) == 0
+    out = capsys.readouterr().out
+    assert "intent accuracy" in out and "procedure accuracy" in out
+    report = json.loads(report_path.read_text("utf-8"))
+    assert report["intent"]["accuracy"] > 0.9
+    assert set(report["entities"]) == {"procedure", "dossier_code"}
+
+
+def test_kb_load_is_idempotent_and_export_round_trips(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "load"]) == 0
+    assert "added" in capsys.readouterr().out
+    assert main(["kb", "load"]) == 0
+    assert "added 0, updated 0" in capsys.readouterr().out
+    assert main(["kb", "export", str(tmp_path / "out")]) == 0
+    assert main(["kb", "load", str(tmp_path / "out")]) == 0
+    assert "added 0, updated 0" in capsys.readouterr().out
+
+
+def test_kb_load_of_a_bad_file_loads_nothing(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(PACKAGED_KNOWLEDGE, kb)
+    good = kb / "procedures" / "khai-tu.yaml"
+    data = yaml.safe_load(good.read_text("utf-8"))
+    data["name"] = "Khai tử (đã sửa)"
+    good.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    (kb / "procedures" / "ket-hon.yaml").write_text("id: ket-hon\nname: x\n", "utf-8")
+    assert main(["kb", "load", str(kb)]) == 2
+    err = capsys.readouterr().err
+    assert "Nothing was loaded" in err and "ket-hon.yaml" in err and "field steps" in err
+    assert main(["kb", "search", "khai tu"]) == 0
+    assert "Khai tử (đã sửa)" not in capsys.readouterr().out
+
+
+def test_kb_search(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "search", "giay phep xay dung"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[2] == "gpxd-nha-o"
