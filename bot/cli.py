@@ -12,8 +12,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
+from bot.console import chat
+from bot.runtime import build_runtime
 from bot.settings import Settings
+from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import KnowledgeFileError, load_directory, write_directory
 from knowledge.search import KnowledgeIndex
 from nlu.engine import BuiltinNlu, train
@@ -135,6 +140,32 @@ async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def chat_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    """Chat with the bot in the terminal."""
+    runtime = await build_runtime(settings)
+    try:
+        await chat(runtime.pipeline, args.user, sys.stdin, sys.stdout)
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def simulator_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the dossier-status simulator until interrupted."""
+    runner = web.AppRunner(create_simulator_app(settings.dossier_api_token))
+    await runner.setup()
+    site = web.TCPSite(runner, args.host or settings.simulator_host,
+                       args.port or settings.simulator_port)
+    await site.start()
+    _print(f"Dossier-status simulator on http://{args.host or settings.simulator_host}:"
+           f"{args.port or settings.simulator_port} (token: {settings.dossier_api_token})")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="egovbot", description=__doc__)
@@ -168,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--train", nargs="+", help="train on these files first")
     test.add_argument("--report", help="write the full JSON report here")
     test.set_defaults(run=nlu_test)
+
+    chat_parser = groups.add_parser("chat", help="chat with the bot in the terminal")
+    chat_parser.add_argument("--user", help="whose conversation (default: a new one)")
+    chat_parser.set_defaults(run=chat_cmd)
+    simulator = groups.add_parser("simulator", help="serve the dossier-status simulator")
+    simulator.add_argument("--host")
+    simulator.add_argument("--port", type=int)
+    simulator.set_defaults(run=simulator_cmd)
     return parser
 
 
@@ -180,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = asyncio.run(args.run(args, settings))
         return result
+    except KeyboardInterrupt:
+        return 130
     except (TrainingDataError, KnowledgeFileError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2

@@ -26,6 +26,17 @@ class Settings(BaseSettings):
     nlu_engine: str = Field(default="builtin", pattern="^(builtin|rasa)$")
     nlu_oos_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
 
+    dossier_api_url: str = Field(default="", description="status API base URL; empty: simulator")
+    dossier_api_token: str = Field(default="simulator-token")
+    dossier_api_timeout: float = Field(default=1.5, gt=0, le=30)
+    dossier_api_deadline: float = Field(default=4.0, gt=0, le=30)
+    dossier_lookups_per_hour: int = Field(default=10, ge=1, le=1000)
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = Field(default=8099, ge=1, le=65535)
+
+    state_ttl_minutes: float = Field(default=30.0, gt=0)
+    office_hours: str = "Thứ Hai đến Thứ Sáu, 7:30–11:30 và 13:30–17:00"
+
     @property
     def effective_database_url(self) -> str:
         """The configured database URL, or the SQLite file in the data directory."""

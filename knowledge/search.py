@@ -61,14 +61,18 @@ class KnowledgeIndex:
             self._owners.append(owner)
 
     def search(self, query: str, limit: int = 5, kind: str | None = None,
-               min_score: float = MIN_SCORE) -> list[SearchHit]:
-        """Entries best matching a query, best first, at most one hit per entry."""
+               min_score: float = MIN_SCORE, whole: bool = False) -> list[SearchHit]:
+        """Entries best matching a query, best first, at most one hit per entry.
+
+        ``whole=True`` compares the whole query with whole phrases (a paraphrase match)
+        instead of rewarding a query found inside a longer phrase.
+        """
         folded = fold(query)
         if not folded or not self._phrases:
             return []
         matches = process.extract(
-            folded, self._phrases, scorer=fuzz.WRatio, limit=len(self._phrases),
-            score_cutoff=min_score,
+            folded, self._phrases, scorer=fuzz.ratio if whole else fuzz.WRatio,
+            limit=len(self._phrases), score_cutoff=min_score,
         )
         best: dict[tuple[str, str], SearchHit] = {}
         for _phrase, score, index in matches:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.bootstrap import build_lexicon, open_knowledge
+from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import load_directory
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, NluModel, train
@@ -44,3 +48,32 @@ def nlu(shipped_model: NluModel) -> BuiltinNlu:
     settings = Settings()
     bundle = load_directory(settings.knowledge_dir)
     return BuiltinNlu(shipped_model, build_lexicon(bundle.procedures, bundle.offices))
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[str]:
+    """The dossier-status simulator on a loopback port; yields its base URL."""
+    server = TestServer(create_simulator_app("test-token"), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, shipped_model: NluModel,
+                  simulator: str) -> AsyncIterator[Runtime]:
+    """The whole bot on a fresh SQLite file, talking to the simulator over HTTP."""
+    settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
+                        dossier_api_timeout=0.3, dossier_api_deadline=1.0)
+    shipped_model.save(settings.model_path)
+    bot = await build_runtime(settings, dossier_api_url=simulator)
+    yield bot
+    await bot.close()
+
+
+async def set_simulator_mode(base_url: str, mode: str, delay: float = 5.0) -> None:
+    """Tell the simulator how to behave."""
+    async with aiohttp.ClientSession() as session, session.post(
+        f"{base_url}/_control", json={"mode": mode, "delay": delay}
+    ) as response:
+        assert response.status == 200

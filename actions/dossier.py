@@ -1,0 +1,98 @@
+"""Dossier status: ask for the code, check its shape, look it up, explain it plainly.
+
+The applicant's personal data is never shown: only the status, dates, the current step, the
+agency and the history notes are used. Lookups are limited per conversation and hour so codes
+cannot be enumerated.
+"""
+
+from __future__ import annotations
+
+from actions import texts
+from actions.base import ActionContext, ActionResult, Button, Reply, payload
+from knowledge.dossiers.types import (
+    DossierNotFound,
+    DossierState,
+    DossierStatus,
+    DossierUnavailable,
+)
+from nlu.dossier_code import dossier_code_problem, find_code_attempt
+from nlu.intents import EntityType, Intent
+
+RATE_WINDOW_SECONDS = 3600.0
+
+
+def explain(dossier: DossierStatus, procedure_name: str | None, hotline: str) -> str:
+    """The status in plain Vietnamese with dates and what to do next."""
+    lines = [f"Hồ sơ {dossier.code}"]
+    if procedure_name:
+        lines.append(f"Thủ tục: {procedure_name}")
+    lines.append(f"Tình trạng: {dossier.status_text or dossier.status.value}")
+    if dossier.agency:
+        lines.append(f"Cơ quan xử lý: {dossier.agency}")
+    lines.append(f"Ngày tiếp nhận: {texts.day(dossier.received_at)}")
+    if dossier.due_at:
+        lines.append(f"Ngày hẹn trả kết quả: {texts.day(dossier.due_at)}")
+    if dossier.completed_at:
+        lines.append(f"Ngày có kết quả: {texts.day(dossier.completed_at)}")
+    if dossier.current_step:
+        lines.append(f"Bước hiện tại: {dossier.current_step}")
+    reason = dossier.history[-1].note if dossier.history else ""
+    if dossier.status in (DossierState.NEED_SUPPLEMENT, DossierState.RETURNED,
+                          DossierState.REJECTED) and reason:
+        label = "Cần bổ sung" if dossier.status == DossierState.NEED_SUPPLEMENT else "Lý do"
+        lines.append(f"{label}: {reason}")
+    lines.append("")
+    lines.append(texts.DOSSIER_STATUS_NEXT[dossier.status].format(hotline=hotline))
+    return "\n".join(lines)
+
+
+class DossierStatusLookup:
+    """Looks up a dossier by its code."""
+
+    name = "dossier_status"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Ask for, validate, look up and explain a dossier code."""
+        kb = ctx.services.knowledge
+        hotline = kb.city.hotline
+        code = ctx.parse.first(EntityType.DOSSIER_CODE)
+        if code is None:
+            attempt = find_code_attempt(ctx.text)
+            if attempt is None:
+                return ActionResult((Reply(texts.ASK_DOSSIER_CODE),),
+                                    {"awaiting": "dossier_code"})
+            problem = dossier_code_problem(attempt, ctx.now.date()) or "mã không đúng dạng"
+            return ActionResult((Reply(texts.BAD_DOSSIER_CODE.format(code=attempt,
+                                                                     problem=problem)),),
+                                {"awaiting": "dossier_code"})
+        invalid = dossier_code_problem(code, ctx.now.date())
+        if invalid is not None:
+            return ActionResult((Reply(texts.BAD_DOSSIER_CODE.format(code=code,
+                                                                     problem=invalid)),),
+                                {"awaiting": "dossier_code"})
+        limit = ctx.services.dossier_lookups_per_hour
+        allowed = await ctx.services.limiter.hit(f"dossier:{ctx.conversation_id}", limit,
+                                                 RATE_WINDOW_SECONDS)
+        if not allowed:
+            return ActionResult((Reply(texts.DOSSIER_RATE_LIMITED.format(limit=limit,
+                                                                         hotline=hotline)),),
+                                {"awaiting": None})
+        try:
+            dossier = await ctx.services.dossiers.lookup(code)
+        except DossierNotFound:
+            return ActionResult((Reply(texts.DOSSIER_NOT_FOUND.format(code=code,
+                                                                      hotline=hotline)),),
+                                {"awaiting": "dossier_code"})
+        except DossierUnavailable:
+            handoff = (Button(texts.HANDOFF_BUTTON, payload(Intent.HUMAN_HANDOFF)),)
+            return ActionResult((Reply(texts.DOSSIER_UNAVAILABLE.format(hotline=hotline),
+                                       handoff),), {"awaiting": None})
+        procedure = kb.procedures.get(dossier.procedure)
+        text = explain(dossier, procedure.name if procedure else None, hotline)
+        buttons: tuple[Button, ...] = ()
+        if procedure is not None and dossier.status in (DossierState.NEED_SUPPLEMENT,
+                                                        DossierState.RETURNED):
+            buttons = (Button(texts.ASPECT_TITLES[Intent.PROCEDURE_DOCUMENTS],
+                              payload(Intent.PROCEDURE_DOCUMENTS, procedure=procedure.id)),)
+        slots = {"awaiting": None, "procedure": procedure.id if procedure else None}
+        return ActionResult((Reply(text, buttons),), slots)

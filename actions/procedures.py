@@ -1,0 +1,171 @@
+"""Answers about one aspect of a procedure: steps, papers, fee, time, place, online.
+
+Every answer is built only from the knowledge base, names its source and date, warns when
+the fact it uses is flagged as unconfirmed, and ends with buttons for the other aspects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from actions import texts
+from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
+from knowledge.schema import Procedure, UnverifiedField
+from knowledge.snapshot import KnowledgeSnapshot
+from nlu.intents import Intent
+
+# Which flagged facts each aspect relies on.
+ASPECT_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
+    Intent.PROCEDURE_OVERVIEW: (UnverifiedField.STEPS, UnverifiedField.AGENCY,
+                                UnverifiedField.CODE),
+    Intent.PROCEDURE_DOCUMENTS: (UnverifiedField.DOCUMENTS,),
+    Intent.PROCEDURE_FEE: (UnverifiedField.FEES,),
+    Intent.PROCEDURE_DURATION: (UnverifiedField.PROCESSING_TIME,),
+    Intent.PROCEDURE_LOCATION: (UnverifiedField.AGENCY,),
+    Intent.PROCEDURE_ONLINE: (UnverifiedField.ONLINE,),
+}
+
+
+def _numbered(lines: list[str]) -> str:
+    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
+
+
+def overview(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """Numbered steps with who handles it and how long it takes."""
+    return (
+        f"Thủ tục {procedure.name}\n"
+        f"Cơ quan giải quyết: {procedure.agency}\n"
+        f"Các bước:\n{_numbered(procedure.steps)}\n"
+        f"Thời gian: {procedure.processing_time.text}"
+    )
+
+
+def documents(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """A checklist of papers with copies and conditions."""
+    lines = []
+    for document in procedure.documents:
+        line = document.name
+        if document.copies:
+            line += f" ({document.copies})"
+        if document.condition:
+            line += f" — {document.condition}"
+        if document.note:
+            line += f". {document.note}"
+        lines.append(line)
+    return f"Giấy tờ cần chuẩn bị cho thủ tục {procedure.name}:\n{_numbered(lines)}"
+
+
+def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """Itemised fees with their legal source; an unknown amount is said to be unknown."""
+    lines = []
+    for fee in procedure.fees:
+        amount = texts.vnd(fee.amount_vnd) if fee.amount_vnd is not None else (
+            "chưa có mức chính thức cho địa phương")
+        line = f"{fee.name}: {amount}"
+        if fee.note:
+            line += f". {fee.note}"
+        if fee.legal_source:
+            line += f" (căn cứ: {fee.legal_source})"
+        lines.append(line)
+    return f"Lệ phí thủ tục {procedure.name}:\n{_numbered(lines)}"
+
+
+def duration(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """The processing time."""
+    text = f"Thời gian giải quyết thủ tục {procedure.name}: {procedure.processing_time.text}"
+    days = procedure.processing_time.working_days
+    if days is not None and days >= 1 and texts.days(days) not in procedure.processing_time.text:
+        text += f" (khoảng {texts.days(days)} ngày làm việc)"
+    return text
+
+
+def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """Who receives the dossier, and the offices with what is known of them."""
+    lines = [f"Nơi nộp hồ sơ thủ tục {procedure.name}:", procedure.agency]
+    offices = kb.offices_for(procedure)
+    if offices:
+        lines.append("Các nơi tiếp nhận:")
+        for i, office in enumerate(offices, start=1):
+            details = [
+                f"địa chỉ: {office.address}" if office.address else "chưa có địa chỉ cụ thể",
+                f"điện thoại: {office.phone}" if office.phone else "",
+                f"giờ làm việc: {office.hours}" if office.hours else "",
+            ]
+            lines.append(f"{i}. {office.name} ({'; '.join(d for d in details if d)})")
+    if procedure.online.mode != "none":
+        lines.append("Bạn cũng có thể nộp trực tuyến (hỏi \"nộp online\" để xem cách làm).")
+    return "\n".join(lines)
+
+
+def online(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """Whether and how it can be done online."""
+    text = f"Thủ tục {procedure.name}: {texts.ONLINE_MODES[procedure.online.mode]}"
+    if procedure.online.note:
+        text += f"\n{procedure.online.note}"
+    if procedure.online.link:
+        text += f"\nĐường link: {procedure.online.link}"
+    return text
+
+
+RENDERERS: dict[str, Callable[[Procedure, KnowledgeSnapshot], str]] = {
+    Intent.PROCEDURE_OVERVIEW: overview,
+    Intent.PROCEDURE_DOCUMENTS: documents,
+    Intent.PROCEDURE_FEE: fees,
+    Intent.PROCEDURE_DURATION: duration,
+    Intent.PROCEDURE_LOCATION: location,
+    Intent.PROCEDURE_ONLINE: online,
+}
+
+
+def unverified_warnings(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot) -> list[str]:
+    """A warning for every flagged fact this aspect uses, pointing to where to check."""
+    offices = kb.offices_for(procedure)
+    where = offices[0].name if offices else "cơ quan tiếp nhận hồ sơ"
+    notes = [procedure.unverified[f] for f in ASPECT_FACTS[aspect] if f in procedure.unverified]
+    if aspect == Intent.PROCEDURE_LOCATION:
+        notes += [o.unverified for o in offices if o.unverified and not o.address]
+        notes = notes[:2]
+    return [
+        texts.UNVERIFIED.format(note=note.rstrip(".") + ".", where=where,
+                                hotline=kb.city.hotline)
+        for note in notes
+    ]
+
+
+def aspect_buttons(procedure_id: str, current: str) -> tuple[Button, ...]:
+    """Buttons for the other aspects of the same procedure."""
+    return tuple(
+        Button(title, payload(aspect, procedure=procedure_id))
+        for aspect, title in texts.ASPECT_TITLES.items()
+        if aspect != current
+    )
+
+
+class ProcedureAspect:
+    """Answers one aspect of the procedure under discussion."""
+
+    def __init__(self, aspect: str) -> None:
+        self.aspect = aspect
+        self.name = aspect
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Render the aspect for ``ctx.procedure`` (the policy guarantees one is set)."""
+        kb = ctx.services.knowledge
+        procedure = kb.procedures.get(ctx.procedure or "")
+        if procedure is None:
+            return ActionResult((Reply(texts.ASK_PROCEDURE_NO_CANDIDATES),),
+                                {"procedure": None, "awaiting": "procedure",
+                                 "pending_intent": self.aspect})
+        body = RENDERERS[self.aspect](procedure, kb)
+        parts = [body, *unverified_warnings(procedure, self.aspect, kb)]
+        if procedure.sources:
+            source = next((s for s in procedure.sources if s.startswith("http")),
+                          procedure.sources[0])
+            parts.append(texts.SOURCE.format(source=source,
+                                             verified=texts.day(procedure.verified)))
+        links: tuple[Link, ...] = ()
+        if self.aspect == Intent.PROCEDURE_ONLINE and procedure.online.link:
+            links = (Link("Nộp hồ sơ trực tuyến", str(procedure.online.link)),)
+        reply = Reply("\n\n".join(parts), aspect_buttons(procedure.id, self.aspect), links)
+        return ActionResult((reply,), {"procedure": procedure.id, "awaiting": None,
+                                       "pending_intent": None})

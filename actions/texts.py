@@ -1,0 +1,130 @@
+"""Every fixed citizen-facing sentence, in one place for wording review, and small formatters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from nlu.intents import Intent
+
+ASPECT_TITLES: dict[str, str] = {
+    Intent.PROCEDURE_OVERVIEW: "Các bước thực hiện",
+    Intent.PROCEDURE_DOCUMENTS: "Giấy tờ cần chuẩn bị",
+    Intent.PROCEDURE_FEE: "Lệ phí",
+    Intent.PROCEDURE_DURATION: "Thời gian giải quyết",
+    Intent.PROCEDURE_LOCATION: "Nơi nộp hồ sơ",
+    Intent.PROCEDURE_ONLINE: "Nộp trực tuyến",
+}
+
+INTENT_LABELS: dict[str, str] = {
+    **ASPECT_TITLES,
+    Intent.DOSSIER_STATUS: "Tra cứu hồ sơ",
+    Intent.HUMAN_HANDOFF: "Gặp nhân viên hỗ trợ",
+    Intent.HELP: "Bot giúp được gì?",
+    Intent.GREET: "Chào hỏi",
+    Intent.GOODBYE: "Tạm biệt",
+    Intent.THANK: "Cảm ơn",
+}
+
+ONLINE_MODES = {
+    "full": "Có thể làm trực tuyến toàn trình (từ nộp hồ sơ đến nhận kết quả).",
+    "partial": "Có thể nộp hồ sơ trực tuyến, nhưng vẫn phải đến cơ quan ở một bước.",
+    "none": "Thủ tục này chưa làm trực tuyến được; bạn cần đến nộp trực tiếp.",
+}
+
+GREET = "Xin chào! Tôi là trợ lý thủ tục hành chính của {city}. Bạn cần hỏi về thủ tục nào ạ?"
+GOODBYE = "Cảm ơn bạn đã liên hệ. Chúc bạn một ngày tốt lành!"
+THANK = "Rất vui được giúp bạn. Bạn cần hỏi thêm gì cứ nhắn nhé!"
+HELP = (
+    "Tôi có thể giúp bạn:\n"
+    "1. Hướng dẫn các bước, giấy tờ, lệ phí, thời gian, nơi nộp của {count} thủ tục thường gặp.\n"
+    "2. Cho biết thủ tục nào làm trực tuyến được và đường link.\n"
+    "3. Tra cứu tình trạng hồ sơ theo mã hồ sơ.\n"
+    "4. Chuyển bạn đến nhân viên hỗ trợ khi cần.\n"
+    "Bạn có thể hỏi như: \"làm căn cước cần giấy tờ gì\", \"tra cứu hồ sơ 000.00.12.H31-…\"."
+)
+HELP_EXAMPLES = (
+    ("Làm căn cước cần giấy tờ gì?", "procedure_documents", "can-cuoc"),
+    ("Lệ phí làm hộ chiếu", "procedure_fee", "ho-chieu"),
+    ("Khai sinh online", "procedure_online", "khai-sinh"),
+    ("Tra cứu hồ sơ", "dossier_status", None),
+)
+OUT_OF_SCOPE = (
+    "Xin lỗi, tôi chưa hiểu câu hỏi này hoặc nó nằm ngoài phạm vi thủ tục hành chính. "
+    "Bạn có thể hỏi về các bước, giấy tờ, lệ phí, nơi nộp của một thủ tục, hoặc tra cứu hồ sơ."
+)
+OFFER_HUMAN = (
+    "Có vẻ tôi chưa giúp được bạn. Bạn có muốn gặp nhân viên hỗ trợ không? "
+    "Bạn cũng có thể gọi tổng đài {hotline} ({hours})."
+)
+ASK_PROCEDURE = "Bạn muốn hỏi về thủ tục nào ạ? Bạn chọn bên dưới hoặc gõ tên thủ tục nhé."
+ASK_PROCEDURE_NO_CANDIDATES = (
+    "Bạn muốn hỏi về thủ tục nào ạ? Ví dụ: khai sinh, căn cước, hộ chiếu, đăng ký kết hôn."
+)
+CLARIFY = "Tôi chưa chắc mình hiểu đúng. Ý bạn là:"
+HANDOFF_WAITING = (
+    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ.\n"
+    "1. Nhân viên sẽ trả lời bạn ngay tại đây, trong giờ làm việc ({hours}).\n"
+    "2. Nếu cần gấp, bạn gọi tổng đài {hotline}.\n"
+    "Trong lúc chờ, tôi sẽ không tự trả lời thay nhân viên."
+)
+HANDOFF_STILL_WAITING = (
+    "Yêu cầu của bạn đang chờ nhân viên hỗ trợ. Nếu cần gấp, bạn gọi tổng đài {hotline}."
+)
+RESUMED = "Tôi đã quay lại hỗ trợ bạn. Bạn cần hỏi gì ạ?"
+RESUME_BUTTON = "Quay lại trò chuyện với bot"
+HANDOFF_BUTTON = "Gặp nhân viên hỗ trợ"
+
+ASK_DOSSIER_CODE = (
+    "Bạn vui lòng gửi mã hồ sơ ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả "
+    "(ví dụ: 000.00.12.H31-261120-0001)."
+)
+BAD_DOSSIER_CODE = (
+    "Mã \"{code}\" không phải mã hồ sơ hợp lệ: {problem}. "
+    "Bạn kiểm tra lại mã trên giấy hẹn và gửi lại giúp tôi nhé."
+)
+DOSSIER_NOT_FOUND = (
+    "Không tìm thấy hồ sơ có mã {code}. Bạn kiểm tra lại mã trên giấy hẹn; nếu mã đúng, "
+    "hồ sơ có thể chưa được cập nhật lên hệ thống, bạn vui lòng thử lại sau hoặc gọi {hotline}."
+)
+DOSSIER_UNAVAILABLE = (
+    "Hệ thống tra cứu hồ sơ đang tạm gián đoạn, tôi chưa lấy được thông tin. "
+    "Bạn vui lòng thử lại sau ít phút, hoặc gọi tổng đài {hotline} để được hỗ trợ."
+)
+DOSSIER_RATE_LIMITED = (
+    "Bạn đã tra cứu quá {limit} lần trong một giờ. Vui lòng thử lại sau, "
+    "hoặc gọi tổng đài {hotline}."
+)
+DOSSIER_STATUS_NEXT: dict[str, str] = {
+    "received": "Hồ sơ đã được tiếp nhận và đang chờ xử lý. Bạn chưa cần làm gì thêm.",
+    "processing": "Hồ sơ đang được xử lý. Bạn chờ đến ngày hẹn trả kết quả nhé.",
+    "need_supplement": "Hồ sơ cần bổ sung giấy tờ. Bạn mang giấy tờ còn thiếu đến nơi đã nộp "
+                       "(hoặc bổ sung trực tuyến nếu đã nộp online).",
+    "overdue": "Hồ sơ đã quá hạn hẹn trả. Bạn có thể liên hệ nơi nộp hồ sơ hoặc gọi {hotline} "
+               "để được giải thích; cơ quan phải có văn bản xin lỗi và hẹn lại.",
+    "done": "Hồ sơ đã có kết quả. Bạn mang giấy hẹn và giấy tờ tùy thân đến nhận, "
+            "hoặc nhận qua bưu chính/trực tuyến nếu đã đăng ký.",
+    "returned": "Hồ sơ đã được trả lại. Bạn xem lý do bên dưới, hoàn thiện và nộp lại.",
+    "rejected": "Hồ sơ bị từ chối giải quyết. Bạn xem lý do bên dưới; nếu chưa rõ, "
+                "hãy liên hệ nơi nộp hồ sơ hoặc gọi {hotline}.",
+}
+UNVERIFIED = "⚠️ Lưu ý: {note} Vui lòng kiểm tra lại tại {where} hoặc gọi tổng đài {hotline}."
+SOURCE = "Nguồn: {source} (cập nhật {verified})."
+OTHER_ASPECTS = "Bạn muốn xem thêm:"
+WITH_STAFF = ""  # while staff has the conversation the bot stays silent
+
+
+def vnd(amount: int) -> str:
+    """An amount in Vietnamese style: 25000 -> "25.000 đồng", 0 -> "miễn phí"."""
+    if amount == 0:
+        return "miễn phí"
+    return f"{amount:,}".replace(",", ".") + " đồng"
+
+
+def day(value: dt.date | dt.datetime) -> str:
+    """A date as dd/mm/yyyy."""
+    return f"{value:%d/%m/%Y}"
+
+
+def days(value: float) -> str:
+    """A number of working days without a needless ".0"."""
+    return f"{value:g}".replace(".", ",")

@@ -1,0 +1,1 @@
+"""Dialogue state and the policy that picks an action for each message."""

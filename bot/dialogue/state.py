@@ -1,0 +1,51 @@
+"""What the bot remembers about a conversation between messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+STATUS_BOT = "bot"  # the bot answers
+STATUS_WAITING = "waiting"  # the citizen asked for a person; nobody has taken it yet
+STATUS_STAFF = "staff"  # an officer has the conversation
+HANDED_OFF = frozenset({STATUS_WAITING, STATUS_STAFF})
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """Slots of one conversation."""
+
+    procedure: str | None = None  # the procedure under discussion
+    last_intent: str | None = None
+    awaiting: str | None = None  # "procedure" or "dossier_code" when the bot asked for one
+    pending_intent: str | None = None  # the question waiting for its procedure
+    fallbacks: int = 0  # misunderstandings in a row
+    reminded: bool = False  # told once that staff will answer
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
+        """Read saved slots, ignoring unknown or mistyped ones."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}).sanitised()
+
+    def sanitised(self) -> ConversationState:
+        """Coerce saved values to their types (state written by an older version)."""
+        return replace(
+            self,
+            fallbacks=self.fallbacks if isinstance(self.fallbacks, int) else 0,
+            reminded=bool(self.reminded),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready slots."""
+        return asdict(self)
+
+    def updated(self, slots: Mapping[str, Any]) -> ConversationState:
+        """A copy with the action's slot changes applied (None clears a slot)."""
+        defaults: dict[str, Any] = {f.name: f.default for f in fields(self)}
+        data = self.to_dict()
+        for key, value in slots.items():
+            if key in defaults:
+                data[key] = defaults[key] if value is None else value
+        return ConversationState(**data)

@@ -1,0 +1,35 @@
+"""The one channel-neutral inbound message type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+MAX_TEXT_CHARS = 4000
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A citizen's message (or button payload) from any channel."""
+
+    channel: str
+    user_id: str
+    text: str
+    message_id: str | None = None
+    received_at: dt.datetime = field(default_factory=utcnow)
+
+    @property
+    def conversation_id(self) -> str:
+        """One conversation per channel and user."""
+        return f"{self.channel}:{self.user_id}"
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (keeping line breaks and tabs) and cap the length."""
+    kept = "".join(ch for ch in text if ch in "\n\t" or (ch >= " " and ch != "\x7f"))
+    return kept[:MAX_TEXT_CHARS].strip()

@@ -1,0 +1,124 @@
+"""The path every message takes: state → NLU → policy → action → save state and transcript.
+
+``Pipeline.handle(message)`` is what every channel calls; it returns the replies and leaves
+rendering and sending to the channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from actions.base import Action, ActionContext, Reply, Services
+from bot.dialogue.policy import Decision, FaqMatch, decide
+from bot.dialogue.state import STATUS_BOT, ConversationState
+from bot.limits import ConversationLocks
+from bot.messages import IncomingMessage, clean_text
+from bot.payloads import parse_payload
+from knowledge.conversations import ConversationStore, TurnRecord
+from knowledge.snapshot import KnowledgeSnapshot
+from nlu.intents import EntityType
+from nlu.types import Parser, ParseResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HandledMessage:
+    """The replies to a message and how the bot got there."""
+
+    replies: list[Reply]
+    parse: ParseResult
+    decision: Decision
+    latency_ms: float
+
+
+class Pipeline:
+    """Handles messages for every channel."""
+
+    def __init__(self, nlu: Parser, services: Services, conversations: ConversationStore,
+                 actions: Mapping[str, Action], state_ttl: dt.timedelta) -> None:
+        self.nlu = nlu
+        self.services = services
+        self.conversations = conversations
+        self.actions = actions
+        self.state_ttl = state_ttl
+        self.locks = ConversationLocks()
+
+    def use_knowledge(self, knowledge: KnowledgeSnapshot) -> None:
+        """Answer from a new knowledge snapshot from the next message on."""
+        self.services = replace(self.services, knowledge=knowledge)
+
+    async def handle(self, message: IncomingMessage) -> list[Reply]:
+        """Handle one message and return the replies."""
+        return (await self.handle_detailed(message)).replies
+
+    async def handle_detailed(self, message: IncomingMessage) -> HandledMessage:
+        """Handle one message; also tell how it was understood (for the web API and tests)."""
+        async with self.locks.hold(message.conversation_id):
+            return await self._handle(message)
+
+    async def _handle(self, message: IncomingMessage) -> HandledMessage:
+        started = time.perf_counter()
+        text = clean_text(message.text)
+        stored = await self.conversations.load(message.conversation_id)
+        state, status = ConversationState(), STATUS_BOT
+        if stored is not None:
+            status = stored.status
+            idle = message.received_at - stored.updated_at
+            if status != STATUS_BOT or idle <= self.state_ttl:
+                state = ConversationState.from_dict(stored.state)
+
+        services = self.services
+        parse = parse_payload(text) or self.nlu.parse(text)
+        decision = decide(parse, state, status, self._faq_match(services.knowledge, text, parse),
+                          text)
+        procedure = decision.procedure
+        if procedure is not None and procedure not in services.knowledge.procedures:
+            procedure = None
+        ctx = ActionContext(
+            text=text, parse=parse, intent=decision.intent, procedure=procedure,
+            slots=state.to_dict(), services=services,
+            conversation_id=message.conversation_id, channel=message.channel,
+            now=message.received_at, faq_id=decision.faq_id, options=decision.options,
+        )
+        result = await self.actions[decision.action].run(ctx)
+        latency_ms = (time.perf_counter() - started) * 1000
+
+        new_state = state.updated(result.slots)
+        new_state = replace(
+            new_state,
+            last_intent=decision.intent,
+            fallbacks=state.fallbacks + 1 if decision.misunderstood else 0,
+        )
+        new_status = result.status or status
+        replies = list(result.replies)
+        turns = [
+            TurnRecord(
+                "in", text, at=message.received_at, intent=parse.intent.name,
+                confidence=round(parse.intent.confidence, 4),
+                entities=[e.to_dict() for e in parse.entities],
+                procedure=new_state.procedure if decision.action != "with_staff" else procedure,
+                action=decision.action, latency_ms=round(latency_ms, 2),
+            ),
+            *(TurnRecord("out", reply.text, action=decision.action) for reply in replies),
+        ]
+        await self.conversations.save(message.conversation_id, message.channel,
+                                      message.user_id, new_state.to_dict(), new_status, turns)
+        log.debug("conversation %s: %s -> %s (%s)", message.conversation_id,
+                  parse.intent.name, decision.action, decision.reason)
+        return HandledMessage(replies, parse, decision, latency_ms)
+
+    @staticmethod
+    def _faq_match(knowledge: KnowledgeSnapshot, text: str,
+                   parse: ParseResult) -> FaqMatch | None:
+        if parse.engine == "payload" or parse.first(EntityType.DOSSIER_CODE) or not text:
+            return None
+        hits = knowledge.index.search(text, limit=1, kind="faq", whole=True)
+        if not hits:
+            return None
+        faq = knowledge.faqs.get(hits[0].id)
+        return FaqMatch(hits[0].id, hits[0].score, faq.procedure if faq else None)

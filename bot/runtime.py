@@ -1,0 +1,70 @@
+"""Builds the running bot from settings: database, knowledge, NLU, dossier service, pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from actions import build_actions
+from actions.base import Services
+from bot.bootstrap import build_nlu, open_knowledge
+from bot.limits import MemoryRateLimiter
+from bot.pipeline import Pipeline
+from bot.settings import Settings
+from knowledge.conversations import ConversationStore
+from knowledge.db import make_sessionmaker
+from knowledge.dossiers.client import DossierApiClient
+from knowledge.dossiers.simulator import SimulatedDossiers
+from knowledge.dossiers.types import DossierSource
+from knowledge.snapshot import KnowledgeSnapshot
+from knowledge.store import KnowledgeStore
+from nlu.engine import BuiltinNlu
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds; ``close()`` releases it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    store: KnowledgeStore
+    conversations: ConversationStore
+    nlu: BuiltinNlu
+    dossiers: DossierSource
+    pipeline: Pipeline
+
+    async def close(self) -> None:
+        """Close the dossier client and the database."""
+        if isinstance(self.dossiers, DossierApiClient):
+            await self.dossiers.close()
+        await self.engine.dispose()
+
+
+def build_dossier_source(settings: Settings, api_url: str | None = None) -> DossierSource:
+    """The HTTP client when an API URL is known, else the simulator's data in-process."""
+    url = api_url if api_url is not None else settings.dossier_api_url
+    if not url:
+        return SimulatedDossiers()
+    return DossierApiClient(url, settings.dossier_api_token,
+                            attempt_timeout=settings.dossier_api_timeout,
+                            deadline=settings.dossier_api_deadline)
+
+
+async def build_runtime(settings: Settings, dossier_api_url: str | None = None) -> Runtime:
+    """Open the database (seeding it if empty), load the NLU and wire the pipeline."""
+    engine, store = await open_knowledge(settings)
+    nlu = await build_nlu(settings, store)
+    conversations = ConversationStore(make_sessionmaker(engine))
+    dossiers = build_dossier_source(settings, dossier_api_url)
+    services = Services(
+        knowledge=await KnowledgeSnapshot.load(store),
+        dossiers=dossiers,
+        limiter=MemoryRateLimiter(),
+        dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
+        office_hours=settings.office_hours,
+    )
+    pipeline = Pipeline(nlu, services, conversations, build_actions(),
+                        dt.timedelta(minutes=settings.state_ttl_minutes))
+    return Runtime(settings, engine, store, conversations, nlu, dossiers, pipeline)

@@ -1,0 +1,37 @@
+"""Conversation state and transcripts on a real SQLite database."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from knowledge.conversations import ConversationStore, TurnRecord
+from knowledge.db import create_schema, make_engine, make_sessionmaker
+from knowledge.redact import mask_personal_data
+
+
+async def test_state_and_masked_turns(settings: Settings) -> None:
+    engine = make_engine(settings.effective_database_url)
+    await create_schema(engine)
+    store = ConversationStore(make_sessionmaker(engine))
+    try:
+        assert await store.load("web:a") is None
+        turn = TurnRecord("in", "cccd 031095001234, sđt 0912345678, mail an@example.com",
+                          intent="dossier_status", entities=[
+                              {"entity": "id_number", "value": "031095001234"}])
+        await store.save("web:a", "web", "a", {"procedure": "ho-chieu"}, "bot", [turn])
+        stored = await store.load("web:a")
+        assert stored is not None and stored.state == {"procedure": "ho-chieu"}
+        [row] = await store.turns("web:a")
+        assert "031095001234" not in row.text and "0912345678" not in row.text
+        assert "an@example.com" not in row.text and "[email]" in row.text
+        assert "031095001234" not in str(row.entities)
+        await store.save("web:a", "web", "a", {}, "waiting", [TurnRecord("out", "ok")])
+        again = await store.load("web:a")
+        assert again is not None and again.status == "waiting"
+        assert [t.direction for t in await store.turns("web:a")] == ["in", "out"]
+    finally:
+        await engine.dispose()
+
+
+def test_masking_keeps_dossier_codes_and_ordinary_numbers() -> None:
+    text = "hồ sơ 000.00.12.H31-261120-0001, nộp 2 bản, lệ phí 25.000 đồng"
+    assert mask_personal_data(text) == text
