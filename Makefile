@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/egovbot chat
+	$(BIN)/egovbot serve
 
 chat: $(STAMP)
-	$(BIN)/egovbot chat
+	$(BIN)/egovbot serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot nlu actions knowledge tests bench

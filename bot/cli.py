@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -17,6 +18,7 @@ from aiohttp import web
 from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
 from bot.console import chat
 from bot.runtime import build_runtime
+from bot.server import create_app
 from bot.settings import Settings
 from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import KnowledgeFileError, load_directory, write_directory
@@ -166,6 +168,35 @@ async def simulator_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the HTTP service (and the dossier simulator when no status API is configured)."""
+    simulator: web.AppRunner | None = None
+    api_url = settings.dossier_api_url
+    if not api_url:
+        simulator = web.AppRunner(create_simulator_app(settings.dossier_api_token))
+        await simulator.setup()
+        await web.TCPSite(simulator, settings.simulator_host, settings.simulator_port).start()
+        api_url = f"http://{settings.simulator_host}:{settings.simulator_port}"
+        _print(f"Dossier-status simulator on {api_url}")
+    app = await create_app(settings, api_url)
+    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    _print(f"egovbot serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        _print("stopping: finishing the messages in hand")
+        await runner.cleanup()
+        if simulator is not None:
+            await simulator.cleanup()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="egovbot", description=__doc__)
@@ -203,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat_parser = groups.add_parser("chat", help="chat with the bot in the terminal")
     chat_parser.add_argument("--user", help="whose conversation (default: a new one)")
     chat_parser.set_defaults(run=chat_cmd)
+    serve = groups.add_parser("serve", help="run the HTTP service")
+    serve.set_defaults(run=serve_cmd)
     simulator = groups.add_parser("simulator", help="serve the dossier-status simulator")
     simulator.add_argument("--host")
     simulator.add_argument("--port", type=int)

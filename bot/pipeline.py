@@ -57,11 +57,12 @@ class Pipeline:
         return (await self.handle_detailed(message)).replies
 
     async def handle_detailed(self, message: IncomingMessage) -> HandledMessage:
-        """Handle one message; also tell how it was understood (for the web API and tests)."""
+        """Handle one message under its conversation's lock; also tell how it was understood."""
         async with self.locks.hold(message.conversation_id):
-            return await self._handle(message)
+            return await self.process(message)
 
-    async def _handle(self, message: IncomingMessage) -> HandledMessage:
+    async def process(self, message: IncomingMessage) -> HandledMessage:
+        """Handle one message; the caller holds the conversation's lock."""
         started = time.perf_counter()
         text = clean_text(message.text)
         stored = await self.conversations.load(message.conversation_id)

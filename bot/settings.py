@@ -17,6 +17,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EGOVBOT_", extra="ignore")
 
+    host: str = Field(default="127.0.0.1", description="where the HTTP server listens")
+    port: int = Field(default=8080, ge=1, le=65535)
+    shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds to finish work")
+
     data_dir: Path = Field(default=Path("var"), description="where the SQLite file and models go")
     database_url: str = Field(default="", description="SQLAlchemy async URL; SQLite by default")
     knowledge_dir: Path = Field(default=PACKAGED_KNOWLEDGE,

@@ -92,6 +92,19 @@ class ConversationStore:
                     )
                 )
 
+    async def set_unreachable(self, conversation_id: str, reason: str | None) -> None:
+        """Record that replies cannot reach this user (blocked the bot, outside the window)."""
+        async with self.sessions.begin() as session:
+            row = await session.get(ConversationRow, conversation_id)
+            if row is not None:
+                row.unreachable = reason
+
+    async def unreachable(self, conversation_id: str) -> str | None:
+        """Why replies cannot reach this user, if they cannot."""
+        async with self.sessions() as session:
+            row = await session.get(ConversationRow, conversation_id)
+        return row.unreachable if row is not None else None
+
     async def turns(self, conversation_id: str) -> list[TurnRow]:
         """Every turn of a conversation in order."""
         async with self.sessions() as session:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -117,6 +118,7 @@ class ConversationRow(Base):
     user_id: Mapped[str] = mapped_column(String(160))
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
+    unreachable: Mapped[str | None] = mapped_column(String(300))  # e.g. the user blocked the bot
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
@@ -140,3 +142,46 @@ class TurnRow(Base):
     procedure: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
     latency_ms: Mapped[float | None] = mapped_column(Float)
+
+
+class InboxRow(Base):
+    """An accepted inbound message: stored before it is processed, deduplicated by channel id."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_inbox_channel_message"),
+                      Index("ix_inbox_status_id", "status", "id"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(160))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(Base):
+    """A reply waiting to be fetched by a pull channel (the web widget polls for these)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_conversation_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reply: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sender: Mapped[str] = mapped_column(String(16), default="bot")  # bot | staff
+
+
+class KeyValueRow(Base):
+    """Small named values that must survive restarts (e.g. a channel's rotating token)."""
+
+    __tablename__ = "key_values"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.bootstrap import build_lexicon, open_knowledge
 from bot.runtime import Runtime, build_runtime
+from bot.server import create_app
 from bot.settings import Settings
 from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import load_directory
@@ -77,3 +79,17 @@ async def set_simulator_mode(base_url: str, mode: str, delay: float = 5.0) -> No
         f"{base_url}/_control", json={"mode": mode, "delay": delay}
     ) as response:
         assert response.status == 200
+
+
+@pytest.fixture
+async def service(tmp_path: Path, shipped_model: NluModel,
+                  simulator: str) -> AsyncIterator[TestClient[Any, Any]]:
+    """The whole HTTP service on a loopback port, with a client for it."""
+    settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
+                        dossier_api_timeout=0.3, dossier_api_deadline=1.0)
+    shipped_model.save(settings.model_path)
+    app = await create_app(settings, simulator)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    yield client
+    await client.close()

@@ -1,0 +1,27 @@
+"""The registry of channels: which ones run is decided here, from settings, and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.channels.base import Channel
+from bot.channels.web import WebChannel
+from bot.settings import Settings
+from knowledge.conversations import ConversationStore
+from knowledge.key_values import KeyValueStore
+from knowledge.outbox import Outbox
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDeps:
+    """Stores channels may use."""
+
+    outbox: Outbox
+    conversations: ConversationStore
+    key_values: KeyValueStore
+
+
+def build_channels(settings: Settings, deps: ChannelDeps) -> dict[str, Channel]:
+    """Every enabled channel by name: the web channel always, the others when configured."""
+    channels: list[Channel] = [WebChannel(deps.outbox)]
+    return {channel.name: channel for channel in channels}

@@ -1,0 +1,97 @@
+"""The aiohttp application: channels' routes, the NLU parse API, health and readiness.
+
+``create_app(settings)`` builds the runtime first, then the app, so every route exists before
+the server starts. On start, channels open their connections and messages left pending by a
+previous run are handled; on SIGTERM the server stops accepting, finishes the messages in hand
+and sends their replies, then closes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.channels import ChannelDeps, build_channels
+from bot.channels.web import read_json
+from bot.dispatcher import Dispatcher
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from knowledge.db import make_sessionmaker
+from knowledge.inbox import Inbox
+from knowledge.key_values import KeyValueStore
+from knowledge.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+
+
+async def parse(request: web.Request) -> web.Response:
+    """Rasa-compatible ``POST /model/parse`` with ``{"text": "..."}``."""
+    body = await read_json(request)
+    if isinstance(body, web.Response):
+        return body
+    message = body.get("text")
+    if not isinstance(message, str):
+        return web.json_response({"error": "'text' must be a string"}, status=400)
+    return web.json_response(request.app[RUNTIME].pipeline.nlu.parse(message).to_dict())
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """The process is up."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers and the server is not shutting down."""
+    problems = []
+    if not request.app[DISPATCHER].accepting:
+        problems.append("shutting down")
+    try:
+        async with request.app[RUNTIME].engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means not ready
+        problems.append(f"database: {type(exc).__name__}")
+    if problems:
+        return web.json_response({"status": "not ready", "problems": problems}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def create_app(settings: Settings, dossier_api_url: str | None = None) -> web.Application:
+    """The whole service as an aiohttp application."""
+    runtime = await build_runtime(settings, dossier_api_url)
+    sessions = make_sessionmaker(runtime.engine)
+    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions))
+    channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
+                                                    KeyValueStore(sessions)))
+    dispatcher.add_channels(channels)
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    app[DISPATCHER] = dispatcher
+    app.router.add_post("/model/parse", parse)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    for channel in channels.values():
+        channel.register(app, dispatcher)
+
+    async def on_startup(_app: web.Application) -> None:
+        for channel in channels.values():
+            await channel.start()
+        await dispatcher.recover()
+
+    async def on_shutdown(_app: web.Application) -> None:
+        await dispatcher.drain(settings.shutdown_timeout)
+
+    async def on_cleanup(_app: web.Application) -> None:
+        for channel in channels.values():
+            await channel.stop()
+        await runtime.close()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app
