@@ -13,6 +13,7 @@ from bot.bootstrap import build_nlu, open_knowledge
 from bot.limits import MemoryRateLimiter
 from bot.pipeline import Pipeline
 from bot.settings import Settings
+from knowledge.batch import WriteBatcher
 from knowledge.conversations import ConversationStore
 from knowledge.db import make_sessionmaker
 from knowledge.dossiers.client import DossierApiClient
@@ -34,9 +35,11 @@ class Runtime:
     nlu: BuiltinNlu
     dossiers: DossierSource
     pipeline: Pipeline
+    batcher: WriteBatcher
 
     async def close(self) -> None:
-        """Close the dossier client and the database."""
+        """Finish pending writes, close the dossier client and the database."""
+        await self.batcher.close()
         if isinstance(self.dossiers, DossierApiClient):
             await self.dossiers.close()
         await self.engine.dispose()
@@ -56,7 +59,9 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
     """Open the database (seeding it if empty), load the NLU and wire the pipeline."""
     engine, store = await open_knowledge(settings)
     nlu = await build_nlu(settings, store)
-    conversations = ConversationStore(make_sessionmaker(engine))
+    batcher = WriteBatcher(engine)
+    conversations = ConversationStore(make_sessionmaker(engine), settings.state_cache_size,
+                                      batcher)
     dossiers = build_dossier_source(settings, dossier_api_url)
     services = Services(
         knowledge=await KnowledgeSnapshot.load(store),
@@ -67,4 +72,4 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
     )
     pipeline = Pipeline(nlu, services, conversations, build_actions(),
                         dt.timedelta(minutes=settings.state_ttl_minutes))
-    return Runtime(settings, engine, store, conversations, nlu, dossiers, pipeline)
+    return Runtime(settings, engine, store, conversations, nlu, dossiers, pipeline, batcher)

@@ -64,7 +64,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     """The whole service as an aiohttp application."""
     runtime = await build_runtime(settings, dossier_api_url)
     sessions = make_sessionmaker(runtime.engine)
-    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions))
+    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher))
     channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
                                                     KeyValueStore(sessions)))
     dispatcher.add_channels(channels)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     simulator_port: int = Field(default=8099, ge=1, le=65535)
 
     state_ttl_minutes: float = Field(default=30.0, gt=0)
+    state_cache_size: int = Field(default=10_000, ge=0,
+                                  description="conversation states kept in memory (one process)")
     office_hours: str = "Thứ Hai đến Thứ Sáu, 7:30–11:30 và 13:30–17:00"
 
     @property

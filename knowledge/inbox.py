@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from knowledge.batch import WriteBatcher
 from knowledge.models import InboxRow
 
 PENDING = "pending"
@@ -35,29 +37,44 @@ class InboxItem:
 class Inbox:
     """Stores inbound messages and their processing state."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 batcher: WriteBatcher | None = None) -> None:
         self.sessions = sessions
+        self.batcher = batcher or WriteBatcher(sessions.kw["bind"])
 
     async def accept(self, channel: str, message_id: str, user_id: str, text: str,
                      received_at: dt.datetime) -> int | None:
         """Store a message; its inbox id, or None when this delivery was already accepted."""
-        try:
-            async with self.sessions.begin() as session:
-                row = InboxRow(channel=channel, message_id=message_id, user_id=user_id,
-                               text=text, received_at=received_at, status=PENDING)
-                session.add(row)
-                await session.flush()
-                return row.id
-        except IntegrityError:
-            return None
+
+        async def write(connection: AsyncConnection) -> int | None:
+            dialect = connection.dialect.name
+            values = {"channel": channel, "message_id": message_id, "user_id": user_id,
+                      "text": text, "received_at": received_at, "status": PENDING}
+            if dialect in ("sqlite", "postgresql"):
+                insert_ = sqlite_insert if dialect == "sqlite" else postgresql_insert
+                statement = insert_(InboxRow).values(**values).on_conflict_do_nothing(
+                    index_elements=["channel", "message_id"]).returning(InboxRow.id)
+                return (await connection.execute(statement)).scalar_one_or_none()
+            exists = await connection.scalar(select(InboxRow.id).where(
+                InboxRow.channel == channel, InboxRow.message_id == message_id))
+            if exists is not None:
+                return None
+            result = await connection.execute(insert(InboxRow).values(**values)
+                                              .returning(InboxRow.id))
+            return result.scalar_one()
+
+        return await self.batcher.run(write)
 
     async def done(self, inbox_id: int) -> None:
         """Mark a message as processed (its replies were handed to the channel)."""
-        async with self.sessions.begin() as session:
-            await session.execute(
+
+        async def write(connection: AsyncConnection) -> None:
+            await connection.execute(
                 update(InboxRow).where(InboxRow.id == inbox_id)
                 .values(status=DONE, processed_at=dt.datetime.now(dt.UTC))
             )
+
+        await self.batcher.run(write)
 
     async def pending(self, limit: int = 10_000) -> list[InboxItem]:
         """Messages accepted but not processed, oldest first."""
