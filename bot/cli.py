@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import signal
@@ -20,9 +21,11 @@ from bot.console import chat
 from bot.runtime import build_runtime
 from bot.server import create_app
 from bot.settings import Settings
+from knowledge.db import make_sessionmaker
 from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import KnowledgeFileError, load_directory, write_directory
 from knowledge.search import KnowledgeIndex
+from knowledge.staff import AccountError, Role, StaffStore
 from nlu.engine import BuiltinNlu, train
 from nlu.evaluate import predict, report, summary_lines
 from nlu.rasa_data import TrainingDataError, load_training_data
@@ -197,6 +200,55 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def users_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a staff account; the password is asked for (or read from stdin)."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Mật khẩu: ")
+        if getpass.getpass("Nhập lại mật khẩu: ") != password:
+            sys.stderr.write("error: the two passwords differ\n")
+            return 2
+    engine, _store = await open_knowledge(settings)
+    try:
+        user = await StaffStore(make_sessionmaker(engine)).add_user(args.name, password,
+                                                                     Role(args.role))
+    except AccountError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    finally:
+        await engine.dispose()
+    _print(f"Created {user.role.value} account {user.username}")
+    return 0
+
+
+async def users_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List staff accounts."""
+    engine, _store = await open_knowledge(settings)
+    try:
+        users = await StaffStore(make_sessionmaker(engine)).users()
+    finally:
+        await engine.dispose()
+    for user in users:
+        state = "active" if user.active else "disabled"
+        _print(f"{user.username:24s} {user.role.value:6s} {state}")
+    return 0
+
+
+async def users_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable a staff account (its sessions end at once)."""
+    engine, _store = await open_knowledge(settings)
+    try:
+        await StaffStore(make_sessionmaker(engine)).set_active(args.name, False)
+    except AccountError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    finally:
+        await engine.dispose()
+    _print(f"Disabled {args.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="egovbot", description=__doc__)
@@ -234,6 +286,19 @@ def build_parser() -> argparse.ArgumentParser:
     chat_parser = groups.add_parser("chat", help="chat with the bot in the terminal")
     chat_parser.add_argument("--user", help="whose conversation (default: a new one)")
     chat_parser.set_defaults(run=chat_cmd)
+    users = groups.add_parser("users", help="staff accounts").add_subparsers(dest="command",
+                                                                          required=True)
+    add = users.add_parser("add", help="create an account (asks for the password)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.STAFF.value)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of stdin")
+    add.set_defaults(run=users_add)
+    users.add_parser("list", help="list accounts").set_defaults(run=users_list)
+    disable = users.add_parser("disable", help="disable an account")
+    disable.add_argument("name")
+    disable.set_defaults(run=users_disable)
+
     serve = groups.add_parser("serve", help="run the HTTP service")
     serve.set_defaults(run=serve_cmd)
     simulator = groups.add_parser("simulator", help="serve the dossier-status simulator")

@@ -13,6 +13,8 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.admin.auth import admin_guard
+from bot.admin.setup import setup_admin
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.web import read_json
 from bot.dispatcher import Dispatcher
@@ -22,6 +24,7 @@ from knowledge.db import make_sessionmaker
 from knowledge.inbox import Inbox
 from knowledge.key_values import KeyValueStore
 from knowledge.outbox import Outbox
+from knowledge.staff import StaffStore
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
                                                     KeyValueStore(sessions)))
     dispatcher.add_channels(channels)
 
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[admin_guard])
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
     app.router.add_post("/model/parse", parse)
@@ -77,6 +80,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     app.router.add_get("/readyz", readyz)
     for channel in channels.values():
         channel.register(app, dispatcher)
+    setup_admin(app, StaffStore(sessions))
 
     async def on_startup(_app: web.Application) -> None:
         for channel in channels.values():

@@ -47,7 +47,7 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def create_schema(engine: AsyncEngine) -> None:
     """Create every table that does not exist yet."""
-    from knowledge import models  # noqa: F401  (registers the tables)
+    from knowledge import models, staff  # noqa: F401  (registers the tables)
 
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)

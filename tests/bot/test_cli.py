@@ -78,3 +78,18 @@ def test_kb_load_of_a_bad_file_loads_nothing(tmp_path: Path,
 def test_kb_search(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["kb", "search", "giay phep xay dung"]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[2] == "gpxd-nha-o"
+
+
+def test_users_add_list_disable(capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-rat-dai-1\n"))
+    assert main(["users", "add", "lan", "--role", "admin", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("ngan\n"))
+    assert main(["users", "add", "minh", "--password-stdin"]) == 2
+    assert "ít nhất 10 ký tự" in capsys.readouterr().err
+    assert main(["users", "list"]) == 0
+    assert "lan" in capsys.readouterr().out
+    assert main(["users", "disable", "lan"]) == 0
+    assert main(["users", "list"]) == 0
+    assert "disabled" in capsys.readouterr().out
+    assert main(["users", "disable", "khong-co"]) == 2

@@ -1,0 +1,22 @@
+"""Mounts the admin pages on the application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.admin import auth, users
+from bot.admin.web import STAFF_STORE, render
+from knowledge.staff import StaffStore
+
+
+async def home(request: web.Request) -> web.Response:
+    """The landing page after login."""
+    return render(request, "home.html")
+
+
+def setup_admin(app: web.Application, staff: StaffStore) -> None:
+    """Add every admin route; the app must have ``auth.admin_guard`` as a middleware."""
+    app[STAFF_STORE] = staff
+    auth.add_routes(app)
+    users.add_routes(app)
+    app.router.add_get("/admin", home)
