@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/egovbot db upgrade
 	$(BIN)/egovbot serve
 
 chat: $(STAMP)
+	$(BIN)/egovbot db upgrade
 	$(BIN)/egovbot serve
 
 lint: $(STAMP)

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
-from knowledge.db import create_schema, make_engine, make_sessionmaker
+from knowledge.db import make_engine, make_sessionmaker
 from knowledge.files import load_directory
+from knowledge.migrate import ensure_schema
 from knowledge.schema import Office, Procedure
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, Lexicon, NluModel, data_fingerprint, train
@@ -20,9 +21,14 @@ log = logging.getLogger(__name__)
 
 async def open_knowledge(settings: Settings, seed: bool = True) -> tuple[AsyncEngine,
                                                                           KnowledgeStore]:
-    """The database engine and knowledge store; an empty database is seeded from YAML."""
+    """The database engine and knowledge store. An empty database gets the schema and is
+    seeded from YAML; a database whose schema is behind raises SchemaBehind."""
     engine = make_engine(settings.effective_database_url)
-    await create_schema(engine)
+    try:
+        await ensure_schema(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     store = KnowledgeStore(make_sessionmaker(engine))
     if seed and await store.is_empty():
         summary = await store.load_bundle(load_directory(settings.knowledge_dir))

@@ -15,15 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from telegram.error import TelegramError
 
 from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
+from bot.channels.telegram import delete_webhook, set_webhook
 from bot.console import chat
 from bot.runtime import build_runtime
 from bot.server import create_app
 from bot.settings import Settings
-from knowledge.db import make_sessionmaker
+from knowledge.db import make_engine, make_sessionmaker
 from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import KnowledgeFileError, load_directory, write_directory
+from knowledge.migrate import SchemaBehind, current_revision, head_revision, upgrade
 from knowledge.search import KnowledgeIndex
 from knowledge.staff import AccountError, Role, StaffStore
 from nlu.engine import BuiltinNlu, train
@@ -200,6 +203,24 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def telegram_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    """Register (with the secret token) or remove the Telegram webhook."""
+    if not settings.telegram_token:
+        sys.stderr.write("error: set EGOVBOT_TELEGRAM_TOKEN first\n")
+        return 2
+    try:
+        if args.command == "set-webhook":
+            await set_webhook(settings, args.url, args.drop_pending_updates)
+            _print(f"Telegram will deliver updates to {args.url}")
+        else:
+            await delete_webhook(settings, args.drop_pending_updates)
+            _print("Telegram webhook removed (polling mode can be used now)")
+    except (TelegramError, ValueError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    return 0
+
+
 async def users_add(args: argparse.Namespace, settings: Settings) -> int:
     """Create a staff account; the password is asked for (or read from stdin)."""
     if args.password_stdin:
@@ -246,6 +267,30 @@ async def users_disable(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await engine.dispose()
     _print(f"Disabled {args.name}")
+    return 0
+
+
+async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database schema to the code's revision."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        before = await current_revision(engine)
+        await upgrade(engine)
+        after = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    _print(f"Database schema: {before or 'empty'} -> {after}")
+    return 0
+
+
+async def db_current(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the schema revision of the database and of the code."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        current = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    _print(f"database: {current or 'empty'}; code: {head_revision()}")
     return 0
 
 
@@ -299,12 +344,26 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("name")
     disable.set_defaults(run=users_disable)
 
+    db = groups.add_parser("db", help="database schema").add_subparsers(dest="command",
+                                                                     required=True)
+    db.add_parser("upgrade", help="migrate to the latest schema").set_defaults(run=db_upgrade)
+    db.add_parser("current", help="show schema revisions").set_defaults(run=db_current)
+
     serve = groups.add_parser("serve", help="run the HTTP service")
     serve.set_defaults(run=serve_cmd)
     simulator = groups.add_parser("simulator", help="serve the dossier-status simulator")
     simulator.add_argument("--host")
     simulator.add_argument("--port", type=int)
     simulator.set_defaults(run=simulator_cmd)
+    telegram = groups.add_parser("telegram", help="Telegram bot").add_subparsers(
+        dest="command", required=True)
+    set_hook = telegram.add_parser("set-webhook", help="have Telegram deliver updates to URL")
+    set_hook.add_argument("url", help="public HTTPS URL ending in /webhooks/telegram")
+    delete_hook = telegram.add_parser("delete-webhook", help="stop webhook deliveries")
+    for hook_parser in (set_hook, delete_hook):
+        hook_parser.add_argument("--drop-pending-updates", action="store_true",
+                                 help="discard updates Telegram is still holding")
+        hook_parser.set_defaults(run=telegram_cmd)
     return parser
 
 
@@ -322,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrainingDataError, KnowledgeFileError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    except LookupError as exc:
+    except (LookupError, SchemaBehind) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
 

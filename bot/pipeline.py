@@ -104,6 +104,7 @@ class Pipeline:
                 entities=[e.to_dict() for e in parse.entities],
                 procedure=new_state.procedure if decision.action != "with_staff" else procedure,
                 action=decision.action, latency_ms=round(latency_ms, 2),
+                misunderstood=decision.misunderstood,
             ),
             *(TurnRecord("out", reply.text, action=decision.action) for reply in replies),
         ]

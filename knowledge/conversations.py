@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
 from knowledge.models import ConversationRow, TurnRow
 from knowledge.redact import mask_personal_data
+from nlu.normalize import fold
 
 
 def utcnow() -> dt.datetime:
@@ -34,6 +35,8 @@ class TurnRecord:
     procedure: str | None = None
     action: str | None = None
     latency_ms: float | None = None
+    misunderstood: bool = False
+    sender: str = "bot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,35 +87,51 @@ class ConversationStore:
     async def save(self, conversation_id: str, channel: str, user_id: str,
                    state: dict[str, Any], status: str,
                    turns: Sequence[TurnRecord] = ()) -> None:
-        """Save the state and append turns in one transaction (shared with other messages'
-        writes when a batcher is configured: this is the hot path of every message)."""
+        """Save the state, append turns and update the conversation's summary columns in one
+        transaction (shared with other messages' writes when a batcher is configured: this is
+        the hot path of every message)."""
         now = utcnow()
-        rows = [
-            {
-                "conversation_id": conversation_id,
-                "at": turn.at,
-                "channel": channel,
-                "direction": turn.direction,
-                "text": mask_personal_data(turn.text),
-                "intent": turn.intent,
-                "confidence": turn.confidence,
-                "entities": [_masked_entity(e) for e in turn.entities],
-                "procedure": turn.procedure,
-                "action": turn.action,
-                "latency_ms": turn.latency_ms,
-            }
-            for turn in turns
-        ]
+        rows = [_turn_row(conversation_id, channel, turn) for turn in turns]
+        incoming = [turn for turn in turns if turn.direction == "in"]
+        intents = sorted({t.intent for t in incoming if t.intent})
+        procedures = sorted({t.procedure for t in incoming if t.procedure})
+        confidences = [t.confidence for t in incoming if t.confidence is not None]
+        folded = " ".join(row["folded"] for row in rows if row["direction"] == "in")
+        fallbacks = sum(1 for t in incoming if t.misunderstood)
+        waiting = status == "waiting"
+        table = ConversationRow
 
         async def write(connection: AsyncConnection) -> None:
+            values: dict[str, Any] = {
+                "state": state, "status": status, "updated_at": now,
+                "messages": table.messages + len(incoming),
+                "fallbacks": table.fallbacks + fallbacks,
+                "intents": _add_words(table.intents, intents),
+                "procedures": _add_words(table.procedures, procedures),
+            }
+            if confidences:
+                lowest = min(confidences)
+                values["min_confidence"] = case(
+                    (table.min_confidence.is_(None), lowest),
+                    (table.min_confidence > lowest, lowest), else_=table.min_confidence)
+            if folded:
+                values["search_text"] = func.substr(table.search_text + " " + folded, 1,
+                                                    SEARCH_TEXT_CHARS)
+            if waiting:
+                values["handoff"] = True
+                values["handoff_at"] = case((table.handoff_at.is_(None), now),
+                                            else_=table.handoff_at)
             result = await connection.execute(
-                update(ConversationRow).where(ConversationRow.id == conversation_id)
-                .values(state=state, status=status, updated_at=now)
-            )
+                update(table).where(table.id == conversation_id).values(**values))
             if not getattr(result, "rowcount", 0):
-                await connection.execute(insert(ConversationRow).values(
+                await connection.execute(insert(table).values(
                     id=conversation_id, channel=channel, user_id=user_id, state=state,
-                    status=status, created_at=now, updated_at=now))
+                    status=status, created_at=now, updated_at=now, messages=len(incoming),
+                    fallbacks=fallbacks, intents=_words(intents),
+                    procedures=_words(procedures),
+                    min_confidence=min(confidences) if confidences else None,
+                    search_text=folded[:SEARCH_TEXT_CHARS], handoff=waiting,
+                    handoff_at=now if waiting else None, tags=" "))
             if rows:
                 await connection.execute(insert(TurnRow), rows)
 
@@ -149,6 +168,43 @@ class ConversationStore:
                 .order_by(TurnRow.id)
             )
             return list(result.all())
+
+
+SEARCH_TEXT_CHARS = 2000
+
+
+def _words(words: Sequence[str]) -> str:
+    """A space-delimited set (" a b "), so ``LIKE '% a %'`` finds a member."""
+    return " " + "".join(f"{w} " for w in words)
+
+
+def _add_words(column: Any, words: Sequence[str]) -> Any:
+    """SQL: the set in ``column`` with ``words`` added (no duplicates, capped)."""
+    expression = column
+    for word in words:
+        expression = case((expression.like(f"% {word} %"), expression),
+                          else_=func.substr(expression + f"{word} ", 1, 1000))
+    return expression
+
+
+def _turn_row(conversation_id: str, channel: str, turn: TurnRecord) -> dict[str, Any]:
+    masked = mask_personal_data(turn.text)
+    return {
+        "conversation_id": conversation_id,
+        "at": turn.at,
+        "channel": channel,
+        "direction": turn.direction,
+        "text": masked,
+        "intent": turn.intent,
+        "confidence": turn.confidence,
+        "entities": [_masked_entity(e) for e in turn.entities],
+        "procedure": turn.procedure,
+        "action": turn.action,
+        "latency_ms": turn.latency_ms,
+        "misunderstood": turn.misunderstood,
+        "folded": fold(masked)[:500] if turn.direction == "in" else "",
+        "sender": turn.sender,
+    }
 
 
 def _masked_entity(entity: dict[str, Any]) -> dict[str, Any]:

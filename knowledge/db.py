@@ -43,11 +43,3 @@ def make_engine(url: str) -> AsyncEngine:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    """Create every table that does not exist yet."""
-    from knowledge import models, staff  # noqa: F401  (registers the tables)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)

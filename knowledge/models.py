@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -121,13 +122,28 @@ class ConversationRow(Base):
     unreachable: Mapped[str | None] = mapped_column(String(300))  # e.g. the user blocked the bot
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Summaries kept up to date on every save, so staff filters read this table only.
+    messages: Mapped[int] = mapped_column(Integer, default=0)  # citizen messages
+    intents: Mapped[str] = mapped_column(String(1000), default=" ")  # " greet procedure_fee "
+    procedures: Mapped[str] = mapped_column(String(1000), default=" ")  # " ho-chieu "
+    fallbacks: Mapped[int] = mapped_column(Integer, default=0)  # misunderstood messages
+    min_confidence: Mapped[float | None] = mapped_column(Float)
+    handoff: Mapped[bool] = mapped_column(Boolean, default=False)  # ever asked for a person
+    feedback_up: Mapped[int] = mapped_column(Integer, default=0)
+    feedback_down: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer)  # 1-5 after a handoff
+    tags: Mapped[str] = mapped_column(String(1000), default=" ")  # " khieu-nai "
+    search_text: Mapped[str] = mapped_column(Text, default="")  # folded citizen text, capped
+    handoff_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_to: Mapped[str | None] = mapped_column(String(40))  # the officer who took it
 
 
 class TurnRow(Base):
     """One message in or out of a conversation; text is masked before it is stored."""
 
     __tablename__ = "turns"
-    __table_args__ = (Index("ix_turns_conversation_at", "conversation_id", "id"),)
+    __table_args__ = (Index("ix_turns_conversation_at", "conversation_id", "id"),
+                      Index("ix_turns_review", "misunderstood", "reviewed", "at"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
@@ -142,6 +158,11 @@ class TurnRow(Base):
     procedure: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
     latency_ms: Mapped[float | None] = mapped_column(Float)
+    misunderstood: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback: Mapped[int | None] = mapped_column(Integer)  # +1 / -1 from the citizen
+    folded: Mapped[str] = mapped_column(String(500), default="")  # grouping key of "in" turns
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)  # labelled or dismissed
+    sender: Mapped[str] = mapped_column(String(40), default="bot")  # bot, or the officer
 
 
 class InboxRow(Base):

@@ -93,3 +93,14 @@ def test_users_add_list_disable(capsys: pytest.CaptureFixture[str],
     assert main(["users", "list"]) == 0
     assert "disabled" in capsys.readouterr().out
     assert main(["users", "disable", "khong-co"]) == 2
+
+
+def test_db_upgrade_and_current(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "current"]) == 0
+    assert "database: empty" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert "empty ->" in capsys.readouterr().out
+    assert main(["db", "current"]) == 0
+    out = capsys.readouterr().out
+    code = out.split("code: ")[1].strip()
+    assert f"database: {code};" in out

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from bot.settings import Settings
 from knowledge.conversations import ConversationStore, TurnRecord
-from knowledge.db import create_schema, make_engine, make_sessionmaker
+from knowledge.db import make_engine, make_sessionmaker
+from knowledge.migrate import ensure_schema
 from knowledge.redact import mask_personal_data
 
 
 async def test_state_and_masked_turns(settings: Settings) -> None:
     engine = make_engine(settings.effective_database_url)
-    await create_schema(engine)
+    await ensure_schema(engine)
     store = ConversationStore(make_sessionmaker(engine))
     try:
         assert await store.load("web:a") is None
