@@ -32,7 +32,7 @@ class Runtime:
     engine: AsyncEngine
     store: KnowledgeStore
     conversations: ConversationStore
-    nlu: BuiltinNlu
+    nlu: BuiltinNlu  # replaced on reload; the pipeline's parser is kept in step
     dossiers: DossierSource
     pipeline: Pipeline
     batcher: WriteBatcher

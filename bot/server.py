@@ -18,6 +18,7 @@ from bot.admin.setup import setup_admin
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.web import read_json
 from bot.dispatcher import Dispatcher
+from bot.reload import Reloader
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from knowledge.db import make_sessionmaker
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+RELOADER = web.AppKey("reloader", Reloader)
 
 
 async def parse(request: web.Request) -> web.Response:
@@ -68,13 +70,16 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     runtime = await build_runtime(settings, dossier_api_url)
     sessions = make_sessionmaker(runtime.engine)
     dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher))
+    key_values = KeyValueStore(sessions)
     channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
-                                                    KeyValueStore(sessions)))
+                                                    key_values))
+    reloader = Reloader(runtime, key_values, settings.reload_interval)
     dispatcher.add_channels(channels)
 
     app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[admin_guard])
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
+    app[RELOADER] = reloader
     app.router.add_post("/model/parse", parse)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -86,8 +91,10 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
         for channel in channels.values():
             await channel.start()
         await dispatcher.recover()
+        await reloader.start()
 
     async def on_shutdown(_app: web.Application) -> None:
+        await reloader.stop()
         await dispatcher.drain(settings.shutdown_timeout)
 
     async def on_cleanup(_app: web.Application) -> None:

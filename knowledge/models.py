@@ -206,3 +206,57 @@ class KeyValueRow(Base):
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConversationNoteRow(Base):
+    """A support officer's note on a conversation."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class TrainingExampleRow(Base):
+    """A message labelled by staff: it becomes NLU training data."""
+
+    __tablename__ = "training_examples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(64), index=True)
+    procedure: Mapped[str | None] = mapped_column(String(64))
+    turn_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    username: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NluModelRow(Base):
+    """A trained NLU model version: where its file is, how it scored, whether it serves."""
+
+    __tablename__ = "nlu_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(40))
+    examples: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))  # training, active, rejected, retired, failed
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class KbDraftRow(Base):
+    """An unpublished edit of a knowledge-base entry (new or existing); citizens never see it."""
+
+    __tablename__ = "kb_drafts"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # procedure, faq, office
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    username: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
