@@ -13,7 +13,7 @@ from knowledge.staff import StaffSession, StaffStore
 
 TEMPLATES = Path(__file__).parent / "templates"
 STAFF_STORE = web.AppKey("staff_store", StaffStore)
-SESSION_KEY = "staff_session"
+SESSION_KEY = web.RequestKey("staff_session", StaffSession)
 VN = dt.timezone(dt.timedelta(hours=7))
 
 environment = Environment(
@@ -37,8 +37,7 @@ environment.filters["vntime"] = local_time
 
 def current_session(request: web.Request) -> StaffSession:
     """The logged-in staff session (the auth middleware guarantees one under /admin)."""
-    session: StaffSession = request[SESSION_KEY]
-    return session
+    return request[SESSION_KEY]
 
 
 def render(request: web.Request, template: str, status: int = 200,
