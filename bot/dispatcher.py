@@ -12,12 +12,15 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from actions.base import Reply
-from bot.channels.base import Channel
 from bot.messages import IncomingMessage, clean_text
 from bot.pipeline import HandledMessage, Pipeline
 from knowledge.inbox import Inbox
+
+if TYPE_CHECKING:  # channels import the dispatcher; only the type is needed here
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 

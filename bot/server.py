@@ -15,11 +15,12 @@ from sqlalchemy import text
 
 from bot.admin.auth import admin_guard
 from bot.admin.setup import setup_admin
+from bot.appkeys import DISPATCHER, RELOADER, RUNTIME
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.web import read_json
 from bot.dispatcher import Dispatcher
 from bot.reload import Reloader
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from knowledge.db import make_sessionmaker
 from knowledge.inbox import Inbox
@@ -29,9 +30,7 @@ from knowledge.staff import StaffStore
 
 log = logging.getLogger(__name__)
 
-RUNTIME = web.AppKey("runtime", Runtime)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-RELOADER = web.AppKey("reloader", Reloader)
+__all__ = ["DISPATCHER", "RELOADER", "RUNTIME", "create_app"]
 
 
 async def parse(request: web.Request) -> web.Response:

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.admin import auth, users
-from bot.admin.web import STAFF_STORE, render
+from bot.admin import auth, dashboard, users
+from bot.admin.web import STAFF_STORE
 from knowledge.staff import StaffStore
-
-
-async def home(request: web.Request) -> web.Response:
-    """The landing page after login."""
-    return render(request, "home.html")
 
 
 def setup_admin(app: web.Application, staff: StaffStore) -> None:
@@ -19,4 +14,4 @@ def setup_admin(app: web.Application, staff: StaffStore) -> None:
     app[STAFF_STORE] = staff
     auth.add_routes(app)
     users.add_routes(app)
-    app.router.add_get("/admin", home)
+    dashboard.add_routes(app)
