@@ -61,9 +61,11 @@ def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     for fee in procedure.fees:
         amount = texts.vnd(fee.amount_vnd) if fee.amount_vnd is not None else (
             "chưa có mức chính thức cho địa phương")
-        line = f"{fee.name}: {amount}"
-        if fee.note:
-            line += f". {fee.note}"
+        note = fee.note or ""
+        if fee.amount_vnd and note.startswith(texts.vnd(fee.amount_vnd).split()[0]):
+            line = f"{fee.name}: {note}"  # the note already states the amount with its unit
+        else:
+            line = f"{fee.name}: {amount}" + (f". {note}" if note else "")
         if fee.legal_source:
             line += f" (căn cứ: {fee.legal_source})"
         lines.append(line)
