@@ -8,9 +8,10 @@ the shape of Rasa's REST channel, so existing Rasa front ends work. Replies that
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,29 @@ NAME = "web"
 STATIC_DIR = Path(__file__).parent / "static"
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_BODY_BYTES = 64 * 1024
+# The widget is embedded in other sites (city portals), so the chat API is cross-origin. It uses
+# no cookies or credentials (the sender id is in the body), so any origin may call it.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def with_cors(handler: Handler) -> Handler:
+    """The handler, with CORS headers added to its answers (errors included)."""
+    async def wrapped(request: web.Request) -> web.Response:
+        response = await handler(request)
+        response.headers.update(CORS_HEADERS)
+        return response
+    return wrapped
+
+
+async def preflight(_request: web.Request) -> web.Response:
+    """Answer a CORS preflight (``OPTIONS``) for the chat API."""
+    return web.Response(status=204, headers=CORS_HEADERS)
 
 
 def rasa_messages(sender: str, replies: Sequence[Reply]) -> list[dict[str, Any]]:
@@ -73,9 +97,11 @@ class WebChannel:
     def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
         """Add the web routes."""
         self.dispatcher = dispatcher
-        app.router.add_post("/api/chat", self.chat)
-        app.router.add_post("/webhooks/rest/webhook", self.chat)  # Rasa's REST path
-        app.router.add_get("/api/chat/poll", self.poll)
+        for path in ("/api/chat", "/webhooks/rest/webhook"):  # ours and Rasa's REST path
+            app.router.add_post(path, with_cors(self.chat))
+            app.router.add_route("OPTIONS", path, preflight)
+        app.router.add_get("/api/chat/poll", with_cors(self.poll))
+        app.router.add_route("OPTIONS", "/api/chat/poll", preflight)
         if STATIC_DIR.is_dir():
             app.router.add_get("/", self.page)
             app.router.add_static("/static/", STATIC_DIR, append_version=True)
@@ -91,8 +117,12 @@ class WebChannel:
         await self.outbox.push(f"{NAME}:{user_id}", [r.to_dict() for r in replies])
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        """The chat page."""
-        return web.FileResponse(STATIC_DIR / "index.html")
+        """The chat page, naming the deployment's city (from the knowledge base)."""
+        assert self.dispatcher is not None
+        city = self.dispatcher.pipeline.services.knowledge.city.name
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        return web.Response(text=page.replace("{{city}}", html.escape(city)),
+                            content_type="text/html", charset="utf-8")
 
     async def chat(self, request: web.Request) -> web.Response:
         """One message in, the replies out (Rasa REST shape)."""
