@@ -10,6 +10,7 @@ from actions.base import Action
 from actions.clarify import AskProcedure, Clarify
 from actions.dossier import DossierStatusLookup
 from actions.faq import AnswerFaq
+from actions.feedback import Feedback, RateHelp
 from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
 from actions.procedures import RENDERERS, ProcedureAspect
 from actions.smalltalk import Goodbye, Greet, Help, OfferHuman, OutOfScope, Thank
@@ -33,6 +34,8 @@ def build_actions() -> dict[str, Action]:
         WaitForStaff(),
         WithStaff(),
         ResumeBot(),
+        Feedback(),
+        RateHelp(),
     )
     registry = {action.name: action for action in actions}
     if len(registry) != len(actions):

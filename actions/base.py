@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from knowledge.dossiers.types import DossierSource
+from knowledge.office_hours import DEFAULT_OFFICE_SCHEDULE, OfficeSchedule
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.types import IntentScore, ParseResult
 
@@ -66,6 +67,19 @@ class RateLimiter(Protocol):
         ...
 
 
+class FeedbackRecorder(Protocol):
+    """Stores what citizens think of the bot's answers and of the help they got from staff."""
+
+    async def rate_answer(self, conversation_id: str, value: int,
+                          actions: Collection[str]) -> bool:
+        """+1/-1 on the latest bot reply made by one of ``actions``; False if there is none."""
+        ...
+
+    async def rate_help(self, conversation_id: str, rating: int) -> bool:
+        """A 1–5 rating of staff help; False when the conversation never had staff help."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What actions may use."""
@@ -74,7 +88,13 @@ class Services:
     dossiers: DossierSource
     limiter: RateLimiter
     dossier_lookups_per_hour: int = 10
-    office_hours: str = "Thứ Hai đến Thứ Sáu, 7:30–17:00"
+    office_schedule: OfficeSchedule = DEFAULT_OFFICE_SCHEDULE
+    feedback: FeedbackRecorder | None = None  # where 👍/👎 and 1–5 ratings are stored
+
+    @property
+    def office_hours(self) -> str:
+        """The office hours in words, for messages."""
+        return self.office_schedule.describe()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Reply, payload
+from actions.feedback import rateable
 from knowledge.dossiers.types import (
     DossierNotFound,
     DossierState,
@@ -95,4 +96,4 @@ class DossierStatusLookup:
             buttons = (Button(texts.ASPECT_TITLES[Intent.PROCEDURE_DOCUMENTS],
                               payload(Intent.PROCEDURE_DOCUMENTS, procedure=procedure.id)),)
         slots = {"awaiting": None, "procedure": procedure.id if procedure else None}
-        return ActionResult((Reply(text, buttons),), slots)
+        return ActionResult((rateable(Reply(text, buttons)),), slots)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Reply
+from actions.feedback import rateable
 from actions.procedures import aspect_buttons
 
 
@@ -19,4 +20,4 @@ class AnswerFaq:
             return ActionResult((Reply(texts.OUT_OF_SCOPE),))
         buttons = aspect_buttons(faq.procedure, "") if faq.procedure else ()
         slots = {"procedure": faq.procedure} if faq.procedure else {}
-        return ActionResult((Reply(faq.answer, buttons),), slots)
+        return ActionResult((rateable(Reply(faq.answer, buttons)),), slots)

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Reply
+from knowledge.office_hours import when
 
 RESUME_PAYLOAD = "/resume_bot"
+
+
+def next_opening(ctx: ActionContext) -> str | None:
+    """When officers will be back ("từ 7:30 sáng mai"); None while they are at work."""
+    schedule = ctx.services.office_schedule
+    if schedule.is_open(ctx.now):
+        return None
+    opening = schedule.next_opening(ctx.now)
+    if opening is None:
+        return texts.NO_OPENING
+    return texts.OPENING.format(when=when(opening, ctx.now))
 
 
 class HumanHandoff:
@@ -14,11 +26,17 @@ class HumanHandoff:
     name = "human_handoff"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
-        """Hand over to staff."""
-        text = texts.HANDOFF_WAITING.format(hours=ctx.services.office_hours,
-                                            hotline=ctx.services.knowledge.city.hotline)
+        """Hand over to staff; outside office hours, say when someone will answer."""
+        hotline = ctx.services.knowledge.city.hotline
+        opening = next_opening(ctx)
+        if opening is None:
+            text = texts.HANDOFF_WAITING.format(hours=ctx.services.office_hours, hotline=hotline)
+        else:
+            text = texts.HANDOFF_OUTSIDE_HOURS.format(hours=ctx.services.office_hours,
+                                                      opening=opening, hotline=hotline)
         return ActionResult((Reply(text, (Button(texts.RESUME_BUTTON, RESUME_PAYLOAD),)),),
-                            {"awaiting": None, "fallbacks": 0}, status="waiting")
+                            {"awaiting": None, "fallbacks": 0, "reminded": None},
+                            status="waiting")
 
 
 class WaitForStaff:
@@ -30,7 +48,10 @@ class WaitForStaff:
         """Remind once; never answer in staff's place."""
         if ctx.slots.get("reminded"):
             return ActionResult(())
-        text = texts.HANDOFF_STILL_WAITING.format(hotline=ctx.services.knowledge.city.hotline)
+        hotline = ctx.services.knowledge.city.hotline
+        opening = next_opening(ctx)
+        text = (texts.HANDOFF_STILL_WAITING.format(hotline=hotline) if opening is None else
+                texts.HANDOFF_STILL_WAITING_CLOSED.format(opening=opening, hotline=hotline))
         return ActionResult((Reply(text, (Button(texts.RESUME_BUTTON, RESUME_PAYLOAD),)),),
                             {"reminded": True})
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
+from actions.feedback import rateable
 from knowledge.schema import Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
@@ -134,11 +135,17 @@ def unverified_warnings(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot
     ]
 
 
+# The other aspects, likeliest next question first (an answer shows the first few).
+FOLLOW_UP_ORDER = (Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_DOCUMENTS, Intent.PROCEDURE_FEE,
+                   Intent.PROCEDURE_LOCATION, Intent.PROCEDURE_ONLINE,
+                   Intent.PROCEDURE_DURATION)
+
+
 def aspect_buttons(procedure_id: str, current: str) -> tuple[Button, ...]:
-    """Buttons for the other aspects of the same procedure."""
+    """Buttons for the other aspects of the same procedure, likeliest first."""
     return tuple(
-        Button(title, payload(aspect, procedure=procedure_id))
-        for aspect, title in texts.ASPECT_TITLES.items()
+        Button(texts.ASPECT_TITLES[aspect], payload(aspect, procedure=procedure_id))
+        for aspect in FOLLOW_UP_ORDER
         if aspect != current
     )
 
@@ -168,6 +175,7 @@ class ProcedureAspect:
         links: tuple[Link, ...] = ()
         if self.aspect == Intent.PROCEDURE_ONLINE and procedure.online.link:
             links = (Link("Nộp hồ sơ trực tuyến", str(procedure.online.link)),)
-        reply = Reply("\n\n".join(parts), aspect_buttons(procedure.id, self.aspect), links)
+        reply = rateable(Reply("\n\n".join(parts), aspect_buttons(procedure.id, self.aspect),
+                               links))
         return ActionResult((reply,), {"procedure": procedure.id, "awaiting": None,
                                        "pending_intent": None})

@@ -70,6 +70,46 @@ HANDOFF_WAITING = (
 HANDOFF_STILL_WAITING = (
     "Yêu cầu của bạn đang chờ nhân viên hỗ trợ. Nếu cần gấp, bạn gọi tổng đài {hotline}."
 )
+HANDOFF_OUTSIDE_HOURS = (
+    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ.\n"
+    "1. Bây giờ là ngoài giờ làm việc ({hours}). Nhân viên sẽ trả lời bạn ngay tại đây "
+    "{opening}.\n"
+    "2. Nếu cần gấp, bạn gọi tổng đài {hotline}.\n"
+    "Trong lúc chờ, tôi sẽ không tự trả lời thay nhân viên."
+)
+HANDOFF_STILL_WAITING_CLOSED = (
+    "Yêu cầu của bạn đang chờ nhân viên hỗ trợ; nhân viên sẽ trả lời {opening}. "
+    "Nếu cần gấp, bạn gọi tổng đài {hotline}."
+)
+OPENING = "từ {when}"  # e.g. "từ 7:30 sáng mai"
+NO_OPENING = "khi có nhân viên trực"  # a schedule with no opening time at all
+STAFF_TOOK = "Nhân viên hỗ trợ đã nhận cuộc trò chuyện và sẽ trả lời bạn ngay tại đây."
+STAFF_SAYS = "👤 Nhân viên hỗ trợ:\n{text}"  # where the channel cannot show who wrote
+STAFF_RELEASED = (
+    "Nhân viên hỗ trợ đã chuyển bạn lại cho trợ lý tự động. Bạn cần hỏi gì cứ nhắn nhé."
+)
+ASK_RATING = (
+    "Nhân viên hỗ trợ đã kết thúc cuộc trò chuyện; từ giờ trợ lý tự động sẽ trả lời bạn.\n"
+    "Bạn có hài lòng với sự hỗ trợ của nhân viên không? Bạn chọn một mức từ 5 (rất hài lòng) "
+    "đến 1 (rất không hài lòng) nhé."
+)
+RATING_TITLES = {5: "5 – Rất hài lòng", 4: "4 – Hài lòng", 3: "3 – Bình thường",
+                 2: "2 – Chưa hài lòng", 1: "1 – Rất không hài lòng"}
+RATING_THANKS = "Cảm ơn bạn đã đánh giá {rating}/5! Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn."
+RATING_SORRY = (
+    "Cảm ơn bạn đã đánh giá {rating}/5. Xin lỗi vì bạn chưa hài lòng; chúng tôi sẽ xem lại "
+    "cuộc trò chuyện để phục vụ tốt hơn. Nếu cần, bạn gọi tổng đài {hotline}."
+)
+RATING_NOTHING = "Hiện không có cuộc hỗ trợ nào của nhân viên để đánh giá. Bạn cần hỏi gì ạ?"
+RATING_INVALID = "Bạn vui lòng chọn một mức từ 1 đến 5 nhé."
+FEEDBACK_UP_BUTTON = "👍 Hữu ích"
+FEEDBACK_DOWN_BUTTON = "👎 Chưa hữu ích"
+FEEDBACK_THANKS = "Cảm ơn bạn đã góp ý!"
+FEEDBACK_SORRY = (
+    "Cảm ơn bạn đã góp ý. Xin lỗi vì câu trả lời chưa giúp được bạn. Bạn có thể hỏi lại "
+    "theo cách khác, hoặc gặp nhân viên hỗ trợ."
+)
+FEEDBACK_NOTHING = "Tôi chưa tìm thấy câu trả lời nào để ghi nhận góp ý. Bạn cần hỏi gì ạ?"
 RESUMED = "Tôi đã quay lại hỗ trợ bạn. Bạn cần hỏi gì ạ?"
 RESUME_BUTTON = "Quay lại trò chuyện với bot"
 HANDOFF_BUTTON = "Gặp nhân viên hỗ trợ"

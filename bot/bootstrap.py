@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +14,7 @@ from knowledge.files import load_directory
 from knowledge.migrate import ensure_schema
 from knowledge.schema import Office, Procedure
 from knowledge.store import KnowledgeStore
+from knowledge.training import TrainingStore
 from nlu.engine import BuiltinNlu, Lexicon, NluModel, data_fingerprint, train
 from nlu.rasa_data import load_training_data
 
@@ -67,8 +69,22 @@ def load_or_train_model(settings: Settings, lexicon: Lexicon) -> NluModel:
     return model
 
 
+async def load_active_model(store: KnowledgeStore) -> NluModel | None:
+    """The model staff activated by retraining or restoring (``nlu_models``), when there is
+    one and its file can be read; the shipped model's own row means the shipped model."""
+    active = await TrainingStore(store.sessions).active_model()
+    if active is None or active.baseline:
+        return None
+    try:
+        return NluModel.load(Path(active.path))
+    except (ValueError, OSError, EOFError, AttributeError, ImportError) as exc:
+        log.warning("cannot use the active model %s at %s (%s); using the shipped model",
+                    active.version, active.path, exc)
+        return None
+
+
 async def build_nlu(settings: Settings, store: KnowledgeStore) -> BuiltinNlu:
     """The built-in NLU with the current model and the knowledge base's lexicon."""
     lexicon = await load_lexicon(store)
-    return BuiltinNlu(load_or_train_model(settings, lexicon), lexicon,
-                      settings.nlu_oos_threshold)
+    model = await load_active_model(store) or load_or_train_model(settings, lexicon)
+    return BuiltinNlu(model, lexicon, settings.nlu_oos_threshold)

@@ -20,18 +20,21 @@ from telegram.error import TelegramError
 from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
 from bot.channels.telegram import delete_webhook, set_webhook
 from bot.console import chat
+from bot.reload import KB_VERSION, announce
 from bot.runtime import build_runtime
 from bot.server import create_app
 from bot.settings import Settings
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.dossiers.simulator import create_simulator_app
-from knowledge.files import KnowledgeFileError, load_directory, write_directory
+from knowledge.files import KnowledgeFileError, load_path, write_directory, write_document
+from knowledge.key_values import KeyValueStore
 from knowledge.migrate import SchemaBehind, current_revision, head_revision, upgrade
 from knowledge.search import KnowledgeIndex
 from knowledge.staff import AccountError, Role, StaffStore
 from nlu.engine import BuiltinNlu, train
 from nlu.evaluate import predict, report, summary_lines
 from nlu.rasa_data import TrainingDataError, load_training_data
+from nlu.rasa_project import DEFAULT_EPOCHS, DEFAULT_TEXT_FORM, TextForm, build_project
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -41,10 +44,10 @@ def _print(line: str = "") -> None:
 
 
 async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
-    """Validate a knowledge directory and load it into the database."""
+    """Validate a knowledge directory (or one YAML document) and load it into the database."""
     directory = Path(args.path) if args.path else settings.knowledge_dir
     try:
-        bundle = load_directory(directory)
+        bundle = load_path(directory)
     except KnowledgeFileError as exc:
         sys.stderr.write(f"Nothing was loaded: {len(exc.problems)} problem(s) in {directory}\n")
         for problem in exc.problems:
@@ -53,6 +56,7 @@ async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
     engine, store = await open_knowledge(settings, seed=False)
     try:
         summary = await store.load_bundle(bundle)
+        await announce(KeyValueStore(store.sessions), KB_VERSION, {"by": "cli"})  # live reload
     finally:
         await engine.dispose()
     _print(f"Loaded {directory} into {settings.effective_database_url}: {summary.counts()}")
@@ -69,7 +73,12 @@ async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
         bundle = await store.export_bundle()
     finally:
         await engine.dispose()
-    written = write_directory(bundle, Path(args.path))
+    target = Path(args.path)
+    if target.suffix in (".yaml", ".yml"):
+        target.write_text(write_document(bundle), encoding="utf-8")
+        _print(f"Wrote the knowledge base to {target}")
+        return 0
+    written = write_directory(bundle, target)
     _print(f"Wrote {len(written)} files to {args.path}")
     return 0
 
@@ -145,6 +154,25 @@ async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.report).write_text(json.dumps(result, ensure_ascii=False, indent=2),
                                      encoding="utf-8")
         _print(f"  report written to {args.report}")
+    return 0
+
+
+async def rasa_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a Rasa 3.x NLU project (config, domain, data) from our data and knowledge base."""
+    data = load_training_data([Path(p) for p in args.data] if args.data
+                              else settings.nlu_train_files)
+    engine, store = await open_knowledge(settings)
+    try:
+        lexicon = await load_lexicon(store)
+    finally:
+        await engine.dispose()
+    project = build_project(data, lexicon, TextForm(args.text_form), args.epochs)
+    written = project.write(Path(args.path))
+    _print(f"Wrote a Rasa NLU project to {args.path} ({len(written)} files, "
+           f"{len(data.examples)} examples, {len(project.intents)} intents, texts in the "
+           f"'{project.text_form}' form)")
+    _print(f"  then: rasa train nlu --config {args.path}/config.yml --domain "
+           f"{args.path}/domain.yml --nlu {args.path}/data --out {args.path}/models")
     return 0
 
 
@@ -303,10 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     kb = groups.add_parser("kb", help="knowledge base").add_subparsers(dest="command",
                                                                        required=True)
     load = kb.add_parser("load", help="validate YAML files and load them into the database")
-    load.add_argument("path", nargs="?", help="knowledge directory (default: the shipped one)")
+    load.add_argument("path", nargs="?", help="knowledge directory or one .yaml document "
+                      "(default: the shipped directory)")
     load.set_defaults(run=kb_load)
     export = kb.add_parser("export", help="write the knowledge base to YAML files")
-    export.add_argument("path")
+    export.add_argument("path", help="a directory, or a .yaml file for one document")
     export.set_defaults(run=kb_export)
     search = kb.add_parser("search", help="accent-insensitive search")
     search.add_argument("query")
@@ -327,6 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--train", nargs="+", help="train on these files first")
     test.add_argument("--report", help="write the full JSON report here")
     test.set_defaults(run=nlu_test)
+
+    rasa = groups.add_parser("rasa", help="Rasa as the NLU engine").add_subparsers(
+        dest="command", required=True)
+    rasa_exp = rasa.add_parser("export", help="write a Rasa 3.x NLU project from our data")
+    rasa_exp.add_argument("path", help="project directory (created)")
+    rasa_exp.add_argument("--data", nargs="+", help="training files (default: the shipped ones)")
+    rasa_exp.add_argument("--text-form", choices=[f.value for f in TextForm],
+                          default=DEFAULT_TEXT_FORM.value,
+                          help="text Rasa learns from; the bot must send the same "
+                               "(EGOVBOT_RASA_TEXT_FORM)")
+    rasa_exp.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="DIET epochs")
+    rasa_exp.set_defaults(run=rasa_export)
 
     chat_parser = groups.add_parser("chat", help="chat with the bot in the terminal")
     chat_parser.add_argument("--user", help="whose conversation (default: a new one)")

@@ -13,7 +13,7 @@ from nlu.intents import Intent
 from nlu.types import Entity, IntentScore, ParseResult
 
 PAYLOAD_PATTERN = re.compile(r"^/(?P<intent>[a-z_]{2,40})(?P<entities>\{.{0,200}\})?$", re.DOTALL)
-EXTRA_INTENTS = frozenset({"resume_bot"})
+EXTRA_INTENTS = frozenset({"resume_bot", "feedback", "rate"})  # buttons only, not NLU
 KNOWN_INTENTS = frozenset(i.value for i in Intent) | EXTRA_INTENTS
 COMMAND_ALIASES = {"start": Intent.GREET.value, "tracuu": Intent.DOSSIER_STATUS.value}
 

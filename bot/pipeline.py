@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from actions.base import Action, ActionContext, Reply, Services
+from actions.base import Action, ActionContext, ActionResult, Reply, Services
 from bot.dialogue.policy import Decision, FaqMatch, decide
 from bot.dialogue.state import STATUS_BOT, ConversationState
 from bot.limits import ConversationLocks
@@ -21,7 +21,7 @@ from bot.payloads import parse_payload
 from knowledge.conversations import ConversationStore, TurnRecord
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import EntityType
-from nlu.types import Parser, ParseResult
+from nlu.types import Parser, ParseResult, parse_async
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +73,8 @@ class Pipeline:
             if status != STATUS_BOT or idle <= self.state_ttl:
                 state = ConversationState.from_dict(stored.state)
 
-        services = self.services
-        parse = parse_payload(text) or self.nlu.parse(text)
-        decision = decide(parse, state, status, self._faq_match(services.knowledge, text, parse),
-                          text)
-        procedure = decision.procedure
-        if procedure is not None and procedure not in services.knowledge.procedures:
-            procedure = None
-        ctx = ActionContext(
-            text=text, parse=parse, intent=decision.intent, procedure=procedure,
-            slots=state.to_dict(), services=services,
-            conversation_id=message.conversation_id, channel=message.channel,
-            now=message.received_at, faq_id=decision.faq_id, options=decision.options,
-        )
-        result = await self.actions[decision.action].run(ctx)
+        parse, decision, procedure, result = await self.respond(
+            text, state, status, message, self.services, self.nlu)
         latency_ms = (time.perf_counter() - started) * 1000
 
         new_state = state.updated(result.slots)
@@ -113,6 +101,28 @@ class Pipeline:
         log.debug("conversation %s: %s -> %s (%s)", message.conversation_id,
                   parse.intent.name, decision.action, decision.reason)
         return HandledMessage(replies, parse, decision, latency_ms)
+
+    async def respond(self, text: str, state: ConversationState, status: str,
+                      message: IncomingMessage, services: Services, nlu: Parser,
+                      ) -> tuple[ParseResult, Decision, str | None, ActionResult]:
+        """Understand a cleaned text and run the action it calls for; saves nothing.
+
+        ``process`` uses it with the live knowledge and NLU; the admin preview uses it with a
+        draft applied to both, so a preview runs exactly the code citizens get.
+        """
+        parse = parse_payload(text) or await parse_async(nlu, text)
+        decision = decide(parse, state, status, self._faq_match(services.knowledge, text, parse),
+                          text)
+        procedure = decision.procedure
+        if procedure is not None and procedure not in services.knowledge.procedures:
+            procedure = None
+        ctx = ActionContext(
+            text=text, parse=parse, intent=decision.intent, procedure=procedure,
+            slots=state.to_dict(), services=services,
+            conversation_id=message.conversation_id, channel=message.channel,
+            now=message.received_at, faq_id=decision.faq_id, options=decision.options,
+        )
+        return parse, decision, procedure, await self.actions[decision.action].run(ctx)
 
     @staticmethod
     def _faq_match(knowledge: KnowledgeSnapshot, text: str,

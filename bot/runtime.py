@@ -12,6 +12,7 @@ from actions.base import Services
 from bot.bootstrap import build_nlu, open_knowledge
 from bot.limits import MemoryRateLimiter
 from bot.pipeline import Pipeline
+from bot.rasa_nlu import RasaNlu, select_nlu
 from bot.settings import Settings
 from knowledge.batch import WriteBatcher
 from knowledge.conversations import ConversationStore
@@ -19,6 +20,7 @@ from knowledge.db import make_sessionmaker
 from knowledge.dossiers.client import DossierApiClient
 from knowledge.dossiers.simulator import SimulatedDossiers
 from knowledge.dossiers.types import DossierSource
+from knowledge.feedback import FeedbackStore
 from knowledge.snapshot import KnowledgeSnapshot
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu
@@ -42,6 +44,8 @@ class Runtime:
         await self.batcher.close()
         if isinstance(self.dossiers, DossierApiClient):
             await self.dossiers.close()
+        if isinstance(self.nlu, RasaNlu):
+            await self.nlu.close()
         await self.engine.dispose()
 
 
@@ -58,7 +62,7 @@ def build_dossier_source(settings: Settings, api_url: str | None = None) -> Doss
 async def build_runtime(settings: Settings, dossier_api_url: str | None = None) -> Runtime:
     """Open the database (seeding it if empty), load the NLU and wire the pipeline."""
     engine, store = await open_knowledge(settings)
-    nlu = await build_nlu(settings, store)
+    nlu = select_nlu(settings, await build_nlu(settings, store))
     batcher = WriteBatcher(engine)
     conversations = ConversationStore(make_sessionmaker(engine), settings.state_cache_size,
                                       batcher)
@@ -68,7 +72,8 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         dossiers=dossiers,
         limiter=MemoryRateLimiter(),
         dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
-        office_hours=settings.office_hours,
+        office_schedule=settings.office_schedule,
+        feedback=FeedbackStore(make_sessionmaker(engine)),
     )
     pipeline = Pipeline(nlu, services, conversations, build_actions(),
                         dt.timedelta(minutes=settings.state_ttl_minutes))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from knowledge.office_hours import DEFAULT_SCHEDULE, OfficeSchedule, ScheduleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_KNOWLEDGE = PROJECT_ROOT / "knowledge" / "data"
@@ -30,6 +32,16 @@ class Settings(BaseSettings):
     nlu_engine: str = Field(default="builtin", pattern="^(builtin|rasa)$")
     nlu_oos_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
 
+    # Rasa (EGOVBOT_NLU_ENGINE=rasa; see bot/rasa_nlu.py and `egovbot rasa export`)
+    rasa_url: str = Field(default="", description="Rasa server base URL, e.g. "
+                          "http://127.0.0.1:5005 (rasa run --enable-api)")
+    rasa_timeout: float = Field(default=1.0, gt=0, le=30, description="seconds per parse "
+                                "before the built-in engine answers instead")
+    rasa_text_form: str = Field(default="plain", pattern="^(raw|normalized|plain)$",
+                                description="text the Rasa model was trained on: 'plain' or "
+                                "'normalized' for `egovbot rasa export`, 'raw' for your own")
+    rasa_token: str = Field(default="", description="Rasa --auth-token, if it has one")
+
     dossier_api_url: str = Field(default="", description="status API base URL; empty: simulator")
     dossier_api_token: str = Field(default="simulator-token")
     dossier_api_timeout: float = Field(default=1.5, gt=0, le=30)
@@ -43,7 +55,11 @@ class Settings(BaseSettings):
     state_ttl_minutes: float = Field(default=30.0, gt=0)
     state_cache_size: int = Field(default=10_000, ge=0,
                                   description="conversation states kept in memory (one process)")
-    office_hours: str = "Thứ Hai đến Thứ Sáu, 7:30–11:30 và 13:30–17:00"
+    office_hours_schedule: str = Field(
+        default=DEFAULT_SCHEDULE, description="when officers answer, Vietnam time: day groups "
+        "separated by ';', e.g. 'mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30'")
+    office_holidays: str = Field(default="", description="days off: dates or ranges, e.g. "
+                                 "'2026-01-01, 2026-02-16..2026-02-20'")
 
     # Telegram (Bot API through python-telegram-bot; see docs in bot/channels/telegram.py)
     telegram_token: str = Field(default="", description="bot token; empty: the channel is off")
@@ -99,6 +115,29 @@ class Settings(BaseSettings):
     zalo_token_margin: float = Field(default=300.0, ge=0, description="refresh this early (s)")
     zalo_token_check_interval: float = Field(default=3600.0, gt=0,
                                              description="seconds between token checks")
+
+    @field_validator("office_hours_schedule", "office_holidays")
+    @classmethod
+    def _readable_office_hours(cls, value: str, info: ValidationInfo) -> str:
+        """Refuse an office-hours setting that cannot be read, saying what is wrong."""
+        try:
+            if info.field_name == "office_holidays":
+                OfficeSchedule.parse(DEFAULT_SCHEDULE, value)
+            else:
+                OfficeSchedule.parse(value)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def office_schedule(self) -> OfficeSchedule:
+        """When officers answer (the one source of office hours and their wording)."""
+        return OfficeSchedule.parse(self.office_hours_schedule, self.office_holidays)
+
+    @property
+    def office_hours(self) -> str:
+        """The office hours in words, for messages."""
+        return self.office_schedule.describe()
 
     @property
     def effective_database_url(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
@@ -117,10 +117,11 @@ class ConversationStore:
             if folded:
                 values["search_text"] = func.substr(table.search_text + " " + folded, 1,
                                                     SEARCH_TEXT_CHARS)
-            if waiting:
+            if waiting:  # a new request for a person starts the wait; a repeated one keeps it
                 values["handoff"] = True
-                values["handoff_at"] = case((table.handoff_at.is_(None), now),
-                                            else_=table.handoff_at)
+                values["handoff_at"] = case(
+                    (and_(table.status == "waiting", table.handoff_at.is_not(None)),
+                     table.handoff_at), else_=now)
             result = await connection.execute(
                 update(table).where(table.id == conversation_id).values(**values))
             if not getattr(result, "rowcount", 0):
@@ -152,6 +153,11 @@ class ConversationStore:
             row = await session.get(ConversationRow, conversation_id)
             if row is not None:
                 row.unreachable = reason
+        self._cache.pop(conversation_id, None)
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop the cached state: call after changing a conversation's status or state in the
+        database any other way than ``save`` (staff taking or closing it)."""
         self._cache.pop(conversation_id, None)
 
     async def unreachable(self, conversation_id: str) -> str | None:

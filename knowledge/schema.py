@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -187,27 +189,58 @@ class KnowledgeBundle(Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> KnowledgeBundle:
-        procedure_ids = _unique_ids("procedure", [p.id for p in self.procedures])
-        office_ids = _unique_ids("office", [o.id for o in self.offices])
-        _unique_ids("faq", [f.id for f in self.faqs])
-        for procedure in self.procedures:
-            for office_id in procedure.offices:
-                if office_id not in office_ids:
-                    raise ValueError(f"procedure {procedure.id!r}: unknown office {office_id!r}")
-        for office in self.offices:
-            for procedure_id in office.handles:
-                if procedure_id not in procedure_ids:
-                    raise ValueError(f"office {office.id!r}: unknown procedure {procedure_id!r}")
-        for faq in self.faqs:
-            if faq.procedure is not None and faq.procedure not in procedure_ids:
-                raise ValueError(f"faq {faq.id!r}: unknown procedure {faq.procedure!r}")
+        problems = reference_problems(self.procedures, self.offices, self.faqs)
+        if problems:
+            raise ValueError("; ".join(problem.message for problem in problems))
         return self
 
 
-def _unique_ids(kind: str, ids: list[str]) -> set[str]:
+@dataclass(frozen=True, slots=True)
+class ReferenceProblem:
+    """A cross-entry problem: a duplicate id, or a reference to an entry that does not exist.
+
+    ``kind``/``entry_id``/``field`` say where it is; ``target`` is the missing or repeated id.
+    """
+
+    kind: str  # procedure, office, faq
+    entry_id: str
+    field: str  # id, offices, handles, procedure
+    target: str
+    message: str
+
+
+def reference_problems(procedures: Sequence[Procedure], offices: Sequence[Office],
+                       faqs: Sequence[Faq]) -> list[ReferenceProblem]:
+    """Every duplicate id and dangling reference among these entries (the bundle's check)."""
+    problems: list[ReferenceProblem] = []
+    procedure_ids = _unique_ids("procedure", [p.id for p in procedures], problems)
+    office_ids = _unique_ids("office", [o.id for o in offices], problems)
+    _unique_ids("faq", [f.id for f in faqs], problems)
+    for procedure in procedures:
+        for office_id in procedure.offices:
+            if office_id not in office_ids:
+                problems.append(ReferenceProblem(
+                    "procedure", procedure.id, "offices", office_id,
+                    f"procedure {procedure.id!r}: unknown office {office_id!r}"))
+    for office in offices:
+        for procedure_id in office.handles:
+            if procedure_id not in procedure_ids:
+                problems.append(ReferenceProblem(
+                    "office", office.id, "handles", procedure_id,
+                    f"office {office.id!r}: unknown procedure {procedure_id!r}"))
+    for faq in faqs:
+        if faq.procedure is not None and faq.procedure not in procedure_ids:
+            problems.append(ReferenceProblem(
+                "faq", faq.id, "procedure", faq.procedure,
+                f"faq {faq.id!r}: unknown procedure {faq.procedure!r}"))
+    return problems
+
+
+def _unique_ids(kind: str, ids: list[str], problems: list[ReferenceProblem]) -> set[str]:
     seen: set[str] = set()
     for entry_id in ids:
         if entry_id in seen:
-            raise ValueError(f"two {kind} entries have the id {entry_id!r}")
+            problems.append(ReferenceProblem(kind, entry_id, "id", entry_id,
+                                             f"two {kind} entries have the id {entry_id!r}"))
         seen.add(entry_id)
     return seen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -114,6 +114,29 @@ def row_to_faq(row: FaqRow) -> Faq:
     return Faq.model_validate({name: getattr(row, name) for name in Faq.model_fields})
 
 
+Entry = Procedure | Office | Faq
+ENTRY_MODELS: dict[str, type[Entry]] = {"procedure": Procedure, "office": Office, "faq": Faq}
+
+
+def _entry_table(kind: str) -> tuple[type[EntryRow], Callable[[Any], dict[str, Any]],
+                                     Callable[[Any], Entry]]:
+    """The table of a kind of entry, and its conversions to and from row values."""
+    tables: dict[str, tuple[type[EntryRow], Callable[[Any], dict[str, Any]],
+                            Callable[[Any], Entry]]] = {
+        "procedure": (ProcedureRow, procedure_to_row_values, row_to_procedure),
+        "office": (OfficeRow, office_to_row_values, row_to_office),
+        "faq": (FaqRow, faq_to_row_values, row_to_faq),
+    }
+    if kind not in tables:
+        raise ValueError(f"unknown kind of entry {kind!r}")
+    return tables[kind]
+
+
+def entry_kind(entry: Entry) -> str:
+    """"procedure", "office" or "faq"."""
+    return next(kind for kind, model in ENTRY_MODELS.items() if isinstance(entry, model))
+
+
 class KnowledgeStore:
     """Knowledge-base access for the rest of the system."""
 
@@ -163,6 +186,38 @@ class KnowledgeStore:
                     setattr(row, name, value)
                     changed = True
             summary.note("updated" if changed else "unchanged", kind, values["id"])
+
+    async def entry(self, kind: str, entry_id: str,
+                    session: AsyncSession | None = None) -> Entry | None:
+        """One procedure, office or FAQ, whatever its status (in ``session`` if given)."""
+        table, _values, to_entry = _entry_table(kind)
+        if session is not None:
+            row = await session.get(table, entry_id)
+            return to_entry(row) if row is not None else None
+        async with self.sessions() as own:
+            row = await own.get(table, entry_id)
+            return to_entry(row) if row is not None else None
+
+    async def put_entry(self, session: AsyncSession, entry: Entry) -> None:
+        """Insert or replace one validated entry, inside the caller's transaction."""
+        table, to_values, _entry = _entry_table(entry_kind(entry))
+        values = to_values(entry)
+        row = await session.get(table, entry.id)
+        if row is None:
+            session.add(table(**values))
+            return
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+
+    async def delete_entry(self, session: AsyncSession, kind: str, entry_id: str) -> bool:
+        """Remove one entry inside the caller's transaction; False when there was none."""
+        table, _values, _entry = _entry_table(kind)
+        row = await session.get(table, entry_id)
+        if row is None:
+            return False
+        await session.delete(row)
+        return True
 
     async def procedures(self, published_only: bool = True) -> list[Procedure]:
         """Procedures ordered by id."""

@@ -156,6 +156,10 @@ class BuiltinNlu:
         """A new model with the same lexicon."""
         return BuiltinNlu(model, self.lexicon, self.oos_threshold)
 
+    async def aparse(self, text: str) -> ParseResult:
+        """``parse`` for async callers (the engine never waits for I/O)."""
+        return self.parse(text)
+
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
         message = normalize(text)

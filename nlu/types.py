@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +104,19 @@ class Parser(Protocol):
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
         ...
+
+
+@runtime_checkable
+class AsyncParser(Protocol):
+    """A parser that can also wait for I/O (the Rasa engine over HTTP)."""
+
+    async def aparse(self, text: str) -> ParseResult:
+        """Understand one message."""
+        ...
+
+
+async def parse_async(parser: Parser, text: str) -> ParseResult:
+    """Parse with the parser's async path when it has one, else its synchronous one."""
+    if isinstance(parser, AsyncParser):
+        return await parser.aparse(text)
+    return parser.parse(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.admin import auth, dashboard, users
+from bot.admin import auth, dashboard, handoff, inbox, kb, transcripts, users
 from bot.admin.web import STAFF_STORE
 from knowledge.staff import StaffStore
 
@@ -15,3 +15,7 @@ def setup_admin(app: web.Application, staff: StaffStore) -> None:
     auth.add_routes(app)
     users.add_routes(app)
     dashboard.add_routes(app)
+    transcripts.add_routes(app)
+    inbox.add_routes(app)
+    handoff.add_routes(app)
+    kb.add_routes(app)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.channels.base import Channel
+from bot.channels.telegram import TelegramChannel
 from bot.channels.web import WebChannel
+from bot.channels.zalo import ZaloChannel
 from bot.settings import Settings
 from knowledge.conversations import ConversationStore
 from knowledge.key_values import KeyValueStore
@@ -24,4 +26,8 @@ class ChannelDeps:
 def build_channels(settings: Settings, deps: ChannelDeps) -> dict[str, Channel]:
     """Every enabled channel by name: the web channel always, the others when configured."""
     channels: list[Channel] = [WebChannel(deps.outbox)]
+    if settings.telegram_token:
+        channels.append(TelegramChannel(settings, deps.conversations, deps.key_values))
+    if settings.zalo_app_id:
+        channels.append(ZaloChannel(settings, deps.conversations, deps.key_values))
     return {channel.name: channel for channel in channels}
