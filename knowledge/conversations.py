@@ -6,9 +6,23 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
@@ -101,29 +115,21 @@ class ConversationStore:
         waiting = status == "waiting"
         table = ConversationRow
 
+        params: dict[str, Any] = {
+            "cid": conversation_id, "new_state": state, "new_status": status, "now": now,
+            "n_in": len(incoming), "n_fallbacks": fallbacks,
+            **{f"intent_{i}": word for i, word in enumerate(intents)},
+            **{f"procedure_{i}": word for i, word in enumerate(procedures)},
+        }
+        if confidences:
+            params["lowest"] = min(confidences)
+        if folded:
+            params["folded"] = " " + folded
+        statement = _summary_update(len(intents), len(procedures), bool(confidences),
+                                    bool(folded), waiting)
+
         async def write(connection: AsyncConnection) -> None:
-            values: dict[str, Any] = {
-                "state": state, "status": status, "updated_at": now,
-                "messages": table.messages + len(incoming),
-                "fallbacks": table.fallbacks + fallbacks,
-                "intents": _add_words(table.intents, intents),
-                "procedures": _add_words(table.procedures, procedures),
-            }
-            if confidences:
-                lowest = min(confidences)
-                values["min_confidence"] = case(
-                    (table.min_confidence.is_(None), lowest),
-                    (table.min_confidence > lowest, lowest), else_=table.min_confidence)
-            if folded:
-                values["search_text"] = func.substr(table.search_text + " " + folded, 1,
-                                                    SEARCH_TEXT_CHARS)
-            if waiting:  # a new request for a person starts the wait; a repeated one keeps it
-                values["handoff"] = True
-                values["handoff_at"] = case(
-                    (and_(table.status == "waiting", table.handoff_at.is_not(None)),
-                     table.handoff_at), else_=now)
-            result = await connection.execute(
-                update(table).where(table.id == conversation_id).values(**values))
+            result = await connection.execute(statement, params)
             if not getattr(result, "rowcount", 0):
                 await connection.execute(insert(table).values(
                     id=conversation_id, channel=channel, user_id=user_id, state=state,
@@ -134,7 +140,7 @@ class ConversationStore:
                     search_text=folded[:SEARCH_TEXT_CHARS], handoff=waiting,
                     handoff_at=now if waiting else None, tags=" "))
             if rows:
-                await connection.execute(insert(TurnRow), rows)
+                await connection.execute(_INSERT_TURNS, rows)
 
         await self._write(write)
         self._remember(conversation_id, StoredState(dict(state), status, now))
@@ -184,13 +190,49 @@ def _words(words: Sequence[str]) -> str:
     return " " + "".join(f"{w} " for w in words)
 
 
-def _add_words(column: Any, words: Sequence[str]) -> Any:
-    """SQL: the set in ``column`` with ``words`` added (no duplicates, capped)."""
+def _add_words(column: Any, name: str, count: int) -> Any:
+    """SQL: the set in ``column`` with the bound words ``<name>_0`` … added (no duplicates,
+    capped)."""
     expression = column
-    for word in words:
-        expression = case((expression.like(f"% {word} %"), expression),
-                          else_=func.substr(expression + f"{word} ", 1, 1000))
+    for i in range(count):
+        word = bindparam(f"{name}_{i}", type_=String)
+        expression = case((expression.like("% " + word + " %"), expression),
+                          else_=func.substr(expression + word + " ", 1, 1000))
     return expression
+
+
+_INSERT_TURNS = insert(TurnRow)
+
+
+@lru_cache(maxsize=256)
+def _summary_update(intents: int, procedures: int, confidence: bool, folded: bool,
+                    waiting: bool) -> Any:
+    """The UPDATE of a conversation's state and summary for one shape of message, built once
+    (building SQL expressions costs more than running them; values are bound per call)."""
+    table = ConversationRow
+    values: dict[str, Any] = {
+        "state": bindparam("new_state", type_=JSON),
+        "status": bindparam("new_status", type_=String),
+        "updated_at": bindparam("now", type_=DateTime(timezone=True)),
+        "messages": table.messages + bindparam("n_in", type_=Integer),
+        "fallbacks": table.fallbacks + bindparam("n_fallbacks", type_=Integer),
+        "intents": _add_words(table.intents, "intent", intents),
+        "procedures": _add_words(table.procedures, "procedure", procedures),
+    }
+    if confidence:
+        lowest = bindparam("lowest", type_=Float)
+        values["min_confidence"] = case(
+            (table.min_confidence.is_(None), lowest),
+            (table.min_confidence > lowest, lowest), else_=table.min_confidence)
+    if folded:
+        values["search_text"] = func.substr(
+            table.search_text + bindparam("folded", type_=String), 1, SEARCH_TEXT_CHARS)
+    if waiting:  # a new request for a person starts the wait; a repeated one keeps it
+        values["handoff"] = True
+        values["handoff_at"] = case(
+            (and_(table.status == "waiting", table.handoff_at.is_not(None)),
+             table.handoff_at), else_=bindparam("now", type_=DateTime(timezone=True)))
+    return update(table).where(table.id == bindparam("cid")).values(**values)
 
 
 def _turn_row(conversation_id: str, channel: str, turn: TurnRecord) -> dict[str, Any]:

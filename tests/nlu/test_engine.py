@@ -96,3 +96,15 @@ def test_held_out_figures_reach_the_targets(nlu: BuiltinNlu) -> None:
     assert accented["procedure_accuracy"] >= 0.95
     assert accented["intent"]["accuracy"] - plain["intent"]["accuracy"] <= 0.02
     assert accented["procedure_accuracy"] - plain["procedure_accuracy"] <= 0.02
+
+
+def test_the_fast_single_text_path_equals_scikit_learn(shipped_model: NluModel) -> None:
+    classifier = shipped_model.classifier
+    data = load_training_data([Settings().nlu_test_file])
+    for example in data.examples[:120]:
+        text = example.text.lower()
+        fast = classifier.rank(text)
+        reference = classifier.rank_many([text])[0]
+        assert [s.name for s in fast] == [s.name for s in reference]
+        assert max(abs(a.confidence - b.confidence) for a, b in zip(fast, reference,
+                                                                   strict=True)) < 1e-9
