@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -20,6 +20,15 @@ from knowledge.models import InboxRow
 
 PENDING = "pending"
 DONE = "done"
+
+# Built once: constructing SQL expressions per message costs more than running them.
+_ACCEPT = {
+    name: insert_(InboxRow).on_conflict_do_nothing(
+        index_elements=["channel", "message_id"]).returning(InboxRow.id)
+    for name, insert_ in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_DONE = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"))
+         .values(status=DONE, processed_at=bindparam("now")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +59,8 @@ class Inbox:
             dialect = connection.dialect.name
             values = {"channel": channel, "message_id": message_id, "user_id": user_id,
                       "text": text, "received_at": received_at, "status": PENDING}
-            if dialect in ("sqlite", "postgresql"):
-                insert_ = sqlite_insert if dialect == "sqlite" else postgresql_insert
-                statement = insert_(InboxRow).values(**values).on_conflict_do_nothing(
-                    index_elements=["channel", "message_id"]).returning(InboxRow.id)
-                return (await connection.execute(statement)).scalar_one_or_none()
+            if dialect in _ACCEPT:
+                return (await connection.execute(_ACCEPT[dialect], values)).scalar_one_or_none()
             exists = await connection.scalar(select(InboxRow.id).where(
                 InboxRow.channel == channel, InboxRow.message_id == message_id))
             if exists is not None:
@@ -69,10 +75,8 @@ class Inbox:
         """Mark a message as processed (its replies were handed to the channel)."""
 
         async def write(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(InboxRow).where(InboxRow.id == inbox_id)
-                .values(status=DONE, processed_at=dt.datetime.now(dt.UTC))
-            )
+            await connection.execute(_DONE, {"inbox_id": inbox_id,
+                                             "now": dt.datetime.now(dt.UTC)})
 
         await self.batcher.run(write)
 
