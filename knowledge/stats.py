@@ -58,8 +58,9 @@ def _day(value: dt.datetime) -> dt.date:
 async def figures(sessions: async_sessionmaker[AsyncSession], start: dt.date, end: dt.date,
                   now: dt.datetime | None = None) -> Figures:
     """Figures for the days from ``start`` to ``end`` inclusive (Vietnam time)."""
-    begin = dt.datetime.combine(start, dt.time(), VN)
-    finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN)
+    # stored times are UTC (SQLite keeps the clock time without an offset)
+    begin = dt.datetime.combine(start, dt.time(), VN).astimezone(dt.UTC)
+    finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN).astimezone(dt.UTC)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     index = {day: i for i, day in enumerate(days)}
     now = now or dt.datetime.now(dt.UTC)

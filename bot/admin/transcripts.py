@@ -27,6 +27,7 @@ from aiohttp import web
 from actions.texts import INTENT_LABELS
 from bot.admin.web import STAFF_STORE, VN, current_session, form_data, render
 from bot.dialogue.policy import LOW_CONFIDENCE
+from bot.dialogue.state import STATUS_BOT, STATUS_STAFF, STATUS_WAITING
 from knowledge.transcripts import (
     COUNT_CAP,
     EXPORT_MAX_ROWS,
@@ -46,8 +47,8 @@ log = logging.getLogger(__name__)
 TRANSCRIPTS = web.AppKey("transcripts", TranscriptStore)
 CHANNEL_LABELS = {"web": "Web", "telegram": "Telegram", "zalo": "Zalo",
                   "console": "Thử trên máy (console)"}
-STATUS_LABELS = {"bot": "Bot đang trả lời", "waiting": "Chờ nhân viên",
-                 "human": "Nhân viên đang hỗ trợ"}
+STATUS_LABELS = {STATUS_BOT: "Bot đang trả lời", STATUS_WAITING: "Chờ nhân viên",
+                 STATUS_STAFF: "Nhân viên đang hỗ trợ"}
 ALL_INTENT_LABELS = {**{i.value: i.value for i in Intent}, **INTENT_LABELS,
                      Intent.OUT_OF_SCOPE.value: "Ngoài phạm vi"}
 CONFIDENCE_CHOICES = (

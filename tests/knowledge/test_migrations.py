@@ -39,3 +39,44 @@ async def test_a_schema_behind_is_refused_until_upgraded(tmp_path: Path) -> None
     await engine.dispose()
     with pytest.raises(SchemaBehind, match="egovbot db upgrade"):
         await open_knowledge(settings)
+
+
+POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def _ignore_search_index(obj: object, name: str | None, type_: str, reflected: bool,
+                         compare_to: object) -> bool:
+    """The trigram index exists only on PostgreSQL, created by raw SQL in migration 0003."""
+    return name != "ix_conversations_search_trgm"
+
+
+def _differences_ignoring_trigram(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection,
+                                         opts={"include_object": _ignore_search_index})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_migrations_on_postgresql_match_the_models() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    database = "egovbot_migration_test"
+    try:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
+            await connection.exec_driver_sql(f"CREATE DATABASE {database}")
+        engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}")
+        try:
+            await upgrade(engine)
+            assert await current_revision(engine) == head_revision()
+            async with engine.connect() as connection:
+                assert await connection.run_sync(_differences_ignoring_trigram) == []
+                indexes = await connection.exec_driver_sql(
+                    "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm%'")
+                assert indexes.fetchall() == [("ix_conversations_search_trgm",)]
+        finally:
+            await engine.dispose()
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f"DROP DATABASE {database}")
+    finally:
+        await admin.dispose()
