@@ -43,6 +43,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe
+from bench.pipeline import SCRIPT
 from bot.messages import IncomingMessage
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -51,18 +52,6 @@ from tests.fakes.telegram_api import TOKEN, ApiCall, FakeTelegramApi, text_updat
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
 FIRST_CHAT = 100_000_000
-SCRIPT = (
-    "chào bạn",
-    "làm hộ chiếu cần giấy tờ gì",
-    "bao nhiêu tiền",
-    "nộp ở đâu",
-    "mất bao lâu",
-    "lam cccd het bao nhieu tien",
-    "khai sinh online được không",
-    "tra cứu hồ sơ 000.00.12.H31-261118-0002",
-    "giá vàng hôm nay",
-    "cảm ơn",
-)
 TARGET_RATE = 300.0
 TARGET_P99_MS = 50.0
 

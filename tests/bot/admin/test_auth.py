@@ -5,36 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.admin.web import STAFF_STORE
-from knowledge.staff import Role
-
-PASSWORD = "mat-khau-rat-dai-1"
+from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, http_login
 
 
-async def login(client: TestClient[Any, Any], username: str,
-                password: str = PASSWORD) -> str:
+async def login(client: TestClient[Any, Any], username: str) -> str:
     """Log in through the form; returns the CSRF token of the session."""
-    page = await (await client.get("/admin/login")).text()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None
-    response = await client.post("/admin/login", data={
-        "username": username, "password": password, "csrf_token": token.group(1),
-        "next": "/admin"}, allow_redirects=False)
-    assert response.status == 303, await response.text()
-    home = await (await client.get("/admin/users")).text()
-    found = re.search(r'name="csrf_token" value="([^"]+)"', home)
-    return found.group(1) if found else ""
-
-
-@pytest.fixture
-async def accounts(service: TestClient[Any, Any]) -> TestClient[Any, Any]:
-    store = service.app[STAFF_STORE]
-    await store.add_user("admin1", PASSWORD, Role.ADMIN)
-    await store.add_user("staff1", PASSWORD, Role.STAFF)
-    return service
+    return await http_login(client, username)
 
 
 async def test_logged_out_is_sent_to_login(accounts: TestClient[Any, Any]) -> None:
@@ -48,7 +27,7 @@ async def test_login_sets_a_safe_cookie(accounts: TestClient[Any, Any]) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
     response = await accounts.post("/admin/login", data={
-        "username": "admin1", "password": PASSWORD, "csrf_token": token.group(1)},
+        "username": ADMIN, "password": PASSWORD, "csrf_token": token.group(1)},
         allow_redirects=False)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=" in cookie
@@ -60,31 +39,31 @@ async def test_wrong_password_and_lockout(accounts: TestClient[Any, Any]) -> Non
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token is not None
         response = await accounts.post("/admin/login", data={
-            "username": "staff1", "password": "sai-mat-khau", "csrf_token": token.group(1)})
+            "username": STAFF, "password": "sai-mat-khau", "csrf_token": token.group(1)})
         assert response.status == 400
         assert "Sai tên đăng nhập hoặc mật khẩu" in await response.text()
     page = await (await accounts.get("/admin/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
     locked = await accounts.post("/admin/login", data={
-        "username": "staff1", "password": PASSWORD, "csrf_token": token.group(1)})
+        "username": STAFF, "password": PASSWORD, "csrf_token": token.group(1)})
     assert "tạm khóa" in await locked.text()
 
 
 async def test_login_without_its_csrf_token_fails(accounts: TestClient[Any, Any]) -> None:
     response = await accounts.post("/admin/login", data={
-        "username": "admin1", "password": PASSWORD, "csrf_token": "forged"})
+        "username": ADMIN, "password": PASSWORD, "csrf_token": "forged"})
     assert response.status == 400
 
 
 async def test_staff_cannot_reach_admin_pages(accounts: TestClient[Any, Any]) -> None:
-    await login(accounts, "staff1")
+    await login(accounts, STAFF)
     assert (await accounts.get("/admin/users")).status == 403
     assert (await accounts.get("/admin")).status == 200
 
 
 async def test_admin_adds_a_user_with_csrf(accounts: TestClient[Any, Any]) -> None:
-    csrf = await login(accounts, "admin1")
+    csrf = await login(accounts, ADMIN)
     refused = await accounts.post("/admin/users", data={
         "username": "newbie", "password": PASSWORD, "role": "staff"})
     assert refused.status == 403
@@ -95,18 +74,18 @@ async def test_admin_adds_a_user_with_csrf(accounts: TestClient[Any, Any]) -> No
         "username": "weak", "password": "short", "role": "staff", "csrf_token": csrf})
     assert weak.status == 400 and "ít nhất 10 ký tự" in await weak.text()
     [entry] = await accounts.app[STAFF_STORE].audit_log(kind="user")
-    assert entry.username == "admin1" and entry.entry_id == "newbie"
+    assert entry.username == ADMIN and entry.entry_id == "newbie"
 
 
 async def test_disabling_ends_the_session(accounts: TestClient[Any, Any]) -> None:
-    await login(accounts, "staff1")
+    await login(accounts, STAFF)
     assert (await accounts.get("/admin")).status == 200
-    await accounts.app[STAFF_STORE].set_active("staff1", False)
+    await accounts.app[STAFF_STORE].set_active(STAFF, False)
     response = await accounts.get("/admin", allow_redirects=False)
     assert response.status == 303
 
 
 async def test_logout(accounts: TestClient[Any, Any]) -> None:
-    csrf = await login(accounts, "admin1")
+    csrf = await login(accounts, ADMIN)
     await accounts.post("/admin/logout", data={"csrf_token": csrf})
     assert (await accounts.get("/admin", allow_redirects=False)).status == 303
