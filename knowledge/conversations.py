@@ -236,7 +236,10 @@ def _summary_update(intents: int, procedures: int, confidence: bool, folded: boo
 
 
 def _turn_row(conversation_id: str, channel: str, turn: TurnRecord) -> dict[str, Any]:
-    masked = mask_personal_data(turn.text)
+    # Citizens' and officers' words are masked; the bot's own replies come from the public
+    # knowledge base (an office's phone number there is not personal data).
+    bot_reply = turn.direction == "out" and turn.sender == "bot"
+    masked = turn.text if bot_reply else mask_personal_data(turn.text)
     return {
         "conversation_id": conversation_id,
         "at": turn.at,

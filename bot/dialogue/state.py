@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 STATUS_BOT = "bot"  # the bot answers
@@ -38,8 +38,8 @@ class ConversationState:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready slots."""
-        return asdict(self)
+        """JSON-ready slots (every field is a plain value)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     def updated(self, slots: Mapping[str, Any]) -> ConversationState:
         """A copy with the action's slot changes applied (None clears a slot)."""
@@ -49,3 +49,6 @@ class ConversationState:
             if key in defaults:
                 data[key] = defaults[key] if value is None else value
         return ConversationState(**data)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(ConversationState))

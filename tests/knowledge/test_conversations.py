@@ -36,3 +36,20 @@ async def test_state_and_masked_turns(settings: Settings) -> None:
 def test_masking_keeps_dossier_codes_and_ordinary_numbers() -> None:
     text = "hồ sơ 000.00.12.H31-261120-0001, nộp 2 bản, lệ phí 25.000 đồng"
     assert mask_personal_data(text) == text
+
+
+async def test_bot_replies_keep_public_phone_numbers(settings: Settings) -> None:
+    engine = make_engine(settings.effective_database_url)
+    await ensure_schema(engine)
+    store = ConversationStore(make_sessionmaker(engine))
+    try:
+        office = "Gọi TTPVHCC phường Ngô Quyền: 02253.666.122"
+        await store.save("web:b", "web", "b", {}, "bot", [
+            TurnRecord("in", "sđt tôi 0912345678"), TurnRecord("out", office),
+            TurnRecord("out", "Chị gọi lại số 0912345678 nhé", sender="lan")])
+        texts = [t.text for t in await store.turns("web:b")]
+        assert texts[0] == "sđt tôi [số điện thoại …78]"
+        assert texts[1] == office
+        assert "0912345678" not in texts[2]
+    finally:
+        await engine.dispose()
