@@ -66,6 +66,7 @@ from nlu.types import ParseResult  # noqa: E402
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 NLU_SERVER = ROOT / "bench" / "nlu_server.py"
+RASA_INPROCESS = ROOT / "bench" / "rasa_inprocess.py"
 QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
              "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONWARNINGS": "ignore",
              "CUDA_VISIBLE_DEVICES": ""}
@@ -303,7 +304,24 @@ async def measure_rasa(files: list[Path], tests: list[TestSet], lexicon: Lexicon
             figures.serve_peak_mb = server.peak_mb()
         finally:
             await engine.close()
+    if rounds > 0:
+        figures.latency_inprocess = rasa_inprocess(
+            rasa, project_dir / "models" / "nlu.tar.gz",
+            [rasa_text(e.text, text_form).text for test in tests for e in test.data.examples],
+            rounds, work)
     return figures
+
+
+def rasa_inprocess(rasa: Path, model: Path, texts: list[str], rounds: int,
+                   work: Path) -> list[float]:
+    """Rasa's ``Agent.parse_message`` timed inside Rasa's own Python."""
+    texts_file = work / "rasa-texts.json"
+    texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    done = subprocess.run([str(rasa.parent / "python"), str(RASA_INPROCESS), str(model),
+                           str(texts_file), str(rounds)], capture_output=True, text=True,
+                          env={**os.environ, **QUIET_ENV}, check=True)
+    samples: list[float] = json.loads(done.stdout.strip().splitlines()[-1])["samples_ms"]
+    return samples
 
 
 # ---------------------------------------------------------------- printing
@@ -323,11 +341,11 @@ def print_table(title: str, tests: list[TestSet], ours: EngineFigures,
                 rasa: EngineFigures) -> list[str]:
     """Print one comparison; returns the target lines that were missed."""
     print(f"\n## {title}\n")
-    print(f"| {'':38s} | {'built-in':>20s} | {'Rasa DIET':>20s} |")
-    print(f"| {'-' * 38} | {'-' * 20}:| {'-' * 20}:|")
+    print(f"| {'':44s} | {'built-in':>20s} | {'Rasa DIET':>20s} |")
+    print(f"| {'-' * 44} | {'-' * 20}:| {'-' * 20}:|")
 
     def row(label: str, a: str, b: str) -> None:
-        print(f"| {label:38s} | {a:>20s} | {b:>20s} |")
+        print(f"| {label:44s} | {a:>20s} | {b:>20s} |")
 
     missed = []
     for test in tests:
@@ -348,14 +366,15 @@ def print_table(title: str, tests: list[TestSet], ours: EngineFigures,
     row("training time", f"{ours.train_seconds:.2f} s", f"{rasa.train_seconds:.1f} s")
     row("peak memory while training (RSS)", f"{ours.train_peak_mb:.0f} MB",
         f"{rasa.train_peak_mb:.0f} MB")
-    row("parse p50 / p99, in-process", lat(ours.latency_inprocess), "-")
+    row("parse p50 / p99, in-process", lat(ours.latency_inprocess),
+        lat(rasa.latency_inprocess))
     row("parse p50 / p99, over HTTP", lat(ours.latency_http), lat(rasa.latency_http))
     row("peak memory while serving (RSS)", f"{ours.serve_peak_mb:.0f} MB",
         f"{rasa.serve_peak_mb:.0f} MB")
     if rasa.fallbacks:
         print(f"\nwarning: {rasa.fallbacks} Rasa parses fell back to the built-in engine")
     http_speedup = statistics.median(rasa.latency_http) / statistics.median(ours.latency_http)
-    inproc_speedup = (statistics.median(rasa.latency_http)
+    inproc_speedup = (statistics.median(rasa.latency_inprocess or rasa.latency_http)
                       / statistics.median(ours.latency_inprocess))
     memory_ratio = rasa.serve_peak_mb / ours.serve_peak_mb
     train_memory_ratio = rasa.train_peak_mb / ours.train_peak_mb
@@ -416,7 +435,7 @@ async def choose_text_form(args: argparse.Namespace, lexicon: Lexicon, work: Pat
     print(f"| --- | {' | '.join('---' for _ in tests)} | --- |")
     forms = [TextForm(f) for f in args.forms] if args.forms else list(TextForm)
     for form in forms:
-        figures = await measure_rasa([train_file], tests, lexicon, form, args.epochs, 1,
+        figures = await measure_rasa([train_file], tests, lexicon, form, args.epochs, 0,
                                      Path(args.rasa), work)
         cells = []
         for test in tests:

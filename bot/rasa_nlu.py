@@ -194,10 +194,12 @@ class RasaNlu(BuiltinNlu):
     async def aparse(self, text: str) -> ParseResult:
         """Understand one message through Rasa, or the built-in engine when Rasa fails."""
         connection = self._connection
+        sent = rasa_text(text, self.text_form)
+        if not sent.text.strip():
+            return self.parse(text)  # no words: out of scope, nothing to ask Rasa
         if connection.resting():
             return self._fall_back(text, "unavailable", "Rasa is resting after failures")
         connection.stats.requests += 1
-        sent = rasa_text(text, self.text_form)
         try:
             async with asyncio.timeout(self.timeout):
                 answer = await self._post(sent.text)

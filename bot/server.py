@@ -19,6 +19,7 @@ from bot.appkeys import DISPATCHER, RELOADER, RUNTIME
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.web import read_json
 from bot.dispatcher import Dispatcher
+from bot.messages import MAX_TEXT_CHARS
 from bot.reload import Reloader
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -27,6 +28,7 @@ from knowledge.inbox import Inbox
 from knowledge.key_values import KeyValueStore
 from knowledge.outbox import Outbox
 from knowledge.staff import StaffStore
+from nlu.types import parse_async
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ async def parse(request: web.Request) -> web.Response:
     message = body.get("text")
     if not isinstance(message, str):
         return web.json_response({"error": "'text' must be a string"}, status=400)
-    return web.json_response(request.app[RUNTIME].pipeline.nlu.parse(message).to_dict())
+    parsed = await parse_async(request.app[RUNTIME].pipeline.nlu, message[:MAX_TEXT_CHARS])
+    return web.json_response(parsed.to_dict())
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -195,7 +195,8 @@ async def test_low_confidence_is_out_of_scope_and_sync_parse_is_builtin(
         assert (result.intent.name, result.engine) == ("out_of_scope", "rasa")
         assert "greet" in [s.name for s in result.intent_ranking]  # Rasa's ranking is kept
         assert rasa.parse("chào bạn").engine == "builtin"  # synchronous callers
-        assert len(fake.received) == 1
+        assert (await rasa.aparse(" ?! ")).intent.name == "out_of_scope"  # no words
+        assert len(fake.received) == 1 and rasa.stats.fallback_total == 0
     finally:
         await rasa.close()
 
