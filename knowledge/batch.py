@@ -5,6 +5,10 @@ per write costs about a millisecond on SQLite, which caps a process at a few hun
 per second. ``WriteBatcher.run(job)`` queues a job; a single worker runs every queued job in
 one transaction and commits once, so the cost is shared by all messages in flight. A job that
 fails does not take the others down: the batch is retried one job per transaction.
+
+Jobs are plain functions of a synchronous connection. On SQLite the whole batch runs in one
+call on a dedicated writer thread (the async driver would hop threads for every statement,
+and each hop waits for the busy event loop); elsewhere it runs through the async engine.
 """
 
 from __future__ import annotations
@@ -12,15 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from knowledge.db import checkpoint_sqlite, make_sqlite_writer
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Job = Callable[[AsyncConnection], Awaitable[Any]]
+CHECKPOINT_SECONDS = 5.0
+Job = Callable[[Connection], Any]
 
 
 class WriteBatcher:
@@ -32,13 +41,21 @@ class WriteBatcher:
         self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._writer: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
+        if engine.dialect.name == "sqlite":
+            self._writer = make_sqlite_writer(engine)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
 
-    async def run(self, job: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(self, job: Callable[[Connection], T]) -> T:
         """Run ``job(connection)`` inside a (shared) transaction and return its result."""
         loop = asyncio.get_running_loop()
         if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
             self._wakeup = asyncio.Event()
             self._worker = loop.create_task(self._work())
+            if self._writer is not None:
+                self._checkpointer = loop.create_task(self._checkpoint_now_and_then())
         future: asyncio.Future[T] = loop.create_future()
         self._queue.append((job, future))
         assert self._wakeup is not None
@@ -55,12 +72,31 @@ class WriteBatcher:
                 del self._queue[: self.max_batch]
                 await self._commit(batch)
 
+    async def _checkpoint_now_and_then(self, every: float = CHECKPOINT_SECONDS) -> None:
+        """Fold the SQLite write-ahead log into the database every few seconds, on a thread
+        of its own, so no commit ever pays for it."""
+        writer = self._writer
+        assert writer is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await loop.run_in_executor(None, checkpoint_sqlite, writer)
+            except Exception:
+                log.exception("SQLite checkpoint failed; retrying later")
+
+    async def _execute(self, jobs: list[Job]) -> list[Any]:
+        """Run jobs in one transaction and commit."""
+        if self._writer is not None and self._thread is not None:
+            writer = self._writer
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, _run_all, writer, jobs)
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(lambda sync: [job(sync) for job in jobs])
+
     async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
-        results: list[Any] = []
         try:
-            async with self.engine.begin() as connection:
-                for job, _future in batch:
-                    results.append(await job(connection))
+            results = await self._execute([job for job, _future in batch])
         except Exception as exc:
             if len(batch) == 1:
                 _job, future = batch[0]
@@ -75,11 +111,22 @@ class WriteBatcher:
                 future.set_result(result)
 
     async def close(self) -> None:
-        """Finish queued jobs and stop the worker."""
+        """Finish queued jobs and stop the worker and the writer thread."""
         while self._queue:
             await asyncio.sleep(0.001)
-        if self._worker is not None and not self._worker.done():
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                await self._worker
-        self._worker = None
+        for task in (self._worker, self._checkpointer):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                    await task
+        self._worker = self._checkpointer = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
+        if self._writer is not None:
+            self._writer.dispose()
+
+
+def _run_all(writer: Engine, jobs: list[Job]) -> list[Any]:
+    with writer.begin() as connection:
+        return [job(connection) for job in jobs]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Connection,
     DateTime,
     Float,
     Integer,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
 from knowledge.models import ConversationRow, TurnRow
@@ -128,10 +129,10 @@ class ConversationStore:
         statement = _summary_update(len(intents), len(procedures), bool(confidences),
                                     bool(folded), waiting)
 
-        async def write(connection: AsyncConnection) -> None:
-            result = await connection.execute(statement, params)
+        def write(connection: Connection) -> None:
+            result = connection.execute(statement, params)
             if not getattr(result, "rowcount", 0):
-                await connection.execute(insert(table).values(
+                connection.execute(insert(table).values(
                     id=conversation_id, channel=channel, user_id=user_id, state=state,
                     status=status, created_at=now, updated_at=now, messages=len(incoming),
                     fallbacks=fallbacks, intents=_words(intents),
@@ -140,18 +141,18 @@ class ConversationStore:
                     search_text=folded[:SEARCH_TEXT_CHARS], handoff=waiting,
                     handoff_at=now if waiting else None, tags=" "))
             if rows:
-                await connection.execute(_INSERT_TURNS, rows)
+                connection.execute(_INSERT_TURNS, rows)
 
         await self._write(write)
         self._remember(conversation_id, StoredState(dict(state), status, now))
 
-    async def _write(self, job: Callable[[AsyncConnection], Awaitable[None]]) -> None:
+    async def _write(self, job: Callable[[Connection], None]) -> None:
         if self.batcher is not None:
             await self.batcher.run(job)
             return
         engine = self.sessions.kw["bind"]
         async with engine.begin() as connection:
-            await job(connection)
+            await connection.run_sync(job)
 
     async def set_unreachable(self, conversation_id: str, reason: str | None) -> None:
         """Record that replies cannot reach this user (blocked the bot, outside the window)."""

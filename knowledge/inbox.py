@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
 from knowledge.models import InboxRow
@@ -55,18 +55,18 @@ class Inbox:
                      received_at: dt.datetime) -> int | None:
         """Store a message; its inbox id, or None when this delivery was already accepted."""
 
-        async def write(connection: AsyncConnection) -> int | None:
+        def write(connection: Connection) -> int | None:
             dialect = connection.dialect.name
             values = {"channel": channel, "message_id": message_id, "user_id": user_id,
                       "text": text, "received_at": received_at, "status": PENDING}
             if dialect in _ACCEPT:
-                return (await connection.execute(_ACCEPT[dialect], values)).scalar_one_or_none()
-            exists = await connection.scalar(select(InboxRow.id).where(
+                return connection.execute(_ACCEPT[dialect], values).scalar_one_or_none()
+            exists = connection.scalar(select(InboxRow.id).where(
                 InboxRow.channel == channel, InboxRow.message_id == message_id))
             if exists is not None:
                 return None
-            result = await connection.execute(insert(InboxRow).values(**values)
-                                              .returning(InboxRow.id))
+            result = connection.execute(insert(InboxRow).values(**values)
+                                        .returning(InboxRow.id))
             return result.scalar_one()
 
         return await self.batcher.run(write)
@@ -74,9 +74,8 @@ class Inbox:
     async def done(self, inbox_id: int) -> None:
         """Mark a message as processed (its replies were handed to the channel)."""
 
-        async def write(connection: AsyncConnection) -> None:
-            await connection.execute(_DONE, {"inbox_id": inbox_id,
-                                             "now": dt.datetime.now(dt.UTC)})
+        def write(connection: Connection) -> None:
+            connection.execute(_DONE, {"inbox_id": inbox_id, "now": dt.datetime.now(dt.UTC)})
 
         await self.batcher.run(write)
 
