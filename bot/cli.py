@@ -11,11 +11,13 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import TelegramError
 
 from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
@@ -32,12 +34,24 @@ from knowledge.key_values import KeyValueStore
 from knowledge.migrate import SchemaBehind, current_revision, head_revision, upgrade
 from knowledge.search import KnowledgeIndex
 from knowledge.staff import AccountError, Role, StaffStore
+from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, train
 from nlu.evaluate import predict, report, summary_lines
 from nlu.rasa_data import TrainingDataError, load_training_data
 from nlu.rasa_project import DEFAULT_EPOCHS, DEFAULT_TEXT_FORM, TextForm, build_project
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+@asynccontextmanager
+async def knowledge_database(settings: Settings, seed: bool = True) -> AsyncIterator[
+        tuple[AsyncEngine, KnowledgeStore]]:
+    """The database and knowledge store for one command, closed afterwards."""
+    engine, store = await open_knowledge(settings, seed=seed)
+    try:
+        yield engine, store
+    finally:
+        await engine.dispose()
 
 
 def _print(line: str = "") -> None:
@@ -54,12 +68,9 @@ async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
         for problem in exc.problems:
             sys.stderr.write(f"  {problem}\n")
         return 2
-    engine, store = await open_knowledge(settings, seed=False)
-    try:
+    async with knowledge_database(settings, seed=False) as (_engine, store):
         summary = await store.load_bundle(bundle)
         await announce(KeyValueStore(store.sessions), KB_VERSION, {"by": "cli"})  # live reload
-    finally:
-        await engine.dispose()
     _print(f"Loaded {directory} into {settings.effective_database_url}: {summary.counts()}")
     for outcome in ("added", "updated"):
         for kind, ids in getattr(summary, outcome).items():
@@ -69,11 +80,8 @@ async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
 
 async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the database's knowledge base back to YAML files."""
-    engine, store = await open_knowledge(settings)
-    try:
+    async with knowledge_database(settings) as (_engine, store):
         bundle = await store.export_bundle()
-    finally:
-        await engine.dispose()
     target = Path(args.path)
     if target.suffix in (".yaml", ".yml"):
         target.write_text(write_document(bundle), encoding="utf-8")
@@ -86,33 +94,24 @@ async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 async def kb_search(args: argparse.Namespace, settings: Settings) -> int:
     """Accent-insensitive search over published procedures and FAQs."""
-    engine, store = await open_knowledge(settings)
-    try:
+    async with knowledge_database(settings) as (_engine, store):
         index = KnowledgeIndex(await store.procedures(), await store.faqs())
-    finally:
-        await engine.dispose()
     for hit in index.search(args.query, limit=args.limit):
         _print(f"{hit.score:5.1f}  {hit.kind:9s} {hit.id:24s} {hit.title}")
     return 0
 
 
 async def _nlu(settings: Settings) -> BuiltinNlu:
-    engine, store = await open_knowledge(settings)
-    try:
+    async with knowledge_database(settings) as (_engine, store):
         return await build_nlu(settings, store)
-    finally:
-        await engine.dispose()
 
 
 async def nlu_train(args: argparse.Namespace, settings: Settings) -> int:
     """Train the built-in engine and save the model."""
     files = [Path(p) for p in args.data] if args.data else settings.nlu_train_files
     data = load_training_data(files)
-    engine, store = await open_knowledge(settings)
-    try:
+    async with knowledge_database(settings) as (_engine, store):
         lexicon = await load_lexicon(store)
-    finally:
-        await engine.dispose()
     model = train(data, lexicon)
     out = Path(args.out) if args.out else settings.model_path
     model.save(out)
@@ -162,11 +161,8 @@ async def rasa_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a Rasa 3.x NLU project (config, domain, data) from our data and knowledge base."""
     data = load_training_data([Path(p) for p in args.data] if args.data
                               else settings.nlu_train_files)
-    engine, store = await open_knowledge(settings)
-    try:
+    async with knowledge_database(settings) as (_engine, store):
         lexicon = await load_lexicon(store)
-    finally:
-        await engine.dispose()
     project = build_project(data, lexicon, TextForm(args.text_form), args.epochs)
     written = project.write(Path(args.path))
     _print(f"Wrote a Rasa NLU project to {args.path} ({len(written)} files, "
@@ -264,26 +260,21 @@ async def users_add(args: argparse.Namespace, settings: Settings) -> int:
         if getpass.getpass("Nhập lại mật khẩu: ") != password:
             sys.stderr.write("error: the two passwords differ\n")
             return 2
-    engine, _store = await open_knowledge(settings)
-    try:
-        user = await StaffStore(make_sessionmaker(engine)).add_user(args.name, password,
-                                                                     Role(args.role))
-    except AccountError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    finally:
-        await engine.dispose()
+    async with knowledge_database(settings) as (engine, _store):
+        try:
+            user = await StaffStore(make_sessionmaker(engine)).add_user(args.name, password,
+                                                                         Role(args.role))
+        except AccountError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
     _print(f"Created {user.role.value} account {user.username}")
     return 0
 
 
 async def users_list(args: argparse.Namespace, settings: Settings) -> int:
     """List staff accounts."""
-    engine, _store = await open_knowledge(settings)
-    try:
+    async with knowledge_database(settings) as (engine, _store):
         users = await StaffStore(make_sessionmaker(engine)).users()
-    finally:
-        await engine.dispose()
     for user in users:
         state = "active" if user.active else "disabled"
         _print(f"{user.username:24s} {user.role.value:6s} {state}")
@@ -292,14 +283,12 @@ async def users_list(args: argparse.Namespace, settings: Settings) -> int:
 
 async def users_disable(args: argparse.Namespace, settings: Settings) -> int:
     """Disable a staff account (its sessions end at once)."""
-    engine, _store = await open_knowledge(settings)
-    try:
-        await StaffStore(make_sessionmaker(engine)).set_active(args.name, False)
-    except AccountError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    finally:
-        await engine.dispose()
+    async with knowledge_database(settings) as (engine, _store):
+        try:
+            await StaffStore(make_sessionmaker(engine)).set_active(args.name, False)
+        except AccountError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
     _print(f"Disabled {args.name}")
     return 0
 
