@@ -127,6 +127,15 @@ class WriteBatcher:
             self._writer.dispose()
 
 
+async def write(batcher: WriteBatcher | None, engine: AsyncEngine,
+                job: Callable[[Connection], T]) -> T:
+    """Run a write job through the batcher when there is one, else in its own transaction."""
+    if batcher is not None:
+        return await batcher.run(job)
+    async with engine.begin() as connection:
+        return await connection.run_sync(job)
+
+
 def _run_all(writer: Engine, jobs: list[Job]) -> list[Any]:
     with writer.begin() as connection:
         return [job(connection) for job in jobs]

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
+from knowledge.batch import write as run_write
 from knowledge.models import ConversationRow, TurnRow
 from knowledge.redact import mask_personal_data
 from nlu.normalize import fold
@@ -147,12 +148,7 @@ class ConversationStore:
         self._remember(conversation_id, StoredState(dict(state), status, now))
 
     async def _write(self, job: Callable[[Connection], None]) -> None:
-        if self.batcher is not None:
-            await self.batcher.run(job)
-            return
-        engine = self.sessions.kw["bind"]
-        async with engine.begin() as connection:
-            await connection.run_sync(job)
+        await run_write(self.batcher, self.sessions.kw["bind"], job)
 
     async def set_unreachable(self, conversation_id: str, reason: str | None) -> None:
         """Record that replies cannot reach this user (blocked the bot, outside the window)."""

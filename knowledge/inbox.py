@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
+from knowledge.batch import write as run_write
 from knowledge.models import InboxRow
 
 PENDING = "pending"
@@ -49,7 +50,7 @@ class Inbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  batcher: WriteBatcher | None = None) -> None:
         self.sessions = sessions
-        self.batcher = batcher or WriteBatcher(sessions.kw["bind"])
+        self.batcher = batcher
 
     async def accept(self, channel: str, message_id: str, user_id: str, text: str,
                      received_at: dt.datetime) -> int | None:
@@ -69,7 +70,7 @@ class Inbox:
                                         .returning(InboxRow.id))
             return result.scalar_one()
 
-        return await self.batcher.run(write)
+        return await run_write(self.batcher, self.sessions.kw["bind"], write)
 
     async def done(self, inbox_id: int) -> None:
         """Mark a message as processed (its replies were handed to the channel)."""
@@ -77,7 +78,7 @@ class Inbox:
         def write(connection: Connection) -> None:
             connection.execute(_DONE, {"inbox_id": inbox_id, "now": dt.datetime.now(dt.UTC)})
 
-        await self.batcher.run(write)
+        await run_write(self.batcher, self.sessions.kw["bind"], write)
 
     async def pending(self, limit: int = 10_000) -> list[InboxItem]:
         """Messages accepted but not processed, oldest first."""
