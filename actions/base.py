@@ -51,6 +51,15 @@ class Reply:
             "links": [{"title": link.title, "url": link.url} for link in self.links],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        """The reply ``to_dict`` described."""
+        return cls(str(data.get("text", "")),
+                   tuple(Button(str(b["title"]), str(b["payload"]))
+                         for b in data.get("buttons", ())),
+                   tuple(Link(str(link["title"]), str(link["url"]))
+                         for link in data.get("links", ())))
+
 
 def payload(intent: str, **entities: str) -> str:
     """A Rasa-style button payload: ``/intent{"entity": "value"}``."""

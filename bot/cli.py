@@ -8,6 +8,7 @@ import gc
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -23,10 +24,13 @@ from telegram.error import TelegramError
 from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
 from bot.channels.telegram import delete_webhook, set_webhook
 from bot.console import chat
+from bot.logs import configure_logging
+from bot.redis_backend import connect
 from bot.reload import KB_VERSION, announce
 from bot.runtime import build_runtime
 from bot.server import create_app
 from bot.settings import Settings
+from bot.workers import WORKER_FLAG, serve_workers, start_simulator, watch_parent
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.dossiers.simulator import create_simulator_app
 from knowledge.files import KnowledgeFileError, load_path, write_directory, write_document
@@ -70,7 +74,12 @@ async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     async with knowledge_database(settings, seed=False) as (_engine, store):
         summary = await store.load_bundle(bundle)
-        await announce(KeyValueStore(store.sessions), KB_VERSION, {"by": "cli"})  # live reload
+        redis = connect(settings.redis_url) if settings.redis_url else None
+        try:  # live reload in every running worker
+            await announce(KeyValueStore(store.sessions), KB_VERSION, {"by": "cli"}, redis)
+        finally:
+            if redis is not None:
+                await redis.aclose()
     _print(f"Loaded {directory} into {settings.effective_database_url}: {summary.counts()}")
     for outcome in ("added", "updated"):
         for kind, ids in getattr(summary, outcome).items():
@@ -200,14 +209,15 @@ async def simulator_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the HTTP service (and the dossier simulator when no status API is configured)."""
+    """Run the HTTP service (and the dossier simulator when no status API is configured);
+    with --workers N > 1, a parent process keeping N workers on one port (bot/workers.py)."""
+    if args.workers > 1 and args.worker_of is None:
+        return await serve_workers(settings, args.workers, args.verbose)
+    worker_of: int | None = args.worker_of  # set in a worker started by serve_workers
     simulator: web.AppRunner | None = None
     api_url = settings.dossier_api_url
     if not api_url:
-        simulator = web.AppRunner(create_simulator_app(settings.dossier_api_token))
-        await simulator.setup()
-        await web.TCPSite(simulator, settings.simulator_host, settings.simulator_port).start()
-        api_url = f"http://{settings.simulator_host}:{settings.simulator_port}"
+        simulator, api_url = await start_simulator(settings)
         _print(f"Dossier-status simulator on {api_url}")
     app = await create_app(settings, api_url)
     # The model, the knowledge snapshot and the app live as long as the process: keep them out
@@ -217,16 +227,25 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     gc.set_threshold(20_000, 20, 20)
     runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    _print(f"egovbot serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
+    # Workers share the port: the kernel spreads connections over their listening sockets.
+    await web.TCPSite(runner, settings.host, settings.port,
+                      reuse_port=worker_of is not None).start()
+    if worker_of is None:
+        _print(f"egovbot serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
+    else:
+        _print(f"egovbot worker {os.getpid()} serving on http://{settings.host}:{settings.port}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    watcher = (asyncio.create_task(watch_parent(worker_of, stop)) if worker_of is not None
+               else None)
     try:
         await stop.wait()
     finally:
         _print("stopping: finishing the messages in hand")
+        if watcher is not None:
+            watcher.cancel()
         await runner.cleanup()
         if simulator is not None:
             await simulator.cleanup()
@@ -317,6 +336,13 @@ async def db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="egovbot", description=__doc__)
@@ -386,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("current", help="show schema revisions").set_defaults(run=db_current)
 
     serve = groups.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                       help="worker processes sharing the port (N > 1 needs PostgreSQL and "
+                            "Redis: EGOVBOT_DATABASE_URL, EGOVBOT_REDIS_URL)")
+    serve.add_argument(WORKER_FLAG, dest="worker_of", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(run=serve_cmd)
     simulator = groups.add_parser("simulator", help="serve the dossier-status simulator")
     simulator.add_argument("--host")
@@ -406,9 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``egovbot`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING, settings.log_format)
     try:
         result: int = asyncio.run(args.run(args, settings))
         return result

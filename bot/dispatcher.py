@@ -1,23 +1,42 @@
-"""Accepted messages: stored, deduplicated, handled one at a time per conversation, answered.
+"""Accepted messages: stored, deduplicated, handled one at a time per conversation, answered
+exactly once, in order, by whichever worker holds the conversation's lock.
 
 A channel calls ``submit`` for a message it will answer later (a webhook: the platform gets 200
 at once) or ``handle_now`` when the reply goes back in the same HTTP response (the web API).
-Either way the message is in the inbox before anything else happens, a repeated delivery is
-dropped, and messages still pending after a crash are handled again by ``recover``.
+Either way the message is in the inbox before anything else happens and a repeated delivery is
+dropped.
+
+Claim and drain: whoever takes a conversation's lock answers *all* of that conversation's
+unfinished inbox rows, oldest first, whichever worker accepted them. So with several workers
+(and a load balancer sending one citizen's messages to different ones) replies still follow the
+order of the messages. Handling a row commits its transcript and marks it ``answered`` with
+its replies in one transaction; sending them and marking it ``done`` follow. A worker that dies
+in between leaves ``answered`` rows whose replies the next holder sends again (the only replies
+that can ever go out twice: those whose sending was in doubt), and ``pending`` rows that are
+handled then. Rows left behind by a dead worker are found by ``sweep`` and at start by
+``recover``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import logging
+import time
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Connection
 
 from actions.base import Reply
+from bot import metrics
+from bot.delivery import DeliveryFailed
+from bot.logs import conversation_context
 from bot.messages import IncomingMessage, clean_text
-from bot.pipeline import HandledMessage, Pipeline
-from knowledge.inbox import Inbox
+from bot.pipeline import Pipeline
+from knowledge.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
 
 if TYPE_CHECKING:  # channels import the dispatcher; only the type is needed here
     from bot.channels.base import Channel
@@ -28,15 +47,35 @@ APOLOGY = Reply("Xin lỗi, hệ thống đang gặp sự cố khi xử lý tin 
                 "Bạn vui lòng thử lại sau ít phút.")
 
 
+class DeliveryDedup(Protocol):
+    """A shared fast check for repeated deliveries, in front of the inbox's unique key."""
+
+    async def seen(self, channel: str, message_id: str) -> bool:
+        """Whether this delivery was accepted before."""
+        ...
+
+    async def remember(self, channel: str, message_id: str) -> None:
+        """Mark a delivery as accepted."""
+        ...
+
+
 class Dispatcher:
     """Runs accepted messages through the pipeline and hands replies to their channel."""
 
-    def __init__(self, pipeline: Pipeline, inbox: Inbox) -> None:
+    def __init__(self, pipeline: Pipeline, inbox: Inbox, dedup: DeliveryDedup | None = None,
+                 orphan_after: float = 60.0, give_up_after: float = 900.0) -> None:
         self.pipeline = pipeline
         self.inbox = inbox
+        self.dedup = dedup
+        self.orphan_after = orphan_after
+        self.give_up_after = give_up_after
+        self._answering_now = 0
         self.channels: dict[str, Channel] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self.accepting = True
+        self._drains: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        metrics.watch_queue(self)
 
     def add_channels(self, channels: Mapping[str, Channel]) -> None:
         """Channels replies are sent through, by name."""
@@ -44,65 +83,181 @@ class Dispatcher:
 
     @property
     def in_flight(self) -> int:
-        """Messages accepted and not yet answered in this process."""
-        return len(self._tasks)
+        """Conversations with messages being answered by this process (the queue depth)."""
+        return len(self._drains) + self._answering_now
+
+    # -- accepting ---------------------------------------------------------------------------
 
     async def _accept(self, message: IncomingMessage) -> int | None:
         message_id = message.message_id or uuid.uuid4().hex
-        return await self.inbox.accept(message.channel, message_id, message.user_id,
-                                       clean_text(message.text), message.received_at)
+        if (self.dedup is not None and message.message_id is not None
+                and await self.dedup.seen(message.channel, message_id)):
+            metrics.duplicate(message.channel)
+            return None
+        inbox_id = await self.inbox.accept(message.channel, message_id, message.user_id,
+                                           clean_text(message.text), message.received_at)
+        if inbox_id is None:
+            metrics.duplicate(message.channel)
+            return None
+        metrics.message_in(message.channel)
+        if self.dedup is not None and message.message_id is not None:
+            await self.dedup.remember(message.channel, message_id)
+        return inbox_id
 
     async def submit(self, message: IncomingMessage) -> bool:
-        """Store and schedule a message; False when the delivery was seen before."""
-        inbox_id = await self._accept(message)
-        if inbox_id is None:
+        """Store a message and have it answered soon; False when the delivery was seen
+        before."""
+        if await self._accept(message) is None:
             return False
-        self._schedule(inbox_id, message)
+        self._kick(message.channel, message.user_id)
         return True
 
-    def _schedule(self, inbox_id: int, message: IncomingMessage) -> None:
-        task = asyncio.create_task(self._answer(inbox_id, message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def handle_now(self, message: IncomingMessage) -> HandledMessage | None:
-        """Store and handle a message, returning its replies; None for a repeated delivery."""
+    async def handle_now(self, message: IncomingMessage) -> list[Reply] | None:
+        """Store and answer a message, returning its replies; None for a repeated delivery."""
         inbox_id = await self._accept(message)
         if inbox_id is None:
             return None
-        async with self.pipeline.locks.hold(message.conversation_id):
-            handled = await self.pipeline.process(message)
-        await self.inbox.done(inbox_id)
-        return handled
-
-    async def _answer(self, inbox_id: int, message: IncomingMessage) -> None:
-        channel = self.channels.get(message.channel)
+        self._answering_now += 1
         try:
             async with self.pipeline.locks.hold(message.conversation_id):
-                try:
-                    replies = (await self.pipeline.process(message)).replies
-                except Exception:
-                    log.exception("handling a message of %s failed", message.conversation_id)
-                    replies = [APOLOGY]
-                if channel is not None and replies:
-                    await channel.send(message.user_id, replies)
-        except Exception:
-            log.exception("sending replies to %s failed", message.conversation_id)
+                replies = await self._drain_locked(message.channel, message.user_id,
+                                                   own=inbox_id)
         finally:
-            await self.inbox.done(inbox_id)
+            self._answering_now -= 1
+        if replies is None:  # another worker answered it already: its replies are stored
+            item = await self.inbox.get(inbox_id)
+            replies = [Reply.from_dict(r) for r in item.replies] if item is not None else []
+        return replies
 
-    async def recover(self) -> int:
-        """Schedule every message left pending by a previous run, oldest first."""
-        items = await self.inbox.pending()
-        for item in items:
-            self._schedule(item.id, IncomingMessage(item.channel, item.user_id, item.text,
-                                                    item.message_id, item.received_at))
+    # -- answering ---------------------------------------------------------------------------
+
+    def _kick(self, channel: str, user_id: str) -> None:
+        """Make sure this process drains the conversation (again, if a drain is running)."""
+        key = f"{channel}:{user_id}"
+        if key in self._drains:
+            self._again.add(key)
+            return
+        self._drains[key] = asyncio.create_task(self._drain(channel, user_id))
+
+    async def _drain(self, channel: str, user_id: str) -> None:
+        key = f"{channel}:{user_id}"
+        try:
+            while True:
+                self._again.discard(key)
+                try:
+                    async with self.pipeline.locks.hold(key):
+                        await self._drain_locked(channel, user_id)
+                except Exception:  # the database is down, say: the rows stay for later
+                    log.exception("answering conversation %s failed; retrying later", key)
+                    await asyncio.sleep(1.0)
+                    self._again.add(key)
+                if key not in self._again:
+                    break
+        finally:
+            self._drains.pop(key, None)
+
+    async def _drain_locked(self, channel: str, user_id: str,
+                            own: int | None = None) -> list[Reply] | None:
+        """Answer the conversation's unfinished messages in order (the caller holds its lock);
+        the replies to ``own`` are returned instead of sent."""
+        result: list[Reply] | None = None
+        for item in await self.inbox.unfinished_for(channel, user_id):
+            with conversation_context(item.conversation_id):
+                replies = await self._handle(item)
+            if replies is None:
+                continue
+            if item.id == own:
+                result = replies
+            elif not await self._send(item, replies):
+                break  # kept 'answered': sent again, before anything newer, by a later drain
+            await self.inbox.done(item.id)
+        return result
+
+    async def _handle(self, item: InboxItem) -> list[Reply] | None:
+        """The replies to an inbox row: stored ones for an answered row, new ones for a pending
+        row (committed with its turn); None when another worker handled it meanwhile."""
+        if item.status == ANSWERED:
+            log.info("re-sending stored replies of message %d of %s", item.id,
+                     item.conversation_id)
+            return [Reply.from_dict(reply) for reply in item.replies]
+        message = IncomingMessage(item.channel, item.user_id, item.text, item.message_id,
+                                  item.received_at)
+
+        def settle(replies: list[Reply]) -> Callable[[Connection], None]:
+            return Inbox.answered_job(item.id, [reply.to_dict() for reply in replies])
+
+        try:
+            return (await self.pipeline.process(message, settle)).replies
+        except AlreadyHandled:
+            return None
+        except Exception:
+            log.exception("handling message %d of %s failed", item.id, item.conversation_id)
+        try:
+            await self.inbox.answered(item.id, [APOLOGY.to_dict()])
+        except AlreadyHandled:
+            return None
+        return [APOLOGY]
+
+    async def _send(self, item: InboxItem, replies: list[Reply]) -> bool:
+        """Deliver replies; while the platform fails temporarily, keep trying (the lock stays
+        held, so the conversation's later replies wait their turn) for up to
+        ``give_up_after`` seconds. False when the replies must be tried again later."""
+        channel = self.channels.get(item.channel)
+        if channel is None or not replies:
+            return True
+        deadline = time.monotonic() + self.give_up_after
+        delay = 1.0
+        while True:
+            try:
+                await channel.send(item.user_id, replies)
+                return True
+            except DeliveryFailed as exc:
+                replies = replies[exc.delivered:]
+                if not exc.temporary or time.monotonic() + delay > deadline:
+                    log.error("replies to %s given up: %s", item.conversation_id, exc)
+                    return True
+                if not self.accepting:  # shutting down: the next start sends them
+                    return False
+                log.warning("replies to %s not delivered yet (%s); again in %.0f s",
+                            item.conversation_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+            except Exception:
+                log.exception("sending replies to %s failed", item.conversation_id)
+                return True
+
+    # -- recovery and shutdown ----------------------------------------------------------------
+
+    async def recover(self, received_before: dt.datetime | None = None) -> int:
+        """Drain every conversation with unfinished messages (left by a previous run or a dead
+        worker); the number of messages found."""
+        items = await self.inbox.unfinished(received_before=received_before)
+        for conversation in dict.fromkeys((item.channel, item.user_id) for item in items):
+            self._kick(*conversation)
         if items:
-            log.info("recovered %d pending messages", len(items))
+            log.info("recovering %d unfinished messages", len(items))
         return len(items)
+
+    async def _sweep_now_and_then(self) -> None:
+        while True:
+            await asyncio.sleep(self.orphan_after / 2)
+            try:
+                await self.recover(dt.datetime.now(dt.UTC)
+                                   - dt.timedelta(seconds=self.orphan_after))
+            except Exception:
+                log.exception("looking for orphaned messages failed")
+
+    async def start(self) -> None:
+        """Answer what a previous run left, and keep looking for messages a dead worker left."""
+        await self.recover()
+        self._sweeper = asyncio.create_task(self._sweep_now_and_then())
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop accepting and wait for the messages in hand to be answered."""
         self.accepting = False
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._drains:
+            await asyncio.wait(set(self._drains.values()), timeout=timeout)

@@ -1,4 +1,5 @@
-"""In-process rate limiting and per-conversation locks (the embedded, one-process mode)."""
+"""In-process rate limiting and per-conversation locks (the embedded, one-process mode), and
+the interface conversation locks share with their Redis counterpart (bot/redis_backend.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import asyncio
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+
+class Locks(Protocol):
+    """Per-conversation mutual exclusion: one message of a conversation at a time."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold the conversation's lock for the duration of the block."""
+        ...
 
 
 class MemoryRateLimiter:

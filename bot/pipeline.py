@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from sqlalchemy import Connection
+
 from actions.base import Action, ActionContext, ActionResult, Reply, Services
+from bot import metrics
 from bot.dialogue.policy import Decision, FaqMatch, decide
-from bot.dialogue.state import STATUS_BOT, ConversationState
-from bot.limits import ConversationLocks
+from bot.dialogue.state import STATUS_BOT, STATUS_WAITING, ConversationState
+from bot.limits import ConversationLocks, Locks
+from bot.logs import conversation_context
 from bot.messages import IncomingMessage, clean_text
 from bot.payloads import parse_payload
 from knowledge.conversations import ConversationStore, TurnRecord
@@ -40,13 +44,14 @@ class Pipeline:
     """Handles messages for every channel."""
 
     def __init__(self, nlu: Parser, services: Services, conversations: ConversationStore,
-                 actions: Mapping[str, Action], state_ttl: dt.timedelta) -> None:
+                 actions: Mapping[str, Action], state_ttl: dt.timedelta,
+                 locks: Locks | None = None) -> None:
         self.nlu = nlu
         self.services = services
         self.conversations = conversations
         self.actions = actions
         self.state_ttl = state_ttl
-        self.locks = ConversationLocks()
+        self.locks: Locks = locks if locks is not None else ConversationLocks()
 
     def use_knowledge(self, knowledge: KnowledgeSnapshot) -> None:
         """Answer from a new knowledge snapshot from the next message on."""
@@ -61,9 +66,25 @@ class Pipeline:
         async with self.locks.hold(message.conversation_id):
             return await self.process(message)
 
-    async def process(self, message: IncomingMessage) -> HandledMessage:
-        """Handle one message; the caller holds the conversation's lock."""
+    async def process(self, message: IncomingMessage,
+                      settle: Callable[[list[Reply]], Callable[[Connection], None]] | None = None,
+                      ) -> HandledMessage:
+        """Handle one message; the caller holds the conversation's lock.
+
+        ``settle(replies)`` gives a write committed in the same transaction as the turn (the
+        dispatcher marks the inbox row handled with it); if that write raises, nothing of
+        this message is saved and the exception propagates. Log records made meanwhile carry
+        the conversation id; the time taken goes to the metrics.
+        """
         started = time.perf_counter()
+        with conversation_context(message.conversation_id):
+            handled = await self._process(message, settle, started)
+        metrics.observe_handle(time.perf_counter() - started)
+        return handled
+
+    async def _process(self, message: IncomingMessage,
+                       settle: Callable[[list[Reply]], Callable[[Connection], None]] | None,
+                       started: float) -> HandledMessage:
         text = clean_text(message.text)
         stored = await self.conversations.load(message.conversation_id)
         state, status = ConversationState(), STATUS_BOT
@@ -97,7 +118,12 @@ class Pipeline:
             *(TurnRecord("out", reply.text, action=decision.action) for reply in replies),
         ]
         await self.conversations.save(message.conversation_id, message.channel,
-                                      message.user_id, new_state.to_dict(), new_status, turns)
+                                      message.user_id, new_state.to_dict(), new_status, turns,
+                                      also=settle(replies) if settle is not None else None)
+        if decision.misunderstood:
+            metrics.fallback(message.channel)
+        if new_status == STATUS_WAITING and status != STATUS_WAITING:
+            metrics.handoff(message.channel)
         log.debug("conversation %s: %s -> %s (%s)", message.conversation_id,
                   parse.intent.name, decision.action, decision.reason)
         return HandledMessage(replies, parse, decision, latency_ms)
@@ -110,7 +136,11 @@ class Pipeline:
         ``process`` uses it with the live knowledge and NLU; the admin preview uses it with a
         draft applied to both, so a preview runs exactly the code citizens get.
         """
-        parse = parse_payload(text) or await parse_async(nlu, text)
+        parse = parse_payload(text)
+        if parse is None:
+            started = time.perf_counter()
+            parse = await parse_async(nlu, text)
+            metrics.observe_parse(time.perf_counter() - started)
         decision = decide(parse, state, status, self._faq_match(services.knowledge, text, parse),
                           text)
         procedure = decision.procedure

@@ -2,9 +2,10 @@
 running worker within seconds, without a restart.
 
 Whoever publishes a change or activates a model bumps a version in the key-value table
-(``announce``); every worker polls those versions every ``interval`` seconds (a cheap primary
-key read) and, when one moved, rebuilds its knowledge snapshot and NLU lexicon or loads the
-active model file.
+(``announce``) and, in scale-out mode, publishes a signal on Redis that every worker listens
+to; every worker also polls those versions every ``interval`` seconds (a cheap primary key read,
+and the safety net while Redis is unreachable) and, when one moved, rebuilds its knowledge
+snapshot and NLU lexicon or loads the active model file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import contextlib
 import logging
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from bot.bootstrap import build_lexicon
+from bot.redis_backend import listen_for_reload, publish_reload
 from bot.runtime import Runtime
 from knowledge.key_values import KeyValueStore
 from knowledge.snapshot import KnowledgeSnapshot
@@ -26,11 +30,15 @@ KB_VERSION = "kb_version"
 MODEL_VERSION = "nlu_model"
 
 
-async def announce(key_values: KeyValueStore, key: str, value: dict[str, object]) -> None:
-    """Bump a version so every worker reloads (retries if another writer raced us)."""
+async def announce(key_values: KeyValueStore, key: str, value: dict[str, object],
+                   redis: Redis | None = None) -> None:
+    """Bump a version so every worker reloads (retries if another writer raced us); with Redis,
+    also signal the workers so they reload at once rather than at their next poll."""
     for _ in range(10):
         current = await key_values.get(key)
         if await key_values.compare_and_set(key, value, current.version if current else None):
+            if redis is not None:
+                await publish_reload(redis, key)
             return
     raise RuntimeError(f"could not announce {key}: too many concurrent writers")
 
@@ -59,21 +67,31 @@ class Reloader:
         self.key_values = key_values
         self.interval = interval
         self._seen: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Remember the current versions and start polling."""
         for key in (KB_VERSION, MODEL_VERSION):
             current = await self.key_values.get(key)
             self._seen[key] = current.version if current else 0
-        self._task = asyncio.create_task(self._poll())
+        self._tasks = [asyncio.create_task(self._poll())]
+        if self.runtime.redis is not None:
+            self._tasks.append(asyncio.create_task(
+                listen_for_reload(self.runtime.redis, self._on_signal)))
 
     async def stop(self) -> None:
-        """Stop polling."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop polling and listening."""
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
+
+    async def _on_signal(self, _key: str) -> None:
+        try:
+            await self.check()
+        except Exception:
+            log.exception("live reload failed; the bot keeps its current data")
 
     async def check(self) -> None:
         """Reload whatever was announced since the last check."""

@@ -322,7 +322,7 @@ class Retrainer:
         """Serve a version in every worker: mark it active, announce it, load it here now."""
         await self.training.activate(version)
         await announce(self.reloader.key_values, MODEL_VERSION,
-                       {"version": version, "path": path})
+                       {"version": version, "path": path}, self.reloader.runtime.redis)
         await self.reloader.check()
 
     async def restore(self, version: str, username: str) -> ModelVersion:

@@ -1,4 +1,4 @@
-"""The aiohttp application: channels' routes, the NLU parse API, health and readiness.
+"""The aiohttp application: channels' routes, the NLU parse API, health, readiness, metrics.
 
 ``create_app(settings)`` builds the runtime first, then the app, so every route exists before
 the server starts. On start, channels open their connections and messages left pending by a
@@ -9,10 +9,14 @@ and sends their replies, then closes.
 from __future__ import annotations
 
 import logging
+import os
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from aiohttp_remotes import XForwardedStrict
 from sqlalchemy import text
 
+from bot import metrics
 from bot.admin.auth import admin_guard
 from bot.admin.setup import setup_admin
 from bot.appkeys import DISPATCHER, RELOADER, RUNTIME
@@ -20,6 +24,8 @@ from bot.channels import ChannelDeps, build_channels
 from bot.channels.web import read_json
 from bot.dispatcher import Dispatcher
 from bot.messages import MAX_TEXT_CHARS
+from bot.rasa_nlu import RasaNlu
+from bot.redis_backend import RedisDeliveryDedup, redis_ready
 from bot.reload import Reloader
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -31,6 +37,9 @@ from knowledge.staff import StaffStore
 from nlu.types import parse_async
 
 log = logging.getLogger(__name__)
+
+# Paths a monitor may ask without going through the reverse proxy.
+DIRECT_PATHS = ("/healthz", "/readyz", "/metrics")
 
 __all__ = ["DISPATCHER", "RELOADER", "RUNTIME", "create_app"]
 
@@ -48,12 +57,13 @@ async def parse(request: web.Request) -> web.Response:
 
 
 async def healthz(_request: web.Request) -> web.Response:
-    """The process is up."""
-    return web.json_response({"status": "ok"})
+    """The process is up (and which worker process answered)."""
+    return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and the server is not shutting down."""
+    """Ready when the database (and Redis, when configured) answer and the server is not
+    shutting down."""
     problems = []
     if not request.app[DISPATCHER].accepting:
         problems.append("shutting down")
@@ -62,29 +72,53 @@ async def readyz(request: web.Request) -> web.Response:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means not ready
         problems.append(f"database: {type(exc).__name__}")
+    redis = request.app[RUNTIME].redis
+    if redis is not None and (problem := await redis_ready(redis)) is not None:
+        problems.append(f"redis: {problem}")
     if problems:
         return web.json_response({"status": "not ready", "problems": problems}, status=503)
     return web.json_response({"status": "ready"})
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    """``GET /metrics``: every metric in Prometheus' text format (OpenMetrics when asked).
+
+    Open like /healthz (no login: only /admin is guarded); keep it off the public internet at
+    the load balancer. With several workers it shows the sum over them (bot/metrics.py).
+    """
+    body, content_type = metrics.render(request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 async def create_app(settings: Settings, dossier_api_url: str | None = None) -> web.Application:
     """The whole service as an aiohttp application."""
     runtime = await build_runtime(settings, dossier_api_url)
     sessions = make_sessionmaker(runtime.engine)
-    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher))
+    dedup = RedisDeliveryDedup(runtime.redis) if runtime.redis is not None else None
+    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher), dedup,
+                            orphan_after=2 * settings.lock_ttl)
     key_values = KeyValueStore(sessions)
     channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
                                                     key_values))
     reloader = Reloader(runtime, key_values, settings.reload_interval)
     dispatcher.add_channels(channels)
 
-    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[admin_guard])
+    middlewares: list[Middleware] = [admin_guard]
+    if settings.trusted_proxies:
+        proxies = XForwardedStrict([settings.trusted_proxies], white_paths=DIRECT_PATHS)
+        middlewares.insert(0, proxies.middleware)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=middlewares)
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
     app[RELOADER] = reloader
     app.router.add_post("/model/parse", parse)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", prometheus)
+    metrics.watch_status_api(runtime.dossiers)
+    if isinstance(runtime.nlu, RasaNlu):
+        metrics.watch_rasa(runtime.nlu.stats)
+    app.cleanup_ctx.append(metrics.publisher)
     for channel in channels.values():
         channel.register(app, dispatcher)
     setup_admin(app, StaffStore(sessions))
@@ -92,7 +126,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     async def on_startup(_app: web.Application) -> None:
         for channel in channels.values():
             await channel.start()
-        await dispatcher.recover()
+        await dispatcher.start()
         await reloader.start()
 
     async def on_shutdown(_app: web.Application) -> None:

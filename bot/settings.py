@@ -22,9 +22,21 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="where the HTTP server listens")
     port: int = Field(default=8080, ge=1, le=65535)
     shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds to finish work")
+    trusted_proxies: list[str] = Field(
+        default=[], description='reverse proxies in front, e.g. ["127.0.0.1"]: requests must '
+        "then come through one of them, and its X-Forwarded-For/-Proto/-Host are believed "
+        "(client address in logs, Secure cookies behind HTTPS); /healthz, /readyz and /metrics "
+        "may also be asked directly")
+    log_format: str = Field(default="text", pattern="^(text|json)$",
+                            description="log lines: 'text', or 'json' (one object per line, "
+                            "with the conversation id; see bot/logs.py)")
 
     data_dir: Path = Field(default=Path("var"), description="where the SQLite file and models go")
     database_url: str = Field(default="", description="SQLAlchemy async URL; SQLite by default")
+    redis_url: str = Field(default="", description="Redis URL for scale-out (locks, dedup, rate "
+                           "limits, reload signal); empty: one process, in-memory")
+    lock_ttl: float = Field(default=30.0, ge=1, le=600, description="seconds a conversation "
+                            "lock lives unless renewed (a dead worker's lock frees itself)")
     knowledge_dir: Path = Field(default=PACKAGED_KNOWLEDGE,
                                 description="YAML seeded into an empty database")
     nlu_train_files: list[Path] = Field(default=[PACKAGED_NLU_DATA / "nlu.yml"])
@@ -60,6 +72,11 @@ class Settings(BaseSettings):
         "separated by ';', e.g. 'mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30'")
     office_holidays: str = Field(default="", description="days off: dates or ranges, e.g. "
                                  "'2026-01-01, 2026-02-16..2026-02-20'")
+
+    # Web chat (bot/channels/web.py)
+    web_allow_unsigned_senders: bool = Field(
+        default=True, description="POST /api/chat takes sender ids the client chose (Rasa "
+        "REST front ends); false: only ids issued by POST /api/chat/session (the widget's)")
 
     # Telegram (Bot API through python-telegram-bot; see docs in bot/channels/telegram.py)
     telegram_token: str = Field(default="", description="bot token; empty: the channel is off")

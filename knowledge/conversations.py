@@ -102,10 +102,12 @@ class ConversationStore:
 
     async def save(self, conversation_id: str, channel: str, user_id: str,
                    state: dict[str, Any], status: str,
-                   turns: Sequence[TurnRecord] = ()) -> None:
+                   turns: Sequence[TurnRecord] = (),
+                   also: Callable[[Connection], None] | None = None) -> None:
         """Save the state, append turns and update the conversation's summary columns in one
         transaction (shared with other messages' writes when a batcher is configured: this is
-        the hot path of every message)."""
+        the hot path of every message). ``also`` runs first in the same transaction; if it
+        raises, nothing is saved."""
         now = utcnow()
         rows = [_turn_row(conversation_id, channel, turn) for turn in turns]
         incoming = [turn for turn in turns if turn.direction == "in"]
@@ -131,6 +133,8 @@ class ConversationStore:
                                     bool(folded), waiting)
 
         def write(connection: Connection) -> None:
+            if also is not None:
+                also(connection)
             result = connection.execute(statement, params)
             if not getattr(result, "rowcount", 0):
                 connection.execute(insert(table).values(

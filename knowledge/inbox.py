@@ -1,14 +1,18 @@
 """The inbox: every accepted message is stored before it is processed, once per delivery id.
 
-``accept`` returns False for a delivery already seen (a webhook retried by the platform), so a
-repeated delivery never gets a second reply. Messages still ``pending`` after a crash are
-returned by ``pending()`` and processed again at start.
+``accept`` returns None for a delivery already seen (a webhook retried by the platform), so a
+repeated delivery never gets a second reply. A row goes ``pending`` -> ``answered`` (handled:
+its replies are stored in the same transaction as the transcript, by ``answered_job``) ->
+``done`` (replies sent). Rows not ``done`` after a crash are returned by ``unfinished()``: a
+pending one is handled, an answered one only has its stored replies sent again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -20,7 +24,9 @@ from knowledge.batch import write as run_write
 from knowledge.models import InboxRow
 
 PENDING = "pending"
+ANSWERED = "answered"
 DONE = "done"
+UNFINISHED = (PENDING, ANSWERED)
 
 # Built once: constructing SQL expressions per message costs more than running them.
 _ACCEPT = {
@@ -30,6 +36,14 @@ _ACCEPT = {
 }
 _DONE = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"))
          .values(status=DONE, processed_at=bindparam("now")))
+_ANSWERED = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"),
+                                    InboxRow.status == PENDING)
+             .values(status=ANSWERED, processed_at=bindparam("now"),
+                     replies=bindparam("replies")))
+
+
+class AlreadyHandled(Exception):
+    """Another worker handled this message first (its transaction is rolled back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,13 @@ class InboxItem:
     user_id: str
     text: str
     received_at: dt.datetime
+    status: str = PENDING
+    replies: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def conversation_id(self) -> str:
+        """The conversation the message belongs to."""
+        return f"{self.channel}:{self.user_id}"
 
 
 class Inbox:
@@ -72,24 +93,65 @@ class Inbox:
 
         return await run_write(self.batcher, self.sessions.kw["bind"], write)
 
+    @staticmethod
+    def answered_job(inbox_id: int, replies: list[dict[str, Any]]) -> Callable[[Connection], None]:
+        """A write that marks a pending message handled and stores its replies; meant to run
+        in the transaction that saves the turn. Raises ``AlreadyHandled`` (rolling the whole
+        transaction back) when the row is no longer pending."""
+
+        def write(connection: Connection) -> None:
+            result = connection.execute(_ANSWERED, {"inbox_id": inbox_id, "replies": replies,
+                                                    "now": dt.datetime.now(dt.UTC)})
+            if not result.rowcount:
+                raise AlreadyHandled(inbox_id)
+
+        return write
+
+    async def answered(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
+        """Mark a pending message handled with these replies (when no turn is saved with it)."""
+        await run_write(self.batcher, self.sessions.kw["bind"],
+                        self.answered_job(inbox_id, replies))
+
     async def done(self, inbox_id: int) -> None:
-        """Mark a message as processed (its replies were handed to the channel)."""
+        """Mark a message as finished (its replies were handed to the channel)."""
 
         def write(connection: Connection) -> None:
             connection.execute(_DONE, {"inbox_id": inbox_id, "now": dt.datetime.now(dt.UTC)})
 
         await run_write(self.batcher, self.sessions.kw["bind"], write)
 
-    async def pending(self, limit: int = 10_000) -> list[InboxItem]:
-        """Messages accepted but not processed, oldest first."""
+    async def get(self, inbox_id: int) -> InboxItem | None:
+        """One stored message."""
+        async with self.sessions() as session:
+            row = await session.get(InboxRow, inbox_id)
+        return _item(row) if row is not None else None
+
+    async def unfinished_for(self, channel: str, user_id: str) -> list[InboxItem]:
+        """A conversation's messages not yet done, in the order they were accepted."""
         async with self.sessions() as session:
             rows = (await session.scalars(
-                select(InboxRow).where(InboxRow.status == PENDING).order_by(InboxRow.id)
-                .limit(limit)
+                select(InboxRow).where(InboxRow.channel == channel,
+                                       InboxRow.user_id == user_id,
+                                       InboxRow.status.in_(UNFINISHED))
+                .order_by(InboxRow.id)
             )).all()
-        return [
-            InboxItem(r.id, r.channel, r.message_id, r.user_id, r.text,
-                      r.received_at if r.received_at.tzinfo else
-                      r.received_at.replace(tzinfo=dt.UTC))
-            for r in rows
-        ]
+        return [_item(row) for row in rows]
+
+    async def unfinished(self, limit: int = 10_000,
+                         received_before: dt.datetime | None = None) -> list[InboxItem]:
+        """Messages not yet done (optionally only those received before a time), oldest
+        first."""
+        query = select(InboxRow).where(InboxRow.status.in_(UNFINISHED))
+        if received_before is not None:
+            query = query.where(InboxRow.received_at < received_before)
+        async with self.sessions() as session:
+            rows = (await session.scalars(query.order_by(InboxRow.id).limit(limit))).all()
+        return [_item(row) for row in rows]
+
+
+def _item(row: InboxRow) -> InboxItem:
+    received = row.received_at
+    if received.tzinfo is None:  # SQLite returns naive datetimes
+        received = received.replace(tzinfo=dt.UTC)
+    return InboxItem(row.id, row.channel, row.message_id, row.user_id, row.text, received,
+                     row.status, tuple(row.replies or ()))

@@ -170,7 +170,8 @@ class InboxRow(Base):
 
     __tablename__ = "inbox"
     __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_inbox_channel_message"),
-                      Index("ix_inbox_status_id", "status", "id"))
+                      Index("ix_inbox_status_id", "status", "id"),
+                      Index("ix_inbox_conversation_status", "channel", "user_id", "status"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
@@ -179,8 +180,10 @@ class InboxRow(Base):
     user_id: Mapped[str] = mapped_column(String(160))
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done
+    # pending -> answered (handled; replies stored with the transcript) -> done (sent)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class OutboxRow(Base):

@@ -60,7 +60,8 @@ class NormalizedText:
 
 def normalize(text: str) -> NormalizedText:
     """Normalise a citizen's message (see the module docstring)."""
-    original = unicodedata.normalize("NFC", text[:MAX_INPUT_CHARS])
+    # NFC can lengthen a text (composition exclusions such as U+FB44 decompose): cut again
+    original = unicodedata.normalize("NFC", text[:MAX_INPUT_CHARS])[:MAX_INPUT_CHARS]
     tokens = []
     for match in WORD_PATTERN.finditer(original):
         word = _canonical_word(match.group().lower())

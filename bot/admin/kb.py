@@ -105,7 +105,8 @@ async def _announce(request: web.Request, what: str) -> None:
     runtime, reloader = _live(request)
     user = current_session(request).user.username
     await announce(KeyValueStore(runtime.store.sessions), KB_VERSION,
-                   {"by": user, "what": what, "at": dt.datetime.now(dt.UTC).isoformat()})
+                   {"by": user, "what": what, "at": dt.datetime.now(dt.UTC).isoformat()},
+                   runtime.redis)
     try:
         await reloader.check()
     except Exception:  # the change is saved; the poller retries within seconds

@@ -25,7 +25,8 @@ class ChannelDeps:
 
 def build_channels(settings: Settings, deps: ChannelDeps) -> dict[str, Channel]:
     """Every enabled channel by name: the web channel always, the others when configured."""
-    channels: list[Channel] = [WebChannel(deps.outbox)]
+    channels: list[Channel] = [WebChannel(
+        deps.outbox, deps.key_values, allow_unsigned=settings.web_allow_unsigned_senders)]
     if settings.telegram_token:
         channels.append(TelegramChannel(settings, deps.conversations, deps.key_values))
     if settings.zalo_app_id:

@@ -31,7 +31,8 @@ class Channel(Protocol):
         ...
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
-        """Deliver replies to a user (with the platform's retries and limits)."""
+        """Deliver replies to a user (with the platform's retries and limits); raises
+        ``DeliveryFailed`` when they could not be delivered."""
         ...
 
 

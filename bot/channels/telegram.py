@@ -51,13 +51,16 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from actions.base import Reply
+from bot import metrics
 from bot.channels.telegram_request import AiohttpRequest
 from bot.channels.web import read_json
+from bot.delivery import DeliveryFailed
 from bot.dispatcher import Dispatcher
 from bot.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.settings import Settings
@@ -93,12 +96,51 @@ EXPIRED_BUTTON = ("Xin lỗi, nút này đã hết hạn. Bạn vui lòng gõ l�
 CHOOSE = "Mời bạn chọn:"
 
 
-class DeliveryError(Exception):
+class DeliveryError(DeliveryFailed):
     """A message could not be delivered to Telegram after the allowed attempts."""
+
+    def __init__(self, reason: str, temporary: bool = False) -> None:
+        super().__init__(reason, temporary=temporary)
 
 
 # ---------------------------------------------------------------------------------------------
 # Text: commands, escaping, splitting
+
+
+def malformed(update: Update) -> str | None:
+    """The field that makes an update unusable (missing, or of the wrong type), or None.
+
+    PTB's ``de_json`` checks no types: a forged or future update can hold a message without a
+    chat, a text that is a number, and so on; reading those must not crash the webhook.
+    """
+    def is_id(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if update.callback_query is not None:
+        query = update.callback_query
+        if not isinstance(query.id, str):
+            return "callback_query.id"
+        if query.data is not None and not isinstance(query.data, str):
+            return "callback_query.data"
+        if query.message is not None:
+            if not is_id(getattr(getattr(query.message, "chat", None), "id", None)):
+                return "callback_query.message.chat.id"
+        elif not is_id(getattr(query.from_user, "id", None)):
+            return "callback_query.from.id"
+    elif update.message is not None:
+        message = update.message
+        if not is_id(getattr(message.chat, "id", None)):
+            return "message.chat.id"
+        if message.text is not None and not isinstance(message.text, str):
+            return "message.text"
+    elif update.my_chat_member is not None:
+        change = update.my_chat_member
+        if not is_id(getattr(change.chat, "id", None)) or not isinstance(
+                getattr(change.chat, "type", None), str):
+            return "my_chat_member.chat"
+        if not isinstance(getattr(change.new_chat_member, "status", None), str):
+            return "my_chat_member.new_chat_member.status"
+    return None
 
 
 def command_text(text: str) -> str:
@@ -167,6 +209,16 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # Button payloads as callback_data
+
+
+def retry_reason(error: NetworkError) -> str:
+    """Why a send is retried, for the metrics: "timeout", "network" (no HTTP answer) or "5xx"
+    (Telegram answered with a server error; PTB keeps only its description)."""
+    if isinstance(error, TimedOut):
+        return "timeout"
+    if str(error).startswith(("aiohttp.", "Unknown error in HTTP implementation")):
+        return "network"
+    return "5xx"
 
 
 class CallbackCodec:
@@ -495,6 +547,10 @@ class TelegramChannel:
 
     async def handle_update(self, update: Update) -> None:
         """Turn one update into a message for the dispatcher (or a polite notice)."""
+        problem = malformed(update)
+        if problem is not None:
+            log.warning("ignoring Telegram update %s with a bad %s", update.update_id, problem)
+            return
         if update.callback_query is not None:
             await self._on_callback(update)
         elif update.message is not None:
@@ -614,12 +670,17 @@ class TelegramChannel:
             chat_id = int(user_id)
         except ValueError as exc:
             raise DeliveryError(f"not a Telegram chat id: {user_id!r}") from exc
-        for reply in replies:
+        for delivered, reply in enumerate(replies):
             parts = split_text(self._text(reply))
             markup = await self._keyboard(reply)
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                if not await self._send_message(chat_id, part, markup if last else None):
+                try:
+                    sent = await self._send_message(chat_id, part, markup if last else None)
+                except DeliveryError as exc:
+                    exc.delivered = delivered
+                    raise
+                if not sent:
                     return
 
     async def _send_message(self, chat_id: int, text: str,
@@ -637,6 +698,7 @@ class TelegramChannel:
                         chat_id, escape_html(text), parse_mode=ParseMode.HTML,
                         reply_markup=markup,
                         link_preview_options=LinkPreviewOptions(is_disabled=True))
+                metrics.message_out(NAME)
                 return True
             except Forbidden as exc:
                 log.info("telegram:%s cannot be reached: %s", chat_id, exc.message)
@@ -646,20 +708,24 @@ class TelegramChannel:
             except RetryAfter as exc:
                 delay = retry_after_seconds(exc)
                 if attempt == attempts or delay > self.settings.telegram_max_retry_after:
-                    raise DeliveryError(f"telegram:{chat_id}: flood control, {exc}") from exc
+                    raise DeliveryError(f"telegram:{chat_id}: flood control, {exc}",
+                                        temporary=True) from exc
                 log.warning("Telegram asked to wait %.1f s before sending again", delay)
+                metrics.send_retry(NAME, "429")
                 self.limiter.pause(delay)
             except BadRequest as exc:  # a subclass of NetworkError: never retried as is
                 if plain or attempt == attempts:
                     raise DeliveryError(f"telegram:{chat_id}: refused: {exc.message}") from exc
                 log.error("Telegram refused a message to %s (%s); trying plain text",
                           chat_id, exc.message)
+                metrics.send_retry(NAME, "400")
                 plain, markup = True, None
             except NetworkError as exc:  # connection errors, timeouts, 5xx
                 if attempt == attempts:
-                    raise DeliveryError(f"telegram:{chat_id}: {exc}") from exc
+                    raise DeliveryError(f"telegram:{chat_id}: {exc}", temporary=True) from exc
                 delay = self.settings.telegram_retry_backoff * 2 ** (attempt - 1)
                 log.warning("sending to Telegram failed (%s); retrying in %.2f s", exc, delay)
+                metrics.send_retry(NAME, retry_reason(exc))
                 await asyncio.sleep(delay * (1 + random.random() / 4))
             except TelegramError as exc:  # invalid token, chat migrated, ...
                 raise DeliveryError(f"telegram:{chat_id}: {exc}") from exc

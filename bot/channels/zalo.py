@@ -38,12 +38,16 @@ from typing import Any
 from aiohttp import web
 
 from actions.base import Button, Link, Reply
+from bot import metrics
 from bot.channels.zalo_client import (
+    ZaloAuthError,
     ZaloClient,
     ZaloError,
     ZaloRejected,
+    ZaloUnavailable,
     ZaloWindowError,
 )
+from bot.delivery import DeliveryFailed
 from bot.dispatcher import Dispatcher
 from bot.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.settings import Settings
@@ -255,27 +259,32 @@ class ZaloChannel:
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Send replies as cs messages; a user outside the reply window is recorded, not retried.
 
-        Raises ``ZaloAuthError`` or ``ZaloUnavailable`` when nothing more can be sent now.
+        Raises ``DeliveryFailed`` (temporary) when nothing more can be sent now: Zalo is
+        unreachable or the token cannot be refreshed.
         """
-        messages = render(replies, self.settings.zalo_max_text_chars,
-                          self.settings.zalo_max_buttons)
-        for message in messages:
-            try:
-                await self.client.send_cs(self._recipient(user_id), message)
-            except ZaloWindowError as exc:
-                reason = f"zalo {exc.code}: {exc.message}"
-                log.warning("zalo user %s cannot be messaged now (%s)", user_id, reason)
-                await self.conversations.set_unreachable(f"{NAME}:{user_id}", reason)
-                return
-            except ZaloRejected as exc:
-                log.error("zalo refused a message to %s: %s", user_id, exc)
+        for delivered, reply in enumerate(replies):
+            for message in render([reply], self.settings.zalo_max_text_chars,
+                                  self.settings.zalo_max_buttons):
+                try:
+                    await self.client.send_cs(self._recipient(user_id), message)
+                    metrics.message_out(NAME)
+                except ZaloWindowError as exc:
+                    reason = f"zalo {exc.code}: {exc.message}"
+                    log.warning("zalo user %s cannot be messaged now (%s)", user_id, reason)
+                    await self.conversations.set_unreachable(f"{NAME}:{user_id}", reason)
+                    return
+                except ZaloRejected as exc:
+                    log.error("zalo refused a message to %s: %s", user_id, exc)
+                except (ZaloAuthError, ZaloUnavailable) as exc:  # worth trying again later
+                    raise DeliveryFailed(f"zalo:{user_id}: {exc}", temporary=True,
+                                         delivered=delivered) from exc
 
     async def _send_notice(self, user_id: str, reply: Reply) -> None:
         assert self.dispatcher is not None
         try:
             async with self.dispatcher.pipeline.locks.hold(f"{NAME}:{user_id}"):
                 await self.send(user_id, [reply])
-        except ZaloError as exc:
+        except (ZaloError, DeliveryFailed) as exc:
             log.warning("zalo notice to %s not sent: %s", user_id, exc)
 
     async def _reopen(self, user_id: str) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 import aiohttp
 
+from bot import metrics
 from bot.settings import Settings
 from knowledge.key_values import KeyValueStore, Versioned
 
@@ -142,15 +143,19 @@ class ZaloClient:
                 status, answer = await call()
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 problem = type(exc).__name__
+                reason = "timeout" if isinstance(exc, TimeoutError) else "network"
             else:
                 code = error_code(answer)
                 if status >= 500 or status == 429:
                     problem = f"HTTP {status}"
+                    reason = "429" if status == 429 else "5xx"
                 elif code in self.settings.zalo_rate_limit_error_codes:
                     problem = f"rate limited ({code})"
+                    reason = "rate_limited"
                 else:
                     return status, answer
             if attempt + 1 < attempts:
+                metrics.send_retry("zalo", reason)
                 delay = self.settings.zalo_retry_backoff * 2 ** attempt
                 log.info("zalo %s failed (%s); retry %d/%d in %.2fs", what, problem,
                          attempt + 1, attempts - 1, delay)

@@ -3,6 +3,7 @@
 A lookup either returns a ``DossierStatus``, raises ``DossierNotFound`` (404), or raises
 ``DossierUnavailable`` within ``deadline`` seconds whatever the API does (slow, 5xx, a refused
 token, malformed JSON, or an open circuit), so the citizen always gets an answer in time.
+What went wrong is counted in the client's ``stats`` (read by the service's metrics).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import aiohttp
@@ -57,8 +60,27 @@ class CircuitBreaker:
             self.opened_at = self.clock()
 
 
+@dataclass(slots=True)
+class DossierApiStats:
+    """Counters of the client, read by the metrics.
+
+    ``lookups``: lookups asked; ``failed``: lookups that raised ``DossierUnavailable``;
+    ``errors``: by kind, every failed attempt (``timeout``, ``network``, ``http_5xx``,
+    ``http_429``, ``malformed``, ``unauthorized``, ``http_other``) and every lookup cut short
+    (``deadline``, ``circuit_open``).
+    """
+
+    lookups: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+
 class _Retryable(Exception):
     """A failure worth another attempt."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class DossierApiClient:
@@ -74,6 +96,7 @@ class DossierApiClient:
         self.retries = retries
         self.backoff = backoff
         self.breaker = breaker or CircuitBreaker()
+        self.stats = DossierApiStats()
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -92,19 +115,28 @@ class DossierApiClient:
 
     async def lookup(self, code: str) -> DossierStatus:
         """The status of a dossier by its canonical code."""
+        self.stats.lookups += 1
         if not self.breaker.allow():
+            self._failed("circuit_open")
             raise DossierUnavailable("the dossier API circuit is open")
         try:
             async with asyncio.timeout(self.deadline):
                 result = await self._with_retries(code)
         except TimeoutError as exc:
             self.breaker.failure()
+            self._failed("deadline")
             raise DossierUnavailable("the dossier API did not answer in time") from exc
         except DossierUnavailable:
             self.breaker.failure()
+            self._failed()
             raise
         self.breaker.success()
         return result
+
+    def _failed(self, kind: str | None = None) -> None:
+        self.stats.failed += 1
+        if kind is not None:
+            self.stats.errors[kind] += 1
 
     async def _with_retries(self, code: str) -> DossierStatus:
         last: Exception | None = None
@@ -115,6 +147,7 @@ class DossierApiClient:
                 return await self._attempt(code)
             except _Retryable as exc:
                 last = exc
+                self.stats.errors[exc.kind] += 1
                 log.info("dossier API attempt %d failed: %s", attempt + 1, exc)
         raise DossierUnavailable(f"the dossier API failed {self.retries + 1} times: {last}")
 
@@ -125,17 +158,21 @@ class DossierApiClient:
                 if response.status == 404:
                     raise DossierNotFound(code)
                 if response.status in (401, 403):
+                    self.stats.errors["unauthorized"] += 1
                     log.error("the dossier API refused our token (HTTP %d)", response.status)
                     raise DossierUnavailable(f"the dossier API refused the token "
                                              f"({response.status})")
                 if response.status >= 500 or response.status == 429:
-                    raise _Retryable(f"HTTP {response.status}")
+                    kind = "http_429" if response.status == 429 else "http_5xx"
+                    raise _Retryable(f"HTTP {response.status}", kind)
                 if response.status != 200:
+                    self.stats.errors["http_other"] += 1
                     raise DossierUnavailable(f"unexpected HTTP {response.status}")
                 try:
                     payload = await response.json(content_type=None)
                     return DossierStatus.from_api(payload)
                 except ValueError as exc:
-                    raise _Retryable(f"malformed answer: {exc}") from exc
+                    raise _Retryable(f"malformed answer: {exc}", "malformed") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            kind = "timeout" if isinstance(exc, TimeoutError) else "network"
+            raise _Retryable(f"{type(exc).__name__}: {exc}", kind) from exc

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.admin.web import STAFF_STORE
 from bot.server import DISPATCHER, RUNTIME, create_app
 from bot.settings import Settings
 from knowledge.db import make_sessionmaker
 from knowledge.inbox import Inbox
+from knowledge.staff import Role
 from nlu.engine import NluModel
 
 
@@ -65,10 +68,12 @@ async def test_parse_health_and_readiness(service: TestClient[Any, Any]) -> None
 async def test_poll_returns_replies_sent_later(service: TestClient[Any, Any]) -> None:
     from actions.base import Reply
 
-    await service.app[DISPATCHER].channels["web"].send("s4", [Reply("Nhân viên trả lời")])
-    items = await (await service.get("/api/chat/poll", params={"sender": "s4"})).json()
+    web = service.app[DISPATCHER].channels["web"]
+    await web.send("s4", [Reply("Nhân viên trả lời")])
+    signed = web.sign("s4")  # polling needs the signed id (tests/security/test_security.py)
+    items = await (await service.get("/api/chat/poll", params={"sender": signed})).json()
     assert [i["text"] for i in items] == ["Nhân viên trả lời"]
-    later = await (await service.get("/api/chat/poll", params={"sender": "s4",
+    later = await (await service.get("/api/chat/poll", params={"sender": signed,
                                                                 "after": items[0]["id"]})).json()
     assert later == []
     assert (await service.get("/api/chat/poll", params={"sender": "x y"})).status == 400
@@ -90,8 +95,37 @@ async def test_pending_messages_are_answered_after_a_restart(
     await client.start_server()
     try:
         await app[DISPATCHER].drain(5)
-        items = await (await client.get("/api/chat/poll", params={"sender": "s5"})).json()
+        signed = app[DISPATCHER].channels["web"].sign("s5")
+        items = await (await client.get("/api/chat/poll", params={"sender": signed})).json()
         assert "Lệ phí thủ tục Cấp hộ chiếu" in items[0]["text"]
-        assert await Inbox(make_sessionmaker(app[RUNTIME].engine)).pending() == []
+        assert await Inbox(make_sessionmaker(app[RUNTIME].engine)).unfinished() == []
+    finally:
+        await client.close()
+
+
+async def test_behind_a_trusted_proxy_forwarded_https_makes_secure_cookies(
+        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+    settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
+                        trusted_proxies=["127.0.0.1"])
+    shipped_model.save(settings.model_path)
+    client = TestClient(TestServer(await create_app(settings, simulator), host="127.0.0.1"))
+    await client.start_server()
+    proxied = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    try:
+        await client.app[STAFF_STORE].add_user("quantri", "mat-khau-dai-1", Role.ADMIN)
+        page = await (await client.get("/admin/login", headers=proxied)).text()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        response = await client.post("/admin/login", headers=proxied, allow_redirects=False,
+                                     data={"username": "quantri", "password": "mat-khau-dai-1",
+                                           "csrf_token": token.group(1), "next": "/admin"})
+        assert response.status == 303
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+        # bypassing the proxy is refused, except for the monitoring paths
+        direct = await client.post("/api/chat", json={"sender": "s", "message": "chào"})
+        assert direct.status == 400
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.get("/readyz")).status == 200
     finally:
         await client.close()

@@ -8,7 +8,8 @@
  *   data-poll-seconds="3"   how often to ask for staff replies
  *
  * The widget talks to the server it was loaded from (the origin of its own src), keeps the
- * conversation in localStorage, and inserts all text with textContent: server text is never
+ * conversation in localStorage (its sender id is issued and signed by the server: only this
+ * browser can read the conversation's staff replies), and inserts all text with textContent: server text is never
  * parsed as HTML. Every class and id starts with "egb-" so the host page's CSS is not touched.
  * window.EgovBot.open() / .close() let the host page open it from its own buttons.
  */
@@ -109,18 +110,12 @@
     }
   }
 
-  function newSenderId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    var out = "w";
-    for (var i = 0; i < bytes.length; i++) {
-      out += (bytes[i] + 256).toString(16).slice(1);
-    }
-    return out; // "w" + 32 hex digits: 128 random bits
-  }
+  // A sender id the server issued: "w" + 32 random hex digits, "." and its signature.
+  var SIGNED_SENDER = /^w[0-9a-f]{32}\.[A-Za-z0-9_-]{16,64}$/;
 
   function freshState() {
-    return { v: 1, sender: newSenderId(), messages: [], lastId: 0, seq: 0, open: false };
+    // the sender id is asked for with the first message (see ensureSender)
+    return { v: 1, sender: null, messages: [], lastId: 0, seq: 0, open: false };
   }
 
   function loadState() {
@@ -130,9 +125,13 @@
     }
     try {
       var saved = JSON.parse(raw);
-      if (!saved || saved.v !== 1 || typeof saved.sender !== "string" ||
-          !/^[A-Za-z0-9_.:-]{20,128}$/.test(saved.sender) || !Array.isArray(saved.messages)) {
+      if (!saved || saved.v !== 1 || !Array.isArray(saved.messages)) {
         return null;
+      }
+      if (typeof saved.sender !== "string" || !SIGNED_SENDER.test(saved.sender)) {
+        // none yet, or one the browser made up (older widget): the next message gets one
+        saved.sender = null;
+        saved.lastId = 0;
       }
       saved.lastId = Number(saved.lastId) || 0;
       saved.seq = Number(saved.seq) || 0;
@@ -583,14 +582,51 @@
     });
   }
 
+  // The conversation's sender id, asked from the server the first time.
+  function ensureSender() {
+    if (state.sender) {
+      return Promise.resolve(state.sender);
+    }
+    var asked = state;
+    return fetchJson(API + "/api/chat/session", { method: "POST" }).then(function (answer) {
+      if (!answer || typeof answer.sender !== "string" || !SIGNED_SENDER.test(answer.sender)) {
+        throw new Error("bad session answer");
+      }
+      if (asked !== state) {
+        throw new Error("started over"); // the citizen began a new conversation meanwhile
+      }
+      if (!state.sender) {
+        state.sender = answer.sender;
+        saveState();
+      }
+      return state.sender;
+    });
+  }
+
+  function forgetSender() {
+    state.sender = null;
+    state.lastId = 0;
+    saveState();
+  }
+
+  // Whether an answer is for a conversation the citizen has left (another tab's copy of the
+  // same conversation is not a different one).
+  function stale(owner, sender) {
+    return owner !== state && (!sender || sender !== state.sender);
+  }
+
   function deliver(message) {
+    var owner = state;
     var sender = state.sender;
-    return fetchJson(API + "/api/chat", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: message.payload }),
+    return ensureSender().then(function (issued) {
+      sender = issued;
+      return fetchJson(API + "/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: sender, message: message.payload }),
+      });
     }).then(function (replies) {
-      if (sender !== state.sender) {
+      if (stale(owner, sender)) {
         return; // the citizen started a new conversation meanwhile
       }
       message.status = "sent";
@@ -609,8 +645,11 @@
       }
       reveal(added);
     }, function (failure) {
-      if (sender !== state.sender) {
+      if (stale(owner, sender)) {
         return;
+      }
+      if (failure && failure.status === 403 && sender && sender === state.sender) {
+        forgetSender(); // the server no longer knows this id: "Thử lại" gets a new one
       }
       message.status = "failed";
       message.error = failure && failure.status ? errorFor(failure.status) : TEXT.unreachable;
@@ -701,6 +740,10 @@
     if (polling) {
       return;
     }
+    if (!state.sender) {
+      schedulePoll(); // no conversation on the server yet: look again later
+      return;
+    }
     polling = true;
     var sender = state.sender;
     var url = API + "/api/chat/poll?sender=" + encodeURIComponent(sender) +
@@ -724,8 +767,11 @@
       });
       saveState();
       reveal(added);
-    }, function () {
+    }, function (failure) {
       pollFailures += 1;
+      if (failure && failure.status === 403 && sender === state.sender) {
+        forgetSender();
+      }
     }).finally(function () {
       polling = false;
       // Back off while the server is unreachable, up to a minute.

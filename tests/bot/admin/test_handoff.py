@@ -27,7 +27,7 @@ from bot.admin.web import STAFF_STORE
 from bot.appkeys import RUNTIME
 from bot.messages import IncomingMessage
 from bot.runtime import Runtime
-from bot.server import create_app
+from bot.server import DISPATCHER, create_app
 from bot.settings import Settings
 from knowledge.db import make_sessionmaker
 from knowledge.handoff import Outcome
@@ -85,7 +85,8 @@ async def say(client: Client, sender: str, text: str) -> list[dict[str, Any]]:
 
 
 async def poll(client: Client, sender: str, after: int = 0) -> list[dict[str, Any]]:
-    response = await client.get("/api/chat/poll", params={"sender": sender, "after": after})
+    signed = client.app[DISPATCHER].channels["web"].sign(sender)  # the widget's is signed
+    response = await client.get("/api/chat/poll", params={"sender": signed, "after": after})
     assert response.status == 200
     items: list[dict[str, Any]] = await response.json()
     return items

@@ -338,10 +338,15 @@ async def test_network_errors_and_5xx_are_retried_a_bounded_number_of_times(
     await telegram_api.wait_for("sendMessage", chat_id=CHAT)
     assert [c.status for c in telegram_api.calls_of("sendMessage", CHAT)] == [502, 502, 200]
 
-    telegram_api.fail("sendMessage", 500, chat_id=CHAT + 1, times=10)
+    # a longer outage: telegram_attempts (4) quick tries, then the dispatcher tries again a
+    # second later, keeping the reply (and the conversation's later ones) until it gets through
+    telegram_api.fail("sendMessage", 500, chat_id=CHAT + 1, times=6)
     assert await deliver(bot, text_update(CHAT + 1, "chào bạn")) == 200
+    await asyncio.sleep(0.6)
+    assert [c.status for c in telegram_api.calls_of("sendMessage", CHAT + 1)] == [500] * 4
     await settle(bot)
-    assert len(telegram_api.calls_of("sendMessage", CHAT + 1)) == 4  # telegram_attempts
+    assert [c.status for c in telegram_api.calls_of("sendMessage", CHAT + 1)] == \
+        [500] * 6 + [200]
 
 
 async def test_a_refused_html_message_is_sent_again_as_plain_text(

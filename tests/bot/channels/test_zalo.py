@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from actions.base import Button, Link, Reply
 from bot.channels.zalo import ZaloChannel, render, split_text
 from bot.channels.zalo_client import ZaloUnavailable
+from bot.delivery import DeliveryFailed
 from bot.messages import MAX_TEXT_CHARS
 from bot.server import DISPATCHER, RUNTIME, create_app
 from bot.settings import Settings
@@ -152,7 +153,7 @@ async def test_a_bad_or_missing_signature_gets_401_and_changes_nothing(bot: Zalo
     await bot.settle()
     assert bot.fake.sent == [] and bot.fake.attempts == []
     sessions = make_sessionmaker(bot.app[RUNTIME].engine)
-    assert await Inbox(sessions).pending() == []
+    assert await Inbox(sessions).unfinished() == []
     assert await bot.app[RUNTIME].conversations.load(f"zalo:{USER}") is None
     # the same event correctly signed, with the "mac=" prefix some deliveries carry, is taken
     digest = bot.fake.sign(json.dumps(event, ensure_ascii=False).encode(), event)
@@ -318,8 +319,10 @@ async def test_server_errors_and_timeouts_are_retried_a_bounded_number_of_times(
     await bot.channel.send(USER, [Reply("hai")])
     assert [m.text for m in bot.fake.to(USER)] == ["một", "hai"]
     bot.fake.fail_next(3, status=500)
-    with pytest.raises(ZaloUnavailable):
+    with pytest.raises(DeliveryFailed) as failed:  # the dispatcher tries again later
         await bot.channel.send(USER, [Reply("ba")])
+    assert failed.value.temporary and failed.value.delivered == 0
+    assert isinstance(failed.value.__cause__, ZaloUnavailable)
     assert len(bot.fake.attempts) == 3 + 2 + 3  # never more than zalo_attempts per message
 
 
