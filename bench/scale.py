@@ -136,7 +136,7 @@ async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
                     await citizens.send(message)
                     await asyncio.wait_for(tracker.done[message.update_id].wait(), 60)
 
-            warm = Plan.build(min(50, conversations), 4, first_chat, first_chat)
+            warm = Plan.build(min(50, conversations), per_conversation, first_chat, first_chat)
             tracker.add(warm)
             await asyncio.gather(*(converse(c) for c in warm.conversations))
 

@@ -25,7 +25,7 @@ async def open_knowledge(settings: Settings, seed: bool = True) -> tuple[AsyncEn
                                                                           KnowledgeStore]:
     """The database engine and knowledge store. An empty database gets the schema and is
     seeded from YAML; a database whose schema is behind raises SchemaBehind."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, settings.database_pool_size)
     try:
         await ensure_schema(engine)
     except BaseException:

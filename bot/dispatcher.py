@@ -13,8 +13,9 @@ order of the messages. Handling a row commits its transcript and marks it ``answ
 its replies in one transaction; sending them and marking it ``done`` follow. A worker that dies
 in between leaves ``answered`` rows whose replies the next holder sends again (the only replies
 that can ever go out twice: those whose sending was in doubt), and ``pending`` rows that are
-handled then. Rows left behind by a dead worker are found by ``sweep`` and at start by
-``recover``.
+handled then. Rows left behind by a dead worker are found by the sweeper and at start by
+``recover``. In the one-process mode (no Redis) every row was accepted by this process, so the
+unfinished rows are kept in memory instead of being read back for every message.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import Reply
 from bot import metrics
@@ -43,6 +46,9 @@ if TYPE_CHECKING:  # channels import the dispatcher; only the type is needed her
 
 log = logging.getLogger(__name__)
 
+# What a database that is restarting or unreachable raises: worth waiting for, not a bug.
+DATABASE_AWAY = (SQLAlchemyError, OSError)
+RETRY_SECONDS = 30.0  # replies kept after a failed delivery are tried again this much later
 APOLOGY = Reply("Xin lỗi, hệ thống đang gặp sự cố khi xử lý tin nhắn của bạn. "
                 "Bạn vui lòng thử lại sau ít phút.")
 
@@ -63,10 +69,16 @@ class Dispatcher:
     """Runs accepted messages through the pipeline and hands replies to their channel."""
 
     def __init__(self, pipeline: Pipeline, inbox: Inbox, dedup: DeliveryDedup | None = None,
-                 orphan_after: float = 60.0, give_up_after: float = 900.0) -> None:
+                 orphan_after: float = 60.0, give_up_after: float = 900.0,
+                 shared: bool = False) -> None:
+        """``shared``: other workers accept messages into the same inbox (scale-out), so a
+        conversation's unfinished rows are read from the database; otherwise this process
+        knows them all and keeps them in memory."""
         self.pipeline = pipeline
         self.inbox = inbox
         self.dedup = dedup
+        self.shared = shared
+        self._queues: dict[str, list[InboxItem]] = {}
         self.orphan_after = orphan_after
         self.give_up_after = give_up_after
         self._answering_now = 0
@@ -89,17 +101,23 @@ class Dispatcher:
     # -- accepting ---------------------------------------------------------------------------
 
     async def _accept(self, message: IncomingMessage) -> int | None:
+        """Store a message (None for a repeated delivery); queued here unless shared."""
         message_id = message.message_id or uuid.uuid4().hex
         if (self.dedup is not None and message.message_id is not None
                 and await self.dedup.seen(message.channel, message_id)):
             metrics.duplicate(message.channel)
             return None
-        inbox_id = await self.inbox.accept(message.channel, message_id, message.user_id,
-                                           clean_text(message.text), message.received_at)
+        text = clean_text(message.text)
+        inbox_id = await self.inbox.accept(message.channel, message_id, message.user_id, text,
+                                           message.received_at)
         if inbox_id is None:
             metrics.duplicate(message.channel)
             return None
         metrics.message_in(message.channel)
+        if not self.shared:
+            self._queues.setdefault(message.conversation_id, []).append(InboxItem(
+                inbox_id, message.channel, message_id, message.user_id, text,
+                message.received_at))
         if self.dedup is not None and message.message_id is not None:
             await self.dedup.remember(message.channel, message_id)
         return inbox_id
@@ -147,7 +165,12 @@ class Dispatcher:
                 try:
                     async with self.pipeline.locks.hold(key):
                         await self._drain_locked(channel, user_id)
-                except Exception:  # the database is down, say: the rows stay for later
+                except DATABASE_AWAY as exc:  # the rows stay for later
+                    log.warning("answering conversation %s waits for the database (%s)", key,
+                                type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                    self._again.add(key)
+                except Exception:
                     log.exception("answering conversation %s failed; retrying later", key)
                     await asyncio.sleep(1.0)
                     self._again.add(key)
@@ -161,7 +184,8 @@ class Dispatcher:
         """Answer the conversation's unfinished messages in order (the caller holds its lock);
         the replies to ``own`` are returned instead of sent."""
         result: list[Reply] | None = None
-        for item in await self.inbox.unfinished_for(channel, user_id):
+        items = await self._unfinished(channel, user_id)
+        for index, item in enumerate(items):
             with conversation_context(item.conversation_id):
                 replies = await self._handle(item)
             if replies is None:
@@ -169,9 +193,44 @@ class Dispatcher:
             if item.id == own:
                 result = replies
             elif not await self._send(item, replies):
-                break  # kept 'answered': sent again, before anything newer, by a later drain
-            await self.inbox.done(item.id)
+                # kept 'answered': sent again, before anything newer, by a later drain
+                self._put_back(replace(item, status=ANSWERED,
+                                       replies=tuple(r.to_dict() for r in replies)),
+                               items[index + 1:])
+                asyncio.get_running_loop().call_later(RETRY_SECONDS, self._kick, channel,
+                                                      user_id)
+                break
+            await self._mark_done(item)
         return result
+
+    async def _mark_done(self, item: InboxItem) -> None:
+        """Mark a row done, retrying while the database is away: the replies went out, and
+        releasing the lock before the row says so would let the next holder send them again."""
+        delay = 0.25
+        while True:
+            try:
+                await self.inbox.done(item.id)
+                return
+            except Exception as exc:
+                if not self.accepting and delay > 4:  # shutting down: the row stays in doubt
+                    raise
+                log.warning("message %d of %s answered but not yet marked done (%s); "
+                            "retrying", item.id, item.conversation_id, type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
+    async def _unfinished(self, channel: str, user_id: str) -> list[InboxItem]:
+        """The conversation's messages to answer now, oldest first."""
+        if self.shared:
+            return await self.inbox.unfinished_for(channel, user_id)
+        return self._queues.pop(f"{channel}:{user_id}", [])
+
+    def _put_back(self, first: InboxItem, rest: list[InboxItem]) -> None:
+        """Keep unanswered items for the next drain, ahead of newer ones (the database keeps
+        them in shared mode)."""
+        if not self.shared:
+            key = first.conversation_id
+            self._queues[key] = [first, *rest, *self._queues.get(key, [])]
 
     async def _handle(self, item: InboxItem) -> list[Reply] | None:
         """The replies to an inbox row: stored ones for an answered row, new ones for a pending
@@ -189,14 +248,24 @@ class Dispatcher:
         try:
             return (await self.pipeline.process(message, settle)).replies
         except AlreadyHandled:
-            return None
+            return await self._stored_replies(item.id)
+        except DATABASE_AWAY:
+            raise  # nothing was saved: the row stays pending and the drain tries again
         except Exception:
             log.exception("handling message %d of %s failed", item.id, item.conversation_id)
         try:
             await self.inbox.answered(item.id, [APOLOGY.to_dict()])
         except AlreadyHandled:
-            return None
+            return await self._stored_replies(item.id)
         return [APOLOGY]
+
+    async def _stored_replies(self, inbox_id: int) -> list[Reply] | None:
+        """The replies of a row found handled already (a commit whose success the database
+        did not confirm, or a lost lock): to send now, in order, unless it is done."""
+        stored = await self.inbox.get(inbox_id)
+        if stored is None or stored.status != ANSWERED:
+            return None
+        return [Reply.from_dict(reply) for reply in stored.replies]
 
     async def _send(self, item: InboxItem, replies: list[Reply]) -> bool:
         """Deliver replies; while the platform fails temporarily, keep trying (the lock stays
@@ -232,6 +301,9 @@ class Dispatcher:
         """Drain every conversation with unfinished messages (left by a previous run or a dead
         worker); the number of messages found."""
         items = await self.inbox.unfinished(received_before=received_before)
+        if not self.shared:
+            for item in items:
+                self._queues.setdefault(item.conversation_id, []).append(item)
         for conversation in dict.fromkeys((item.channel, item.user_id) for item in items):
             self._kick(*conversation)
         if items:
@@ -250,7 +322,8 @@ class Dispatcher:
     async def start(self) -> None:
         """Answer what a previous run left, and keep looking for messages a dead worker left."""
         await self.recover()
-        self._sweeper = asyncio.create_task(self._sweep_now_and_then())
+        if self.shared:
+            self._sweeper = asyncio.create_task(self._sweep_now_and_then())
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop accepting and wait for the messages in hand to be answered."""

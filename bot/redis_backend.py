@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -72,7 +73,12 @@ class RedisConversationLocks:
     async def _acquire(self, lock: Lock) -> None:
         """Wait for the lock; while Redis is down, keep trying (the message is stored)."""
         delay, outage = self.poll, 0.0
+        warn_at = time.monotonic() + 2 * self.ttl
         while True:
+            if time.monotonic() > warn_at:
+                log.warning("still waiting for conversation lock %s after %.0f s", lock.name,
+                            2 * self.ttl)
+                warn_at += 2 * self.ttl
             try:
                 if await lock.acquire(blocking=False):
                     if outage:

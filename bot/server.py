@@ -96,7 +96,8 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     sessions = make_sessionmaker(runtime.engine)
     dedup = RedisDeliveryDedup(runtime.redis) if runtime.redis is not None else None
     dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher), dedup,
-                            orphan_after=2 * settings.lock_ttl)
+                            orphan_after=2 * settings.lock_ttl,
+                            shared=runtime.redis is not None)
     key_values = KeyValueStore(sessions)
     channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
                                                     key_values))

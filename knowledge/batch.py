@@ -42,10 +42,15 @@ class WriteBatcher:
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._writer: Engine | None = None
+        self._checkpoint_engine: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         if engine.dialect.name == "sqlite":
             self._writer = make_sqlite_writer(engine)
+            # A connection of its own: calls on one SQLite connection are serialised, so a
+            # checkpoint on the writer's would hold every write until it has copied and synced
+            # the log (and, run during a batch, fail and roll that batch back on release).
+            self._checkpoint_engine = make_sqlite_writer(engine)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
 
     async def run(self, job: Callable[[Connection], T]) -> T:
@@ -75,13 +80,13 @@ class WriteBatcher:
     async def _checkpoint_now_and_then(self, every: float = CHECKPOINT_SECONDS) -> None:
         """Fold the SQLite write-ahead log into the database every few seconds, on a thread
         of its own, so no commit ever pays for it."""
-        writer = self._writer
-        assert writer is not None
+        checkpoint_engine = self._checkpoint_engine
+        assert checkpoint_engine is not None
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(every)
             try:
-                await loop.run_in_executor(None, checkpoint_sqlite, writer)
+                await loop.run_in_executor(None, checkpoint_sqlite, checkpoint_engine)
             except Exception:
                 log.exception("SQLite checkpoint failed; retrying later")
 
@@ -123,8 +128,9 @@ class WriteBatcher:
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
-        if self._writer is not None:
-            self._writer.dispose()
+        for engine in (self._writer, self._checkpoint_engine):
+            if engine is not None:
+                engine.dispose()
 
 
 async def write(batcher: WriteBatcher | None, engine: AsyncEngine,

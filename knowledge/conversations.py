@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
 from knowledge.batch import write as run_write
+from knowledge.db import make_read_sessionmaker
 from knowledge.models import ConversationRow, TurnRow
 from knowledge.redact import mask_personal_data
 from nlu.normalize import fold
@@ -73,6 +74,7 @@ class ConversationStore:
         owns the database (the embedded mode), never when other workers write too.
         ``batcher`` shares transactions between concurrent messages."""
         self.sessions = sessions
+        self.reads = make_read_sessionmaker(sessions.kw["bind"])
         self.batcher = batcher
         self.cache_size = cache_size
         self._cache: OrderedDict[str, StoredState] = OrderedDict()
@@ -89,7 +91,7 @@ class ConversationStore:
         cached = self._cache.get(conversation_id)
         if cached is not None:
             return StoredState(dict(cached.state), cached.status, cached.updated_at)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             row = await session.get(ConversationRow, conversation_id)
         if row is None:
             return None

@@ -21,8 +21,13 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite files get their folder created, WAL mode and foreign keys."""
+def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
+    """An async engine; SQLite files get their folder created, WAL mode and foreign keys.
+
+    Elsewhere (PostgreSQL) the pool keeps ``pool_size`` connections open and lets a few more
+    exist only briefly: a pool smaller than the number of messages in flight opens and closes
+    a connection (a TLS negotiation and a login) for most queries under load.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -31,7 +36,10 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout): after a server restart the first query on a
+    # dead connection fails, the pool drops every connection, and the caller retries.
+    return create_async_engine(url, pool_size=pool_size,
+                               max_overflow=max(2, pool_size // 4))
 
 
 def make_sqlite_writer(engine: AsyncEngine) -> Engine:
@@ -52,7 +60,8 @@ def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
 
 
 def checkpoint_sqlite(engine: Engine) -> None:
-    """Copy the write-ahead log into the database without blocking readers or the writer."""
+    """Copy the write-ahead log into the database without blocking readers or the writer
+    (``engine`` must have a connection of its own, not the writer's)."""
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
@@ -68,3 +77,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for single reads on the hot path: autocommit, so a read is one round trip
+    instead of BEGIN, SELECT and ROLLBACK. Never for writes or reads that must agree."""
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                              expire_on_commit=False)

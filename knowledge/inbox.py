@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.batch import WriteBatcher
 from knowledge.batch import write as run_write
+from knowledge.db import make_read_sessionmaker
 from knowledge.models import InboxRow
 
 PENDING = "pending"
@@ -71,6 +72,7 @@ class Inbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  batcher: WriteBatcher | None = None) -> None:
         self.sessions = sessions
+        self.reads = make_read_sessionmaker(sessions.kw["bind"])
         self.batcher = batcher
 
     async def accept(self, channel: str, message_id: str, user_id: str, text: str,
@@ -128,7 +130,7 @@ class Inbox:
 
     async def unfinished_for(self, channel: str, user_id: str) -> list[InboxItem]:
         """A conversation's messages not yet done, in the order they were accepted."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             rows = (await session.scalars(
                 select(InboxRow).where(InboxRow.channel == channel,
                                        InboxRow.user_id == user_id,

@@ -19,6 +19,8 @@ from knowledge.files import load_directory
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, NluModel, train
 from nlu.rasa_data import load_training_data
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.scale.harness import PostgresDatabase, RedisServer
 
 
 @pytest.fixture
@@ -93,3 +95,34 @@ async def service(tmp_path: Path, shipped_model: NluModel,
     await client.start_server()
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[PostgresDatabase]:
+    """A fresh, migrated PostgreSQL database with a random name; dropped afterwards."""
+    db = PostgresDatabase()
+    await db.create()
+    try:
+        yield db
+    finally:
+        await db.drop()
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """A private redis-server on a free loopback port."""
+    server = RedisServer(tmp_path)
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
+    """The fake Telegram Bot API on a loopback port."""
+    api = FakeTelegramApi()
+    await api.start()
+    yield api
+    await api.close()

@@ -12,11 +12,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -159,14 +157,6 @@ async def test_status_api_errors_and_circuit_state(service: Client, simulator: s
     assert value(closed, "egovbot_status_api_circuit_state") == 0.0
     assert moved(refused, closed, "egovbot_status_api_failed_lookups_total") == 0
     assert moved(refused, closed, "egovbot_status_api_lookups_total") == 1
-
-
-@pytest.fixture
-async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
-    api = FakeTelegramApi()
-    await api.start()
-    yield api
-    await api.close()
 
 
 async def test_telegram_send_retries_by_reason_and_messages_out(

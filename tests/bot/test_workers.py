@@ -7,33 +7,23 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.cli import main
 from bot.settings import PROJECT_ROOT, Settings
 from bot.workers import Supervisor, scale_out_problem
 from nlu.engine import NluModel
+from tests.scale.harness import PostgresDatabase, free_port
 
-POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 START_TIMEOUT = 120.0  # two workers loading the model and the knowledge base on 2 cores
 STOP_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _environment(**settings: str) -> dict[str, str]:
@@ -121,21 +111,6 @@ async def _answering_workers(port: int, workers: set[int], connections: int = 16
     return answered
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database with a random name, dropped afterwards."""
-    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    database = f"egovbot_workers_{uuid.uuid4().hex[:12]}"
-    try:
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f"CREATE DATABASE {database}")
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    finally:
-        await admin.dispose()
-
-
 async def _run_cli(env: dict[str, str], *args: str, timeout: float = 60.0) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", *args, env=env, cwd=PROJECT_ROOT,
@@ -146,9 +121,9 @@ async def _run_cli(env: dict[str, str], *args: str, timeout: float = 60.0) -> tu
 
 
 async def test_two_workers_share_the_port_survive_kill_9_and_stop_on_sigterm(
-        tmp_path: Path, postgres_url: str, shipped_model: NluModel) -> None:
-    port, simulator_port = _free_port(), _free_port()
-    env = _environment(database_url=postgres_url, redis_url=REDIS_URL, port=str(port),
+        tmp_path: Path, database: PostgresDatabase, shipped_model: NluModel) -> None:
+    port, simulator_port = free_port(), free_port()
+    env = _environment(database_url=database.url, redis_url=REDIS_URL, port=str(port),
                        simulator_port=str(simulator_port), data_dir=str(tmp_path / "var"),
                        shutdown_timeout="10")
     shipped_model.save(Settings(data_dir=tmp_path / "var").model_path)  # no training

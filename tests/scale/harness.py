@@ -1,7 +1,7 @@
 """Harness for the scale-out tests and ``bench/scale.py``: real processes on loopback.
 
-* ``PostgresDatabase``: a fresh database with a random name on 127.0.0.1:5432, migrated with
-  ``egovbot db upgrade``, dropped at the end.
+* ``PostgresDatabase``: a fresh database with a random name on 127.0.0.1:5432, a copy of a
+  template migrated with ``egovbot db upgrade`` once per session, dropped at the end.
 * ``RedisServer``: a private ``redis-server`` on a free port (never the machine's 6379), so a
   test can stop it and start it again.
 * ``Cluster``: the dossier simulator (one ``egovbot simulator`` process for all workers) and W
@@ -109,13 +109,15 @@ class PostgresDatabase:
         self._engine: AsyncEngine | None = None
 
     async def create(self) -> None:
+        """Copy the session's migrated template (made by ``egovbot db upgrade`` once)."""
+        template = await _migrated_template()
         admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         try:
             async with admin.connect() as connection:
-                await connection.exec_driver_sql(f"CREATE DATABASE {self.name}")
+                await connection.exec_driver_sql(
+                    f"CREATE DATABASE {self.name} TEMPLATE {template}")
         finally:
             await admin.dispose()
-        await run_cli(["db", "upgrade"], {"EGOVBOT_DATABASE_URL": self.url}, timeout=120)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -145,6 +147,31 @@ class PostgresDatabase:
                     await asyncio.sleep(1)
         finally:
             await admin.dispose()
+
+
+_TEMPLATE: list[str] = []  # the template database of this test session, once made
+
+
+async def _migrated_template() -> str:
+    """A database migrated to the head with ``egovbot db upgrade``, made afresh once per test
+    session (so it always has the current migrations); copies of it are cheap."""
+    if _TEMPLATE:
+        return _TEMPLATE[0]
+    name = f"egovbot_template_{os.getpid()}"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            stale = await connection.exec_driver_sql(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'egovbot_template_%'")
+            for (old,) in stale.fetchall():  # left by earlier sessions that have ended
+                if not Path(f"/proc/{old.rsplit('_', 1)[-1]}").exists():
+                    await connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {old}")
+            await connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        await admin.dispose()
+    await run_cli(["db", "upgrade"], {"EGOVBOT_DATABASE_URL": pg_url(name)}, timeout=120)
+    _TEMPLATE.append(name)
+    return name
 
 
 class RedisServer:

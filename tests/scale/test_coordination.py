@@ -35,14 +35,6 @@ Client = TestClient[Any, Any]
 CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H31-\d{6}-\d{4}")
 
 
-@pytest.fixture
-async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
-    api = FakeTelegramApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
 class Workers:
     """Starts workers (whole apps on loopback ports) sharing the database and Redis."""
 

@@ -457,14 +457,6 @@ CHAT = 5519876543
 
 
 @pytest.fixture
-async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
-    api = FakeTelegramApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest.fixture
 async def telegram_service(tmp_path: Path, shipped_model: NluModel, simulator: str,
                            telegram_api: FakeTelegramApi) -> AsyncIterator[Client]:
     settings = handoff_settings(

@@ -52,15 +52,6 @@ PATH = "/webhooks/telegram"
 Client = TestClient[Any, Any]
 
 
-@pytest.fixture
-async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
-    """The fake Bot API on a loopback port."""
-    api = FakeTelegramApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
 def telegram_settings(tmp_path: Path, api: FakeTelegramApi, **overrides: Any) -> Settings:
     """Settings with Telegram on, pointed at the fake, with quick retries."""
     values: dict[str, Any] = {
