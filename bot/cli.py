@@ -208,6 +208,16 @@ async def simulator_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _dump_tasks() -> None:
+    """On SIGUSR1, write where every task of the process is waiting (a stuck worker's answer
+    to "what is it doing?")."""
+    tasks = asyncio.all_tasks()
+    sys.stderr.write(f"--- {len(tasks)} tasks ---\n")
+    for task in tasks:
+        task.print_stack(limit=12, file=sys.stderr)
+    sys.stderr.flush()
+
+
 async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service (and the dossier simulator when no status API is configured);
     with --workers N > 1, a parent process keeping N workers on one port (bot/workers.py)."""
@@ -238,6 +248,7 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
     watcher = (asyncio.create_task(watch_parent(worker_of, stop)) if worker_of is not None
                else None)
     try:

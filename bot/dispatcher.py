@@ -70,7 +70,7 @@ class Dispatcher:
 
     def __init__(self, pipeline: Pipeline, inbox: Inbox, dedup: DeliveryDedup | None = None,
                  orphan_after: float = 60.0, give_up_after: float = 900.0,
-                 shared: bool = False) -> None:
+                 shared: bool = False, handle_timeout: float = 60.0) -> None:
         """``shared``: other workers accept messages into the same inbox (scale-out), so a
         conversation's unfinished rows are read from the database; otherwise this process
         knows them all and keeps them in memory."""
@@ -81,6 +81,7 @@ class Dispatcher:
         self._queues: dict[str, list[InboxItem]] = {}
         self.orphan_after = orphan_after
         self.give_up_after = give_up_after
+        self.handle_timeout = handle_timeout
         self._answering_now = 0
         self.channels: dict[str, Channel] = {}
         self.accepting = True
@@ -187,7 +188,8 @@ class Dispatcher:
         items = await self._unfinished(channel, user_id)
         for index, item in enumerate(items):
             with conversation_context(item.conversation_id):
-                replies = await self._handle(item)
+                async with asyncio.timeout(self.handle_timeout):  # never hold the lock forever
+                    replies = await self._handle(item)
             if replies is None:
                 continue
             if item.id == own:
@@ -209,7 +211,8 @@ class Dispatcher:
         delay = 0.25
         while True:
             try:
-                await self.inbox.done(item.id)
+                async with asyncio.timeout(self.handle_timeout):
+                    await self.inbox.done(item.id)
                 return
             except Exception as exc:
                 if not self.accepting and delay > 4:  # shutting down: the row stays in doubt

@@ -23,7 +23,7 @@ from tests.scale.harness import (
     wait_until,
 )
 
-CONVERSATIONS = int(os.environ.get("EGOVBOT_SCALE_CRASH_CONVERSATIONS", "300"))
+CONVERSATIONS = int(os.environ.get("EGOVBOT_SCALE_CRASH_CONVERSATIONS", "200"))
 MESSAGES = 10
 TIME_LIMIT = 420  # generous: other work often shares the cores
 
