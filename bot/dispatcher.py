@@ -185,24 +185,30 @@ class Dispatcher:
         """Answer the conversation's unfinished messages in order (the caller holds its lock);
         the replies to ``own`` are returned instead of sent."""
         result: list[Reply] | None = None
-        items = await self._unfinished(channel, user_id)
-        for index, item in enumerate(items):
-            with conversation_context(item.conversation_id):
-                async with asyncio.timeout(self.handle_timeout):  # never hold the lock forever
-                    replies = await self._handle(item)
-            if replies is None:
-                continue
-            if item.id == own:
-                result = replies
-            elif not await self._send(item, replies):
-                # kept 'answered': sent again, before anything newer, by a later drain
-                self._put_back(replace(item, status=ANSWERED,
-                                       replies=tuple(r.to_dict() for r in replies)),
-                               items[index + 1:])
-                asyncio.get_running_loop().call_later(RETRY_SECONDS, self._kick, channel,
-                                                      user_id)
-                break
-            await self._mark_done(item)
+        async with asyncio.timeout(self.handle_timeout):
+            items = await self._unfinished(channel, user_id)
+        index = 0
+        try:
+            for index, item in enumerate(items):
+                with conversation_context(item.conversation_id):
+                    async with asyncio.timeout(self.handle_timeout):  # never hold a lock forever
+                        replies = await self._handle(item)
+                if replies is None:
+                    continue
+                if item.id == own:
+                    result = replies
+                elif not await self._send(item, replies):
+                    # kept 'answered': sent again, before anything newer, by a later drain
+                    self._put_back([replace(item, status=ANSWERED,
+                                            replies=tuple(r.to_dict() for r in replies)),
+                                    *items[index + 1:]])
+                    asyncio.get_running_loop().call_later(RETRY_SECONDS, self._kick, channel,
+                                                          user_id)
+                    return result
+                await self._mark_done(item)
+        except BaseException:
+            self._put_back(items[index:])  # not answered yet: the next drain tries again
+            raise
         return result
 
     async def _mark_done(self, item: InboxItem) -> None:
@@ -228,12 +234,12 @@ class Dispatcher:
             return await self.inbox.unfinished_for(channel, user_id)
         return self._queues.pop(f"{channel}:{user_id}", [])
 
-    def _put_back(self, first: InboxItem, rest: list[InboxItem]) -> None:
+    def _put_back(self, items: list[InboxItem]) -> None:
         """Keep unanswered items for the next drain, ahead of newer ones (the database keeps
         them in shared mode)."""
-        if not self.shared:
-            key = first.conversation_id
-            self._queues[key] = [first, *rest, *self._queues.get(key, [])]
+        if not self.shared and items:
+            key = items[0].conversation_id
+            self._queues[key] = [*items, *self._queues.get(key, [])]
 
     async def _handle(self, item: InboxItem) -> list[Reply] | None:
         """The replies to an inbox row: stored ones for an answered row, new ones for a pending
@@ -281,8 +287,14 @@ class Dispatcher:
         delay = 1.0
         while True:
             try:
-                await channel.send(item.user_id, replies)
+                async with asyncio.timeout(self.handle_timeout):
+                    await channel.send(item.user_id, replies)
                 return True
+            except TimeoutError:  # a send that never returns: say where, then try again
+                log.warning("sending replies to %s did not finish in %.0f s",
+                            item.conversation_id, self.handle_timeout, exc_info=True)
+                if not self.accepting:
+                    return False
             except DeliveryFailed as exc:
                 replies = replies[exc.delivered:]
                 if not exc.temporary or time.monotonic() + delay > deadline:

@@ -598,21 +598,27 @@ async def reference(cluster: Cluster, session: aiohttp.ClientSession, per_conver
     return out
 
 
-async def wait_answered(cluster: Cluster, plan: Plan, timeout: float) -> None:
-    """Until every update of the plan has its inbox row 'done', then a moment for stragglers."""
+async def wait_answered(cluster: Cluster, plan: Plan, timeout: float,
+                        stalled: float = 60.0) -> None:
+    """Until every update of the plan has its inbox row 'done' (or ``timeout`` passed, or no
+    row became done for ``stalled`` seconds: under a burst the workers are still working
+    through the backlog long after the last POST), then a moment for stragglers."""
     ids = [str(m.update_id) for c in plan.conversations for m in c]
-
-    async def all_done() -> bool:
+    deadline = time.monotonic() + timeout
+    done, progress_at = -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - progress_at < stalled:
         try:
             rows = await cluster.database.fetch(
                 "SELECT count(*) FROM inbox WHERE channel = :c AND status = 'done' "
                 "AND message_id = ANY(:ids)", c=CHANNEL, ids=ids)
+            count = int(rows[0][0])
         except Exception:
-            return False
-        return bool(rows[0][0] >= len(ids))
-
-    with contextlib.suppress(TimeoutError):
-        await wait_until(all_done, timeout, 0.25, "every message answered")
+            count = done
+        if count >= len(ids):
+            break
+        if count > done:
+            done, progress_at = count, time.monotonic()
+        await asyncio.sleep(0.25)
     await asyncio.sleep(1.0)
 
 

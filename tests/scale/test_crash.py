@@ -53,7 +53,7 @@ async def test_a_worker_killed_mid_load_loses_nothing(tmp_path: Path, database: 
                     "SELECT count(*) FROM inbox WHERE status = 'pending'")
                 await cluster.start_worker(victim)
                 await load
-                await wait_answered(cluster, plan, 120)
+                await wait_answered(cluster, plan, 300)
             verdict = await verify(cluster, plan, expected, in_doubt=in_doubt)
     finally:
         await cluster.stop()  # outside the time limit: always runs to the end

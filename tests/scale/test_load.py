@@ -44,7 +44,7 @@ async def test_every_message_answered_once_in_order(tmp_path: Path, database: Po
                 citizens = Citizens(session, lambda: [w.url for w in cluster.workers])
                 started = time.perf_counter()
                 await citizens.run(plan)
-                await wait_answered(cluster, plan, 90)
+                await wait_answered(cluster, plan, 300)
                 elapsed = time.perf_counter() - started
             verdict = await verify(cluster, plan, expected)
     finally:
