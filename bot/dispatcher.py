@@ -21,7 +21,6 @@ unfinished rows are kept in memory instead of being read back for every message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -39,6 +38,7 @@ from bot.delivery import DeliveryFailed
 from bot.logs import conversation_context
 from bot.messages import IncomingMessage, clean_text
 from bot.pipeline import Pipeline
+from bot.tasks import stop_task
 from knowledge.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
 
 if TYPE_CHECKING:  # channels import the dispatcher; only the type is needed here
@@ -156,7 +156,8 @@ class Dispatcher:
         if key in self._drains:
             self._again.add(key)
             return
-        self._drains[key] = asyncio.create_task(self._drain(channel, user_id))
+        self._drains[key] = asyncio.create_task(self._drain(channel, user_id),
+                                                name=f"drain {key}")
 
     async def _drain(self, channel: str, user_id: str) -> None:
         key = f"{channel}:{user_id}"
@@ -177,6 +178,8 @@ class Dispatcher:
                     self._again.add(key)
                 if key not in self._again:
                     break
+                if self.shared:  # a worker polling for this lock gets its turn first
+                    await asyncio.sleep(self.pipeline.locks.handoff_pause)
         finally:
             self._drains.pop(key, None)
 
@@ -344,8 +347,6 @@ class Dispatcher:
         """Stop accepting and wait for the messages in hand to be answered."""
         self.accepting = False
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await stop_task(self._sweeper)
         if self._drains:
             await asyncio.wait(set(self._drains.values()), timeout=timeout)

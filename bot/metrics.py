@@ -23,7 +23,6 @@ gauges stop counting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -44,6 +43,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from bot.tasks import stop_task
 from knowledge.dossiers.client import DossierApiClient, DossierApiStats
 
 if TYPE_CHECKING:
@@ -359,9 +359,7 @@ async def publisher(_app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_publish_forever()) if metrics.multiprocess else None
     yield
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
         metrics.publish()
 
 

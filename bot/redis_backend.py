@@ -19,9 +19,10 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from bot.limits import ConversationLocks
+from bot.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ class RedisConversationLocks:
     The lock expires ``ttl`` seconds after it was last renewed, so a worker killed while holding
     it blocks the conversation for at most that long; a holder renews it every third of the
     lifetime. Waiters of the same worker queue on a local lock first, so only one of them polls
-    Redis at a time.
+    Redis at a time. Other workers poll, so a holder about to take the same lock again pauses
+    for one polling interval first (``handoff_pause``): otherwise a worker that keeps getting
+    a busy conversation's messages would keep its lock while the other waits for minutes.
     """
 
     def __init__(self, redis: Redis, ttl: float = 30.0, poll: float = 0.002,
@@ -54,6 +57,11 @@ class RedisConversationLocks:
         self.max_poll = max_poll
         self._local = ConversationLocks()
 
+    @property
+    def handoff_pause(self) -> float:
+        """Longer than a waiter's longest polling interval."""
+        return 1.5 * self.max_poll
+
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         """Hold the conversation's lock in this worker and in Redis."""
@@ -61,13 +69,12 @@ class RedisConversationLocks:
             lock = Lock(self.redis, PREFIX + "lock:" + key, timeout=self.ttl,
                         thread_local=False)
             await self._acquire(lock)
-            renewer = asyncio.create_task(self._renew(lock))
+            renewer = asyncio.create_task(self._renew(lock), name=f"renew {key}")
             try:
                 yield
             finally:
-                renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewer
+                # a renewer whose cancellation was lost would keep the lock for ever
+                await stop_task(renewer, timeout=self.ttl / 2)
                 await self._release(lock)
 
     async def _acquire(self, lock: Lock) -> None:
@@ -97,6 +104,9 @@ class RedisConversationLocks:
             await asyncio.sleep(self.ttl / 3)
             try:
                 await lock.reacquire()
+            except LockNotOwnedError:  # expired meanwhile (another worker may hold it now)
+                log.warning("conversation lock %s expired before it was renewed", lock.name)
+                return
             except (LockError, RedisError) as exc:
                 log.warning("could not renew conversation lock %s: %s", lock.name, exc)
 

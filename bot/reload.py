@@ -11,7 +11,6 @@ snapshot and NLU lexicon or loads the active model file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from redis.asyncio import Redis
 from bot.bootstrap import build_lexicon
 from bot.redis_backend import listen_for_reload, publish_reload
 from bot.runtime import Runtime
+from bot.tasks import stop_task
 from knowledge.key_values import KeyValueStore
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.engine import NluModel
@@ -82,9 +82,7 @@ class Reloader:
     async def stop(self) -> None:
         """Stop polling and listening."""
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._tasks = []
 
     async def _on_signal(self, _key: str) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -64,6 +63,7 @@ from bot.delivery import DeliveryFailed
 from bot.dispatcher import Dispatcher
 from bot.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.settings import Settings
+from bot.tasks import stop_task
 from knowledge.conversations import ConversationStore
 from knowledge.key_values import KeyValueStore
 
@@ -488,9 +488,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         """Stop polling, let queued notices go out, close PTB's connections."""
         if self._poller is not None and not self._poller.done():
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            await stop_task(self._poller)
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()

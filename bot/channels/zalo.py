@@ -23,7 +23,6 @@ paragraph, line or word boundaries, the buttons staying on the last part.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -51,6 +50,7 @@ from bot.delivery import DeliveryFailed
 from bot.dispatcher import Dispatcher
 from bot.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.settings import Settings
+from bot.tasks import stop_task
 from knowledge.conversations import ConversationStore
 from knowledge.key_values import KeyValueStore
 
@@ -218,9 +218,7 @@ class ZaloChannel:
     async def stop(self) -> None:
         """Finish the notices in hand, stop the token keeper, close the HTTP session."""
         if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
+            await stop_task(self._keeper)
             self._keeper = None
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -354,6 +354,30 @@ class Cluster:
                           if " ERROR " in line or "Traceback" in line]
         return lines
 
+    def dump_tasks(self) -> None:
+        """Have every live worker write where each of its tasks waits into its log (SIGUSR1)."""
+        for worker in self.workers:
+            if worker.alive and worker.process is not None and worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGUSR1)
+
+    def log_about(self, conversations: Iterable[str], limit: int = 60) -> list[str]:
+        """What the worker logs say about some conversations: lines naming them and the stacks
+        of their tasks in a task dump (a stuck conversation's "where is it waiting?")."""
+        wanted = tuple(conversations)
+        out: list[str] = []
+        for worker in self.workers:
+            if not worker.log_path.exists():
+                continue
+            in_stack = False
+            for line in worker.log_path.read_text(errors="replace").splitlines():
+                if line.startswith("Stack for "):
+                    in_stack = any(c in line for c in wanted)
+                elif in_stack and not line.startswith(" "):
+                    in_stack = False
+                if in_stack or any(c in line for c in wanted):
+                    out.append(f"worker {worker.index}: {line}")
+        return out[-limit:]
+
     async def stop(self, timeout: float = 20) -> None:
         """SIGTERM every worker and the simulator, kill what did not exit in time."""
         if self._rss_task is not None:
@@ -619,6 +643,8 @@ async def wait_answered(cluster: Cluster, plan: Plan, timeout: float,
         if count > done:
             done, progress_at = count, time.monotonic()
         await asyncio.sleep(0.25)
+    else:  # stalled or out of time: record where the workers wait, for the verdict
+        cluster.dump_tasks()
     await asyncio.sleep(1.0)
 
 
@@ -630,6 +656,7 @@ class Verdict:
     extra_replies: int = 0  # replies beyond the serial replay (allowed only when in doubt)
     in_doubt_replies: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
+    stuck: set[str] = field(default_factory=set)  # conversations with messages not answered
 
     def problem(self, kind: str, detail: str) -> None:
         self.by_kind[kind] += 1
@@ -679,6 +706,7 @@ async def verify(cluster: Cluster, plan: Plan, expected: dict[int, list[list[str
             missing = [c for c in sent_codes if c not in seen]
             if missing:
                 verdict.problem("not answered", f"chat {chat}: no reply for {missing}")
+                verdict.stuck.add(f"{CHANNEL}:{chat}")
             else:
                 verdict.problem("out of order", f"chat {chat}: codes replied in order "
                                 f"{[sent_codes.index(c) for c in seen]}")
@@ -715,6 +743,9 @@ async def verify(cluster: Cluster, plan: Plan, expected: dict[int, list[list[str
                         f"{sum(1 for n in per_id.values() if n > 1)} more than once")
     if set(statuses) != {"done"}:
         verdict.problem("inbox", f"row states {dict(statuses)}, expected all 'done'")
+    if verdict.stuck:
+        verdict.problems += ["worker logs on the conversations not answered:",
+                             *cluster.log_about(sorted(verdict.stuck)[:3])]
     return verdict
 
 

@@ -1,0 +1,40 @@
+"""Stopping background tasks so that they really stop.
+
+A cancellation can be lost: on Python 3.11, ``asyncio.wait_for`` returns the result instead of
+raising when the cancel arrives just as the wrapped operation completes, and redis-py sends
+every command through ``wait_for``. A task cancelled once in that moment carries on (for a
+lock renewer: renewing forever, so the conversation never gets answered again). ``stop_task``
+cancels again until the task has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RECANCEL_SECONDS = 0.5
+
+
+async def stop_task(task: asyncio.Task[Any], timeout: float = 10.0) -> None:
+    """Cancel ``task`` and wait for it to end, cancelling again while it goes on; after
+    ``timeout`` seconds it is left to end by itself, with a warning."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    rounds = 0
+    while not task.done():
+        if rounds == 1:
+            log.warning("task %s went on after being cancelled; cancelling it again",
+                     task.get_name())
+        rounds += 1
+        task.cancel()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            log.warning("task %s did not stop in %.0f s", task.get_name(), timeout)
+            return
+        await asyncio.wait({task}, timeout=min(RECANCEL_SECONDS, remaining))
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("task %s ended with an error while stopping", task.get_name(),
+                    exc_info=task.exception())
