@@ -91,8 +91,8 @@ class ConversationStore:
         cached = self._cache.get(conversation_id)
         if cached is not None:
             return StoredState(dict(cached.state), cached.status, cached.updated_at)
-        async with self.reads() as session:
-            row = await session.get(ConversationRow, conversation_id)
+        async with self.reads() as session:  # a plain SELECT: no ORM identity map needed
+            row = (await session.execute(_LOAD_STATE, {"cid": conversation_id})).first()
         if row is None:
             return None
         updated = row.updated_at
@@ -119,7 +119,6 @@ class ConversationStore:
         folded = " ".join(row["folded"] for row in rows if row["direction"] == "in")
         fallbacks = sum(1 for t in incoming if t.misunderstood)
         waiting = status == "waiting"
-        table = ConversationRow
 
         params: dict[str, Any] = {
             "cid": conversation_id, "new_state": state, "new_status": status, "now": now,
@@ -139,14 +138,14 @@ class ConversationStore:
                 also(connection)
             result = connection.execute(statement, params)
             if not getattr(result, "rowcount", 0):
-                connection.execute(insert(table).values(
-                    id=conversation_id, channel=channel, user_id=user_id, state=state,
-                    status=status, created_at=now, updated_at=now, messages=len(incoming),
-                    fallbacks=fallbacks, intents=_words(intents),
-                    procedures=_words(procedures),
-                    min_confidence=min(confidences) if confidences else None,
-                    search_text=folded[:SEARCH_TEXT_CHARS], handoff=waiting,
-                    handoff_at=now if waiting else None, tags=" "))
+                connection.execute(_INSERT_CONVERSATION, {
+                    "id": conversation_id, "channel": channel, "user_id": user_id,
+                    "state": state, "status": status, "created_at": now, "updated_at": now,
+                    "messages": len(incoming), "fallbacks": fallbacks,
+                    "intents": _words(intents), "procedures": _words(procedures),
+                    "min_confidence": min(confidences) if confidences else None,
+                    "search_text": folded[:SEARCH_TEXT_CHARS], "handoff": waiting,
+                    "handoff_at": now if waiting else None, "tags": " "})
             if rows:
                 connection.execute(_INSERT_TURNS, rows)
 
@@ -205,6 +204,9 @@ def _add_words(column: Any, name: str, count: int) -> Any:
 
 
 _INSERT_TURNS = insert(TurnRow)
+_INSERT_CONVERSATION = insert(ConversationRow)
+_LOAD_STATE = (select(ConversationRow.state, ConversationRow.status, ConversationRow.updated_at)
+               .where(ConversationRow.id == bindparam("cid")))
 
 
 @lru_cache(maxsize=256)

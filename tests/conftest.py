@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ from nlu.engine import BuiltinNlu, NluModel, train
 from nlu.rasa_data import load_training_data
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.scale.harness import PostgresDatabase, RedisServer
+
+
+@pytest.fixture(autouse=True)
+def _own_log_handler_removed() -> Iterator[None]:
+    """A test running the CLI installs egovbot's log handler on stderr as captured for that
+    test; remove it afterwards, or later log lines go to a closed stream."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if getattr(h, "_egovbot", False)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
