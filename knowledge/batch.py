@@ -53,6 +53,11 @@ class WriteBatcher:
             self._checkpoint_engine = make_sqlite_writer(engine)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
 
+    @property
+    def on_sqlite(self) -> bool:
+        """Whether batches run on the SQLite writer thread (the embedded mode)."""
+        return self._writer is not None
+
     async def run(self, job: Callable[[Connection], T]) -> T:
         """Run ``job(connection)`` inside a (shared) transaction and return its result."""
         loop = asyncio.get_running_loop()

@@ -33,7 +33,11 @@ def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Every connection is a thread of aiosqlite's plus three PRAGMAs: keep ``pool_size`` of
+        # them open for concurrent reads (the default 5 + 10 overflow opened and closed one
+        # per read while many new conversations were being looked up).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size,
+                                     max_overflow=max(2, pool_size // 4))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip per checkout): after a server restart the first query on a
