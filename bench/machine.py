@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def loop_ms() -> float:
@@ -18,6 +21,24 @@ def loop_ms() -> float:
             total += i
         best = min(best, time.perf_counter() - started)
     return best * 1000
+
+
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """No garbage collection in the measuring process while a run is timed.
+
+    The load generator and the fake API that timestamps replies live in the benchmark's own
+    process; a full collection there (over 200 ms once it holds a run's records) stopped the
+    clock-keeping and showed up as a tail latency of the service. Memory grows by a run's
+    records only."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def describe() -> str:

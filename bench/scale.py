@@ -35,7 +35,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import describe
+from bench.machine import describe, no_gc_pauses
 from bench.webhooks import cpu_seconds, percentile
 from tests.fakes.telegram_api import ApiCall
 from tests.scale.harness import (
@@ -122,57 +122,58 @@ async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
     await cluster.start()
     try:
         connector = aiohttp.TCPConnector(limit=conversations + 100)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            if expected is None:
-                expected = await reference(cluster, session, per_conversation)
-            counts = {p: [len(g) for g in groups] for p, groups in expected.items()}
-            citizens = Citizens(session, lambda: [w.url for w in cluster.workers],
-                                duplicate_rate=0.0)
-            tracker = Tracker(citizens, counts)
-            cluster.api.listeners.append(tracker.on_call)
+        with no_gc_pauses():
+            async with aiohttp.ClientSession(connector=connector) as session:
+                if expected is None:
+                    expected = await reference(cluster, session, per_conversation)
+                counts = {p: [len(g) for g in groups] for p, groups in expected.items()}
+                citizens = Citizens(session, lambda: [w.url for w in cluster.workers],
+                                    duplicate_rate=0.0)
+                tracker = Tracker(citizens, counts)
+                cluster.api.listeners.append(tracker.on_call)
 
-            async def converse(messages: list[Message]) -> None:
-                for message in messages:
-                    await citizens.send(message)
-                    await asyncio.wait_for(tracker.done[message.update_id].wait(), 60)
+                async def converse(messages: list[Message]) -> None:
+                    for message in messages:
+                        await citizens.send(message)
+                        await asyncio.wait_for(tracker.done[message.update_id].wait(), 60)
 
-            warm = Plan.build(min(50, conversations), per_conversation, first_chat, first_chat)
-            tracker.add(warm)
-            await asyncio.gather(*(converse(c) for c in warm.conversations))
+                warm = Plan.build(min(50, conversations), per_conversation, first_chat, first_chat)
+                tracker.add(warm)
+                await asyncio.gather(*(converse(c) for c in warm.conversations))
 
-            closed = Plan.build(conversations, per_conversation, first_chat + 10_000,
-                                first_chat + 100_000, first_code=first_chat % 1_000_000)
-            tracker.add(closed)
-            tracker.latencies.clear()
-            citizens.delivery.accept_ms.clear()
-            cpu = sum(cpu_seconds(w.process.pid) for w in cluster.workers if w.process)
-            started = time.perf_counter()
-            await asyncio.gather(*(converse(c) for c in closed.conversations))
-            elapsed = time.perf_counter() - started
-            cpu = sum(cpu_seconds(w.process.pid) for w in cluster.workers if w.process) - cpu
-            capacity = closed.total / elapsed
-            closed_p50 = statistics.median(tracker.latencies)
+                closed = Plan.build(conversations, per_conversation, first_chat + 10_000,
+                                    first_chat + 100_000, first_code=first_chat % 1_000_000)
+                tracker.add(closed)
+                tracker.latencies.clear()
+                citizens.delivery.accept_ms.clear()
+                cpu = sum(cpu_seconds(w.process.pid) for w in cluster.workers if w.process)
+                started = time.perf_counter()
+                await asyncio.gather(*(converse(c) for c in closed.conversations))
+                elapsed = time.perf_counter() - started
+                cpu = sum(cpu_seconds(w.process.pid) for w in cluster.workers if w.process) - cpu
+                capacity = closed.total / elapsed
+                closed_p50 = statistics.median(tracker.latencies)
 
-            paced = Plan.build(conversations, per_conversation, first_chat + 20_000,
-                               first_chat + 200_000, first_code=first_chat % 1_000_000 + 50_000)
-            tracker.add(paced)
-            tracker.latencies.clear()
-            citizens.delivery.accept_ms.clear()
-            order = [c[k] for k in range(per_conversation) for c in paced.conversations]
-            tasks = []
-            started = time.perf_counter()
-            for i, message in enumerate(order):
-                delay = started + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(citizens.send(message)))
-            offered = len(order) / (time.perf_counter() - started)
-            await asyncio.gather(*tasks)
-            deadline = time.monotonic() + 60
-            while (len(tracker.latencies) < len(order) and time.monotonic() < deadline):
-                await asyncio.sleep(0.1)
-            latencies = list(tracker.latencies)
-            accept = list(citizens.delivery.accept_ms)
+                paced = Plan.build(conversations, per_conversation, first_chat + 20_000,
+                                   first_chat + 200_000, first_code=first_chat % 1_000_000 + 50_000)
+                tracker.add(paced)
+                tracker.latencies.clear()
+                citizens.delivery.accept_ms.clear()
+                order = [c[k] for k in range(per_conversation) for c in paced.conversations]
+                tasks = []
+                started = time.perf_counter()
+                for i, message in enumerate(order):
+                    delay = started + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    tasks.append(asyncio.create_task(citizens.send(message)))
+                offered = len(order) / (time.perf_counter() - started)
+                await asyncio.gather(*tasks)
+                deadline = time.monotonic() + 60
+                while (len(tracker.latencies) < len(order) and time.monotonic() < deadline):
+                    await asyncio.sleep(0.1)
+                latencies = list(tracker.latencies)
+                accept = list(citizens.delivery.accept_ms)
     finally:
         await cluster.stop()
     errors = cluster.errors_logged()

@@ -42,7 +42,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import describe
+from bench.machine import describe, no_gc_pauses
 from bench.pipeline import SCRIPT
 from bot.messages import IncomingMessage
 from bot.runtime import build_runtime
@@ -234,29 +234,30 @@ async def run(conversations: int, updates: int, rate: float, warmup: int,
         process, url, log_path = await start_server(api, server_dir, profile)
         try:
             connector = aiohttp.TCPConnector(limit=conversations + 50)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                await closed_loop(session, url, replies, min(conversations, 50), warmup,
-                                  1, [])
-                replies.latencies.clear()
+            with no_gc_pauses():
+                async with aiohttp.ClientSession(connector=connector) as session:
+                    await closed_loop(session, url, replies, min(conversations, 50), warmup,
+                                      1, [])
+                    replies.latencies.clear()
 
-                accept_closed: list[float] = []
-                server_cpu, own_cpu = cpu_seconds(process.pid), time.process_time()
-                done, elapsed = await closed_loop(session, url, replies, conversations,
-                                                  updates, 100_000, accept_closed)
-                closed_latencies = list(replies.latencies)
-                server_cpu = cpu_seconds(process.pid) - server_cpu
-                own_cpu = time.process_time() - own_cpu
-                throughput = done / elapsed
+                    accept_closed: list[float] = []
+                    server_cpu, own_cpu = cpu_seconds(process.pid), time.process_time()
+                    done, elapsed = await closed_loop(session, url, replies, conversations,
+                                                      updates, 100_000, accept_closed)
+                    closed_latencies = list(replies.latencies)
+                    server_cpu = cpu_seconds(process.pid) - server_cpu
+                    own_cpu = time.process_time() - own_cpu
+                    throughput = done / elapsed
 
-                fresh = range(FIRST_CHAT + conversations, FIRST_CHAT + 2 * conversations)
-                accept_paced: list[float] = []
-                offered, paced_latencies = await paced(session, url, replies, fresh, updates,
-                                                       rate, 1_000_000, accept_paced)
-                half = max(1.0, throughput / 2)
-                again = range(FIRST_CHAT + 2 * conversations, FIRST_CHAT + 3 * conversations)
-                half_offered, half_latencies = await paced(
-                    session, url, replies, again, max(conversations, updates // 2), half,
-                    2_000_000, [])
+                    fresh = range(FIRST_CHAT + conversations, FIRST_CHAT + 2 * conversations)
+                    accept_paced: list[float] = []
+                    offered, paced_latencies = await paced(session, url, replies, fresh, updates,
+                                                           rate, 1_000_000, accept_paced)
+                    half = max(1.0, throughput / 2)
+                    again = range(FIRST_CHAT + 2 * conversations, FIRST_CHAT + 3 * conversations)
+                    half_offered, half_latencies = await paced(
+                        session, url, replies, again, max(conversations, updates // 2), half,
+                        2_000_000, [])
         finally:
             process.terminate()
             try:
