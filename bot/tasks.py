@@ -26,8 +26,9 @@ async def stop_task(task: asyncio.Task[Any], timeout: float = 10.0) -> None:
     rounds = 0
     while not task.done():
         if rounds == 1:
-            log.warning("task %s went on after being cancelled; cancelling it again",
-                     task.get_name())
+            log.warning("task %s still runs %.1f s after being cancelled (a lost "
+                        "cancellation?); cancelling it again", task.get_name(),
+                        RECANCEL_SECONDS)
         rounds += 1
         task.cancel()
         remaining = deadline - loop.time()
