@@ -24,26 +24,23 @@ class Base(DeclarativeBase):
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
     """An async engine; SQLite files get their folder created, WAL mode and foreign keys.
 
-    Elsewhere (PostgreSQL) the pool keeps ``pool_size`` connections open and lets a few more
-    exist only briefly: a pool smaller than the number of messages in flight opens and closes
-    a connection (a TLS negotiation and a login) for most queries under load.
+    The pool keeps ``pool_size`` connections open and lets a few more exist only briefly: a
+    pool smaller than the number of messages in flight opens and closes a connection for most
+    queries under load (on PostgreSQL a TLS negotiation and a login; on SQLite one of
+    aiosqlite's threads and three PRAGMAs).
     """
+    pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max(2, pool_size // 4)}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # Every connection is a thread of aiosqlite's plus three PRAGMAs: keep ``pool_size`` of
-        # them open for concurrent reads (the default 5 + 10 overflow opened and closed one
-        # per read while many new conversations were being looked up).
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size,
-                                     max_overflow=max(2, pool_size // 4))
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip per checkout): after a server restart the first query on a
     # dead connection fails, the pool drops every connection, and the caller retries.
-    return create_async_engine(url, pool_size=pool_size,
-                               max_overflow=max(2, pool_size // 4))
+    return create_async_engine(url, **pool)
 
 
 def make_sqlite_writer(engine: AsyncEngine) -> Engine:
