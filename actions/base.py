@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from knowledge.dossiers.types import DossierSource
+from actions.dossier_source import DossierSource
 from knowledge.office_hours import DEFAULT_OFFICE_SCHEDULE, OfficeSchedule
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.types import IntentScore, ParseResult

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Reply, payload
+from actions.dossier_source import DossierNotFound, DossierState, DossierStatus, DossierUnavailable
 from actions.feedback import rateable
-from knowledge.dossiers.types import (
-    DossierNotFound,
-    DossierState,
-    DossierStatus,
-    DossierUnavailable,
-)
 from nlu.dossier_code import dossier_code_problem, find_code_attempt
 from nlu.intents import EntityType, Intent
 

@@ -47,13 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.machine import describe
 from bot.admin.web import STAFF_STORE
-from bot.appkeys import RUNTIME
-from bot.bootstrap import build_lexicon
-from bot.server import create_app
-from bot.settings import Settings
+from bot.service.app import create_app
+from bot.service.appkeys import RUNTIME
+from bot.service.bootstrap import build_lexicon
+from bot.service.settings import Settings
+from bot.storage.staff import Role
+from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.files import load_directory
-from knowledge.models import ConversationRow, TurnRow
-from knowledge.staff import Role
 from nlu.engine import train
 from nlu.normalize import fold, strip_diacritics
 from nlu.rasa_data import load_training_data

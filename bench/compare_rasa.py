@@ -48,13 +48,13 @@ import aiohttp  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.nlu import percentile  # noqa: E402
 from bench.nlu_server import write_lexicon  # noqa: E402
-from bot.bootstrap import build_lexicon  # noqa: E402
-from bot.rasa_nlu import RasaNlu  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.service.bootstrap import build_lexicon  # noqa: E402
+from bot.service.settings import Settings  # noqa: E402
 from knowledge.files import load_directory  # noqa: E402
 from nlu.engine import BuiltinNlu, Lexicon, train  # noqa: E402
 from nlu.evaluate import Prediction, report, without_diacritics  # noqa: E402
 from nlu.rasa_data import Example, TrainingData, dump_training_data, load_training_data  # noqa: E402
+from nlu.rasa_engine import RasaNlu  # noqa: E402
 from nlu.rasa_project import (  # noqa: E402
     DEFAULT_EPOCHS,
     DEFAULT_TEXT_FORM,

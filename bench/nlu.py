@@ -19,8 +19,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe
-from bot.bootstrap import build_lexicon
-from bot.settings import Settings
+from bot.service.bootstrap import build_lexicon
+from bot.service.settings import Settings
 from knowledge.files import load_directory
 from nlu.engine import BuiltinNlu, train
 from nlu.evaluate import predict, report, without_diacritics

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe
-from bot.messages import IncomingMessage
-from bot.pipeline import Pipeline
-from bot.runtime import build_runtime
-from bot.settings import Settings
+from bot.core.messages import IncomingMessage
+from bot.core.pipeline import Pipeline
+from bot.service.composition import build_runtime
+from bot.service.settings import Settings
 
 SCRIPT = (
     "chào bạn",

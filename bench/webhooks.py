@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe, no_gc_pauses
 from bench.pipeline import SCRIPT
-from bot.messages import IncomingMessage
-from bot.runtime import build_runtime
-from bot.settings import Settings
+from bot.core.messages import IncomingMessage
+from bot.service.composition import build_runtime
+from bot.service.settings import Settings
 from tests.fakes.telegram_api import TOKEN, ApiCall, FakeTelegramApi, text_update
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,23 +21,23 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import TelegramError
 
-from bot.bootstrap import build_nlu, load_lexicon, open_knowledge
-from bot.channels.telegram import delete_webhook, set_webhook
-from bot.console import chat
-from bot.logs import configure_logging
-from bot.redis_backend import connect
-from bot.reload import KB_VERSION, announce
-from bot.runtime import build_runtime
-from bot.server import create_app
-from bot.settings import Settings
-from bot.workers import WORKER_FLAG, serve_workers, start_simulator, watch_parent
-from knowledge.db import make_engine, make_sessionmaker
-from knowledge.dossiers.simulator import create_simulator_app
+from bot.channels.console.chat import chat
+from bot.channels.telegram.channel import delete_webhook, set_webhook
+from bot.dossier_api.simulator import create_simulator_app
+from bot.service.app import create_app
+from bot.service.bootstrap import build_nlu, load_lexicon, open_knowledge
+from bot.service.composition import build_runtime
+from bot.service.coordination.redis_client import connect
+from bot.service.logs import configure_logging
+from bot.service.reload import KB_VERSION, announce
+from bot.service.settings import Settings
+from bot.service.workers import WORKER_FLAG, serve_workers, start_simulator, watch_parent
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.key_values import KeyValueStore
+from bot.storage.migrate import SchemaBehind, current_revision, head_revision, upgrade
+from bot.storage.staff import AccountError, Role, StaffStore
 from knowledge.files import KnowledgeFileError, load_path, write_directory, write_document
-from knowledge.key_values import KeyValueStore
-from knowledge.migrate import SchemaBehind, current_revision, head_revision, upgrade
 from knowledge.search import KnowledgeIndex
-from knowledge.staff import AccountError, Role, StaffStore
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, train
 from nlu.evaluate import predict, report, summary_lines
@@ -220,7 +220,8 @@ def _dump_tasks() -> None:
 
 async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service (and the dossier simulator when no status API is configured);
-    with --workers N > 1, a parent process keeping N workers on one port (bot/workers.py)."""
+    with --workers N > 1, a parent process keeping N workers on one port
+    (bot/service/workers.py)."""
     if args.workers > 1 and args.worker_of is None:
         return await serve_workers(settings, args.workers, args.verbose)
     worker_of: int | None = args.worker_of  # set in a worker started by serve_workers

@@ -18,9 +18,9 @@ from aiohttp.test_utils import TestClient, TestServer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.admin.web import STAFF_STORE
-from bot.server import create_app
-from bot.settings import Settings
-from knowledge.staff import Role
+from bot.service.app import create_app
+from bot.service.settings import Settings
+from bot.storage.staff import Role
 from tests.browser import launch_chromium
 
 OUT = Path(__file__).parent / "screenshots"

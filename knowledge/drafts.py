@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.explain import FIELD_LABELS, KIND_LABELS, location_label, message
 from knowledge.explain import reference_message as _reference_message
 from knowledge.files import entry_data
-from knowledge.models import KbDraftRow
 from knowledge.schema import (
     Faq,
     KnowledgeBundle,
@@ -37,8 +36,8 @@ from knowledge.schema import (
     ReferenceProblem,
     reference_problems,
 )
-from knowledge.staff import AuditRow
 from knowledge.store import ENTRY_MODELS, Entry, KnowledgeStore, LoadSummary
+from knowledge.tables import AuditRow, KbDraftRow
 
 KB_KINDS = ("procedure", "faq", "office")
 AUDIT_KINDS = (*KB_KINDS, "city", "kb")

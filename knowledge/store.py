@@ -9,9 +9,9 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from knowledge.models import CityRow, FaqRow, OfficeRow, ProcedureRow
 from knowledge.schema import City, Faq, KnowledgeBundle, Office, Procedure, PublishStatus
 from knowledge.search import faq_search_text, procedure_search_text
+from knowledge.tables import CityRow, FaqRow, OfficeRow, ProcedureRow
 
 EntryRow = ProcedureRow | OfficeRow | FaqRow
 

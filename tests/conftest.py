@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.bootstrap import build_lexicon, open_knowledge
-from bot.runtime import Runtime, build_runtime
-from bot.server import create_app
-from bot.settings import Settings
-from knowledge.dossiers.simulator import create_simulator_app
+from bot.dossier_api.simulator import create_simulator_app
+from bot.service.app import create_app
+from bot.service.bootstrap import build_lexicon, open_knowledge
+from bot.service.composition import Runtime, build_runtime
+from bot.service.settings import Settings
 from knowledge.files import load_directory
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, NluModel, train

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.admin.web import SESSION_KEY, STAFF_STORE, form_data, local_time, render
-from knowledge.staff import LoginLocked
+from bot.storage.staff import LoginLocked
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from aiohttp import web
 from actions.texts import INTENT_LABELS
 from bot.admin.charts import shares, stacked_by_day
 from bot.admin.web import render
-from bot.appkeys import RUNTIME
-from knowledge.db import make_sessionmaker
-from knowledge.stats import VN, figures
+from bot.service.appkeys import RUNTIME
+from bot.storage.db import make_sessionmaker
+from bot.storage.stats import VN, figures
 
 PERIODS = (7, 14, 30, 90)
 

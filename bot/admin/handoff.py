@@ -17,10 +17,10 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.admin.web import STAFF_STORE, current_session, environment, form_data, render
-from bot.appkeys import DISPATCHER, RUNTIME
-from bot.handoff import DeskResult, HandoffDesk, ReplyRefused, wait_text
-from knowledge.db import make_sessionmaker
-from knowledge.handoff import HandoffItem, HandoffStore, Outcome
+from bot.core.handoff_desk import DeskResult, HandoffDesk, ReplyRefused, wait_text
+from bot.service.appkeys import DISPATCHER, RUNTIME
+from bot.storage.db import make_sessionmaker
+from bot.storage.handoff_queue import HandoffItem, HandoffStore, Outcome
 from knowledge.office_hours import when
 
 DESK = web.AppKey("handoff_desk", HandoffDesk)

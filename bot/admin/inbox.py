@@ -25,14 +25,15 @@ from aiohttp import web
 
 from actions.texts import INTENT_LABELS
 from bot.admin.web import STAFF_STORE, current_session, render
-from bot.appkeys import RELOADER, RUNTIME
-from bot.retrain import Retrainer, RetrainRefused, builtin_engine, entity_finder, export_yaml
-from knowledge.training import (
-    STATUS_TRAINING,
-    InboxError,
-    ModelVersion,
-    TrainingStore,
+from bot.learning.retrain import (
+    Retrainer,
+    RetrainRefused,
+    builtin_engine,
+    entity_finder,
+    export_yaml,
 )
+from bot.service.appkeys import RELOADER, RUNTIME
+from bot.storage.training import STATUS_TRAINING, InboxError, ModelVersion, TrainingStore
 from nlu.intents import Intent
 
 log = logging.getLogger(__name__)

@@ -25,11 +25,12 @@ from multidict import MultiDictProxy
 
 from actions.base import Reply
 from bot.admin.web import current_session, local_time, render
-from bot.bootstrap import build_lexicon
-from bot.dialogue.state import STATUS_BOT, ConversationState
-from bot.messages import IncomingMessage, clean_text
-from bot.reload import KB_VERSION, Reloader, announce
-from bot.runtime import Runtime
+from bot.core.messages import IncomingMessage, clean_text
+from bot.core.state import STATUS_BOT, ConversationState
+from bot.service.bootstrap import build_lexicon
+from bot.service.composition import Runtime
+from bot.service.reload import KB_VERSION, Reloader, announce
+from bot.storage.key_values import KeyValueStore
 from knowledge.drafts import (
     HIDEABLE_KINDS,
     KB_KINDS,
@@ -40,12 +41,11 @@ from knowledge.drafts import (
 from knowledge.explain import FIELD_LABELS, KIND_LABELS, LINE_FIELDS, describe
 from knowledge.faq_csv import FaqCsvError, read_faq_csv, write_faq_csv
 from knowledge.files import KnowledgeFileError, entry_data, read_document, write_document
-from knowledge.key_values import KeyValueStore
 from knowledge.schema import Faq, OnlineMode, Procedure, PublishStatus, UnverifiedField
 from knowledge.search import KnowledgeIndex
 from knowledge.snapshot import KnowledgeSnapshot
-from knowledge.staff import AuditRow
 from knowledge.store import Entry
+from knowledge.tables import AuditRow
 from nlu.normalize import fold
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,8 @@ AMOUNT_UNIT = re.compile(r"\s*(?:đồng|đ|vnđ|vnd)\.?$", re.IGNORECASE)
 
 
 def _live(request: web.Request) -> tuple[Runtime, Reloader]:
-    # bot.server mounts these pages, so its app keys are imported when a page runs.
-    from bot.server import RELOADER, RUNTIME
+    # bot.service.app mounts these pages, so its app keys are imported when a page runs.
+    from bot.service.app import RELOADER, RUNTIME
 
     return request.app[RUNTIME], request.app[RELOADER]
 

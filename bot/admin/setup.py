@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.admin import auth, dashboard, handoff, inbox, kb, transcripts, users
 from bot.admin.web import STAFF_STORE
-from knowledge.staff import StaffStore
+from bot.storage.staff import StaffStore
 
 
 def setup_admin(app: web.Application, staff: StaffStore) -> None:

@@ -26,9 +26,9 @@ from aiohttp import web
 
 from actions.texts import INTENT_LABELS
 from bot.admin.web import STAFF_STORE, VN, current_session, form_data, render
-from bot.dialogue.policy import LOW_CONFIDENCE
-from bot.dialogue.state import STATUS_BOT, STATUS_STAFF, STATUS_WAITING
-from knowledge.transcripts import (
+from bot.core.policy import LOW_CONFIDENCE
+from bot.core.state import STATUS_BOT, STATUS_STAFF, STATUS_WAITING
+from bot.storage.transcripts import (
     COUNT_CAP,
     EXPORT_MAX_ROWS,
     ConversationSummary,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.admin.web import STAFF_STORE, current_session, form_data, render
-from knowledge.staff import AccountError, Role
+from bot.storage.staff import AccountError, Role
 
 
 async def users_page(request: web.Request, flash: str | None = None,

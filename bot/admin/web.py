@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from knowledge.staff import StaffSession, StaffStore
+from bot.storage.staff import StaffSession, StaffStore
 
 TEMPLATES = Path(__file__).parent / "templates"
 STAFF_STORE = web.AppKey("staff_store", StaffStore)

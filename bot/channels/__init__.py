@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.channels.base import Channel
-from bot.channels.telegram import TelegramChannel
-from bot.channels.web import WebChannel
-from bot.channels.zalo import ZaloChannel
-from bot.settings import Settings
-from knowledge.conversations import ConversationStore
-from knowledge.key_values import KeyValueStore
-from knowledge.outbox import Outbox
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.web.channel import WebChannel
+from bot.channels.zalo.channel import ZaloChannel
+from bot.service.settings import Settings
+from bot.storage.conversations import ConversationStore
+from bot.storage.key_values import KeyValueStore
+from bot.storage.outbox import Outbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from aiohttp import web
 from actions.base import Reply
 
 if TYPE_CHECKING:
-    from bot.dispatcher import Dispatcher
+    from bot.core.dispatcher import Dispatcher
 
 
 class Channel(Protocol):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.settings import PACKAGED_KNOWLEDGE
+from bot.service.settings import PACKAGED_KNOWLEDGE
 
 
 @pytest.fixture(autouse=True)

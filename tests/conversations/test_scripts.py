@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from actions.base import Reply
-from bot.messages import IncomingMessage
-from bot.runtime import Runtime
+from bot.core.messages import IncomingMessage
+from bot.service.composition import Runtime
 from tests.conftest import set_simulator_mode
 
 SCRIPTS: list[dict[str, Any]] = yaml.safe_load(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import PACKAGED_KNOWLEDGE
+from bot.service.settings import PACKAGED_KNOWLEDGE
 from knowledge.files import KnowledgeFileError, load_directory, write_directory
 
 REQUIRED_IDS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import PACKAGED_KNOWLEDGE
+from bot.service.settings import PACKAGED_KNOWLEDGE
 from knowledge.drafts import EntryInvalid, KbEditor
 from knowledge.explain import describe
 from knowledge.faq_csv import FaqCsvError, read_faq_csv, write_faq_csv

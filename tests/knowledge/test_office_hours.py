@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.service.settings import Settings
 from knowledge.office_hours import VN_TIME, OfficeSchedule, ScheduleError, when
 
 SCHEDULE = OfficeSchedule.parse("mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.settings import PACKAGED_KNOWLEDGE
+from bot.service.settings import PACKAGED_KNOWLEDGE
 from knowledge.files import load_directory
 from knowledge.schema import PublishStatus
 from knowledge.search import KnowledgeIndex

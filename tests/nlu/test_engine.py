@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.service.settings import Settings
 from nlu.engine import BuiltinNlu, Lexicon, NluModel, train
 from nlu.evaluate import predict, report, without_diacritics
 from nlu.rasa_data import load_training_data

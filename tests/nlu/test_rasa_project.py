@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.bootstrap import build_lexicon
 from bot.cli import main
-from bot.settings import Settings
+from bot.service.bootstrap import build_lexicon
+from bot.service.settings import Settings
 from knowledge.files import load_directory
 from nlu.engine import Lexicon
 from nlu.intents import EntityType, Intent

@@ -21,11 +21,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from actions.base import Reply
-from bot.appkeys import DISPATCHER, RUNTIME
-from bot.redis_backend import RedisRateLimiter
-from bot.reload import KB_VERSION, announce
-from bot.server import create_app
-from knowledge.key_values import KeyValueStore
+from bot.service.app import create_app
+from bot.service.appkeys import DISPATCHER, RUNTIME
+from bot.service.coordination.rate_limits import RedisRateLimiter
+from bot.service.reload import KB_VERSION, announce
+from bot.storage.key_values import KeyValueStore
 from nlu.engine import NluModel
 from tests.bot.channels.test_telegram import deliver, telegram_settings
 from tests.fakes.telegram_api import FakeTelegramApi, text_update

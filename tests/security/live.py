@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from bot.server import DISPATCHER, RUNTIME, create_app
-from bot.settings import Settings
-from knowledge.db import make_sessionmaker
-from knowledge.dossiers.simulator import create_simulator_app
-from knowledge.models import ConversationRow, InboxRow, TurnRow
+from bot.dossier_api.simulator import create_simulator_app
+from bot.service.app import DISPATCHER, RUNTIME, create_app
+from bot.service.settings import Settings
+from bot.storage.db import make_sessionmaker
+from bot.storage.tables import ConversationRow, InboxRow, TurnRow
 from nlu.engine import NluModel
 from tests.fakes.telegram_api import TOKEN, FakeTelegramApi
 from tests.fakes.zalo_api import FakeZalo

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.telegram import SECRET_HEADER
-from bot.server import DISPATCHER
+from bot.channels.telegram.channel import SECRET_HEADER
+from bot.service.app import DISPATCHER
 from nlu.engine import BuiltinNlu, NluModel
 from nlu.normalize import MAX_INPUT_CHARS, fold, normalize
 from nlu.types import ParseResult

@@ -16,11 +16,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, text
 
-from bot.channels.telegram import SECRET_HEADER
-from bot.channels.web import WebChannel
-from bot.server import DISPATCHER, RUNTIME
-from knowledge.db import make_sessionmaker
-from knowledge.models import ConversationRow, FaqRow, InboxRow, TurnRow
+from bot.channels.telegram.channel import SECRET_HEADER
+from bot.channels.web.channel import WebChannel
+from bot.service.app import DISPATCHER, RUNTIME
+from bot.storage.db import make_sessionmaker
+from bot.storage.tables import ConversationRow, InboxRow, TurnRow
+from knowledge.tables import FaqRow
 from nlu.engine import NluModel
 from tests.bot.admin.conftest import ADMIN, accounts, http_login
 from tests.bot.admin.test_kb import edit_form, post, with_values
@@ -70,7 +71,7 @@ def test_telegram_updates_without_the_secret_are_refused_and_change_nothing(
     assert [live.run(deliver(secret)) for secret in secrets] == [403] * len(secrets)
     assert live.run(live.counts()) == before
     assert live.telegram.calls_of("sendMessage") == []
-    refusals = [r for r in caplog.records if r.name == "bot.channels.telegram"
+    refusals = [r for r in caplog.records if r.name == "bot.channels.telegram.channel"
                 and r.levelno == logging.WARNING and "secret" in r.getMessage()]
     assert len(refusals) == len(secrets)
     # the right secret is accepted (so the refusals above were about the secret)
@@ -102,7 +103,7 @@ def test_zalo_events_with_a_bad_signature_are_refused_and_change_nothing(
     assert [live.run(deliver(b, s)) for b, s in forged] == [401] * len(forged)
     assert live.run(live.counts()) == before
     assert zalo.sent == []
-    refusals = [r for r in caplog.records if r.name == "bot.channels.zalo"
+    refusals = [r for r in caplog.records if r.name == "bot.channels.zalo.channel"
                 and r.levelno == logging.WARNING and "signature" in r.getMessage()]
     assert len(refusals) == len(forged)
     assert live.run(deliver(raw, good)) == 200
@@ -201,21 +202,21 @@ async def test_no_citizen_route_reveals_another_conversation(service: Client) ->
 
 
 async def test_static_files_cannot_reach_outside_their_folder(service: Client) -> None:
-    for path in ("/static/../settings.py", "/static/%2e%2e/settings.py",
-                 "/static/..%2fsettings.py", "/static/%2e%2e%2f%2e%2e%2fsettings.py",
-                 "/static//etc/passwd", "/static/....//settings.py"):
+    for path in ("/static/../channel.py", "/static/%2e%2e/channel.py",
+                 "/static/..%2fchannel.py", "/static/%2e%2e%2f%2e%2e%2fchannel.py",
+                 "/static//etc/passwd", "/static/....//channel.py"):
         response = await service.get(path, allow_redirects=False)
         body = await response.text()
         assert response.status in (403, 404), path
-        assert "BaseSettings" not in body and "root:" not in body
+        assert "class WebChannel" not in body and "root:" not in body
 
 
 async def test_unsigned_senders_can_be_turned_off(tmp_path: Path, shipped_model: NluModel,
                                                   simulator: str) -> None:
     from aiohttp.test_utils import TestServer
 
-    from bot.server import create_app
-    from bot.settings import Settings
+    from bot.service.app import create_app
+    from bot.service.settings import Settings
     settings = Settings(data_dir=tmp_path / "var", web_allow_unsigned_senders=False)
     shipped_model.save(settings.model_path)
     client: Client = TestClient(TestServer(await create_app(settings, simulator),

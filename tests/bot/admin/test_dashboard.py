@@ -7,10 +7,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.appkeys import RUNTIME
-from knowledge.conversations import TurnRecord
-from knowledge.db import make_sessionmaker
-from knowledge.stats import VN, figures
+from bot.service.appkeys import RUNTIME
+from bot.storage.conversations import TurnRecord
+from bot.storage.db import make_sessionmaker
+from bot.storage.stats import VN, figures
 from tests.bot.admin.conftest import ADMIN, STAFF, LoginAs, http_login
 
 

@@ -24,16 +24,16 @@ from sqlalchemy import select, update
 from actions import texts
 from bot.admin.handoff import DESK
 from bot.admin.web import STAFF_STORE
-from bot.appkeys import RUNTIME
-from bot.messages import IncomingMessage
-from bot.runtime import Runtime
-from bot.server import DISPATCHER, create_app
-from bot.settings import Settings
-from knowledge.db import make_sessionmaker
-from knowledge.handoff import Outcome
-from knowledge.models import ConversationRow, TurnRow
+from bot.core.messages import IncomingMessage
+from bot.service.app import DISPATCHER, create_app
+from bot.service.appkeys import RUNTIME
+from bot.service.composition import Runtime
+from bot.service.settings import Settings
+from bot.storage.db import make_sessionmaker
+from bot.storage.handoff_queue import Outcome
+from bot.storage.staff import Role
+from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.office_hours import VN_TIME, OfficeSchedule
-from knowledge.staff import Role
 from nlu.engine import NluModel
 from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, LoginAs, http_login
 from tests.fakes.telegram_api import FakeTelegramApi, callback_update, text_update

@@ -20,12 +20,12 @@ from sqlalchemy import select
 
 from bot.admin.inbox import RETRAINER
 from bot.admin.web import STAFF_STORE
-from bot.appkeys import RUNTIME
-from bot.server import create_app
-from bot.settings import Settings
-from knowledge.models import TrainingExampleRow, TurnRow
-from knowledge.staff import Role
-from knowledge.training import InboxGroup, TrainingStore
+from bot.service.app import create_app
+from bot.service.appkeys import RUNTIME
+from bot.service.settings import Settings
+from bot.storage.staff import Role
+from bot.storage.tables import TrainingExampleRow, TurnRow
+from bot.storage.training import InboxGroup, TrainingStore
 from nlu.engine import NluModel
 from nlu.normalize import fold
 from nlu.rasa_data import load_training_data

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
-from bot.server import RUNTIME
+from bot.service.app import RUNTIME
 from knowledge.files import read_document
 from tests.bot.admin.conftest import ADMIN, STAFF, http_login
 

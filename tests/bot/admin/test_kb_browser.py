@@ -9,7 +9,7 @@ import yaml
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Dialog, expect
 
-from bot.server import RUNTIME
+from bot.service.app import RUNTIME
 from tests.bot.admin.conftest import ADMIN, LoginAs
 
 

@@ -16,13 +16,13 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 from sqlalchemy import update
 
-import knowledge.transcripts as transcripts_module
+import bot.storage.transcripts as transcripts_module
 from bot.admin.transcripts import TRANSCRIPTS, conversation_url
 from bot.admin.web import STAFF_STORE, VN
-from bot.appkeys import RUNTIME
-from knowledge.conversations import TurnRecord
-from knowledge.models import ConversationRow
-from knowledge.transcripts import (
+from bot.service.appkeys import RUNTIME
+from bot.storage.conversations import TurnRecord
+from bot.storage.tables import ConversationRow
+from bot.storage.transcripts import (
     ConversationSummary,
     Cursor,
     TranscriptError,

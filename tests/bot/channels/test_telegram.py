@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from actions.base import Button, Link, Reply
 from bot.channels import ChannelDeps, build_channels
-from bot.channels.telegram import (
+from bot.channels.telegram.channel import (
     EXPIRED_BUTTON,
     SECRET_HEADER,
     TEXT_ONLY,
@@ -29,11 +29,11 @@ from bot.channels.telegram import (
     utf16_len,
 )
 from bot.cli import build_parser, telegram_cmd
-from bot.server import DISPATCHER, RUNTIME, create_app
-from bot.settings import Settings
-from knowledge.db import make_sessionmaker
-from knowledge.key_values import KeyValueStore
-from knowledge.models import InboxRow
+from bot.service.app import DISPATCHER, RUNTIME, create_app
+from bot.service.settings import Settings
+from bot.storage.db import make_sessionmaker
+from bot.storage.key_values import KeyValueStore
+from bot.storage.tables import InboxRow
 from nlu.engine import NluModel
 from tests.fakes.telegram_api import (
     TOKEN,
@@ -173,7 +173,7 @@ async def test_a_repeated_update_is_answered_once(
 
 async def test_a_wrong_or_missing_secret_is_refused_and_changes_nothing(
         bot: Client, telegram_api: FakeTelegramApi, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.channels.telegram")
+    caplog.set_level(logging.WARNING, logger="bot.channels.telegram.channel")
     assert await deliver(bot, text_update(CHAT, "chào bạn"), secret=None) == 403
     assert await deliver(bot, text_update(CHAT, "chào bạn"), secret="wrong-secret") == 403
     assert await deliver(bot, text_update(CHAT, "chào bạn"), secret="tiếng việt") == 403

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from actions.base import Reply
-from bot.server import DISPATCHER
+from bot.service.app import DISPATCHER
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

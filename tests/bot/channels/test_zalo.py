@@ -15,15 +15,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from actions.base import Button, Link, Reply
-from bot.channels.zalo import ZaloChannel, render, split_text
-from bot.channels.zalo_client import ZaloUnavailable
-from bot.delivery import DeliveryFailed
-from bot.messages import MAX_TEXT_CHARS
-from bot.server import DISPATCHER, RUNTIME, create_app
-from bot.settings import Settings
-from knowledge.db import make_sessionmaker
-from knowledge.inbox import Inbox
-from knowledge.key_values import KeyValueStore
+from bot.channels.zalo.channel import ZaloChannel, render, split_text
+from bot.channels.zalo.client import ZaloUnavailable
+from bot.core.delivery import DeliveryFailed
+from bot.core.messages import MAX_TEXT_CHARS
+from bot.service.app import DISPATCHER, RUNTIME, create_app
+from bot.service.settings import Settings
+from bot.storage.db import make_sessionmaker
+from bot.storage.inbox import Inbox
+from bot.storage.key_values import KeyValueStore
 from nlu.engine import NluModel
 from tests.fakes.zalo_api import FakeZalo
 

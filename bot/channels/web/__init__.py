@@ -1,0 +1,2 @@
+"""The web channel: the Rasa-REST-compatible chat API, staff replies by polling, and the
+widget."""

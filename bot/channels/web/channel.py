@@ -1,0 +1,252 @@
+"""The web channel: a Rasa-REST-compatible chat API, staff replies by polling, and the widget.
+
+``POST /api/chat`` takes ``{"sender": "...", "message": "..."}`` (a button payload is sent as
+the message) and answers ``[{"recipient_id", "text", "buttons": [{"title", "payload"}]}]``,
+the shape of Rasa's REST channel, so existing Rasa front ends work. Replies that arrive later
+(from staff, or after a restart) wait in the outbox; ``GET /api/chat/poll`` returns them.
+
+Who may read a conversation: ``POST /api/chat/session`` issues a sender id the server chose,
+``w`` + 32 random hex digits, signed: ``"<id>.<HMAC>"``. The conversation is ``web:<id>``; the
+signature proves the caller was given that id, so knowing an id (it is shown to staff, logged)
+is not enough to read or write the conversation. The widget always uses a signed id. Polling
+(staff replies, late answers) needs one; ``POST /api/chat`` also accepts an id the client chose
+(Rasa's REST channel lets clients name themselves; ``EGOVBOT_WEB_ALLOW_UNSIGNED_SENDERS=false``
+turns that off), except one shaped like an issued id, which must carry its signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from actions.base import Reply
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
+from bot.service import metrics
+from bot.storage.key_values import KeyValueStore
+from bot.storage.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+NAME = "web"
+STATIC_DIR = Path(__file__).parent / "static"
+SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+ISSUED_ID = re.compile(r"^w[0-9a-f]{32}$")  # ids the server issues: never taken unsigned
+SECRET_KEY = "web.sender_secret"  # the HMAC key, in the key-value store (shared by workers)
+MAX_BODY_BYTES = 64 * 1024
+# The widget is embedded in other sites (city portals), so the chat API is cross-origin. It uses
+# no cookies or credentials (the sender id is in the body), so any origin may call it.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def with_cors(handler: Handler) -> Handler:
+    """The handler, with CORS headers added to its answers (errors included)."""
+    async def wrapped(request: web.Request) -> web.Response:
+        response = await handler(request)
+        response.headers.update(CORS_HEADERS)
+        return response
+    return wrapped
+
+
+async def preflight(_request: web.Request) -> web.Response:
+    """Answer a CORS preflight (``OPTIONS``) for the chat API."""
+    return web.Response(status=204, headers=CORS_HEADERS)
+
+
+def rasa_messages(sender: str, replies: Sequence[Reply]) -> list[dict[str, Any]]:
+    """Replies in the Rasa REST channel's answer shape (links become link buttons)."""
+    out = []
+    for reply in replies:
+        item: dict[str, Any] = {"recipient_id": sender, "text": reply.text}
+        if reply.buttons:
+            item["buttons"] = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+        if reply.links:
+            item["links"] = [{"title": link.title, "url": link.url} for link in reply.links]
+        out.append(item)
+    return out
+
+
+def bad_request(message: str) -> web.Response:
+    """A 400 with a JSON error message."""
+    return web.json_response({"error": message}, status=400)
+
+
+async def read_json(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object, or a 400 response saying what is wrong."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return bad_request("request body too large")
+    try:
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            return bad_request("request body too large")
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return bad_request("the body must be a JSON object")
+    if not isinstance(body, dict):
+        return bad_request("the body must be a JSON object")
+    return body
+
+
+def forbidden(message: str) -> web.Response:
+    """A 403 with a JSON error message."""
+    return web.json_response({"error": message}, status=403)
+
+
+class WebChannel:
+    """The chat API, the polling endpoint and the widget's files."""
+
+    name = NAME
+
+    def __init__(self, outbox: Outbox, key_values: KeyValueStore | None = None, *,
+                 allow_unsigned: bool = True) -> None:
+        self.outbox = outbox
+        self.key_values = key_values
+        self.allow_unsigned = allow_unsigned
+        self.dispatcher: Dispatcher | None = None
+        # Without a store (one process, tests) the key lives as long as the process.
+        self._secret = secrets.token_bytes(32)
+
+    def sign(self, conversation: str) -> str:
+        """The signed sender id for a conversation's id (``"<id>.<signature>"``)."""
+        digest = hmac.new(self._secret, f"web-sender:{conversation}".encode(),
+                          hashlib.sha256).digest()[:18]
+        return f"{conversation}.{base64.urlsafe_b64encode(digest).decode()}"
+
+    def verified(self, sender: str) -> str | None:
+        """The conversation's id if ``sender`` is a correctly signed sender id, else None."""
+        conversation, dot, _signature = sender.rpartition(".")
+        if not dot or not conversation:
+            return None
+        return conversation if hmac.compare_digest(self.sign(conversation), sender) else None
+
+    def conversation_of(self, sender: str) -> str | web.Response:
+        """Whose conversation a chat message is for, or the 400/403 refusing it."""
+        if not SENDER_PATTERN.match(sender):
+            return bad_request("'sender' must be 1-128 letters, digits or _.:-")
+        conversation = self.verified(sender)
+        if conversation is not None:
+            return conversation
+        if ISSUED_ID.match(sender.split(".", 1)[0]):
+            log.warning("web: refused an issued sender id without a valid signature")
+            return forbidden("this sender id is not valid; ask /api/chat/session for a new one")
+        if not self.allow_unsigned:
+            return forbidden("ask /api/chat/session for a sender id")
+        return sender
+
+    def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
+        """Add the web routes."""
+        self.dispatcher = dispatcher
+        for path in ("/api/chat", "/webhooks/rest/webhook"):  # ours and Rasa's REST path
+            app.router.add_post(path, with_cors(self.chat))
+            app.router.add_route("OPTIONS", path, preflight)
+        app.router.add_get("/api/chat/poll", with_cors(self.poll))
+        app.router.add_route("OPTIONS", "/api/chat/poll", preflight)
+        app.router.add_post("/api/chat/session", with_cors(self.session))
+        app.router.add_route("OPTIONS", "/api/chat/session", preflight)
+        if STATIC_DIR.is_dir():
+            app.router.add_get("/", self.page)
+            app.router.add_static("/static/", STATIC_DIR, append_version=True)
+
+    async def start(self) -> None:
+        """Load the signing key, creating it on first start (every worker ends with one)."""
+        if self.key_values is None:
+            return
+        stored = await self.key_values.get(SECRET_KEY)
+        if stored is None:
+            await self.key_values.compare_and_set(
+                SECRET_KEY, {"key": secrets.token_hex(32)}, None)  # loses to a faster worker
+            stored = await self.key_values.get(SECRET_KEY)
+        if stored is None or not isinstance(stored.value.get("key"), str):
+            raise RuntimeError("the web channel's signing key could not be stored")
+        self._secret = bytes.fromhex(stored.value["key"])
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Keep replies until the widget polls for them."""
+        await self.outbox.push(f"{NAME}:{user_id}", [r.to_dict() for r in replies])
+        metrics.message_out(NAME, len(replies))
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        """The chat page, naming the deployment's city (from the knowledge base)."""
+        assert self.dispatcher is not None
+        city = self.dispatcher.pipeline.services.knowledge.city.name
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        return web.Response(text=page.replace("{{city}}", html.escape(city)),
+                            content_type="text/html", charset="utf-8")
+
+    async def chat(self, request: web.Request) -> web.Response:
+        """One message in, the replies out (Rasa REST shape)."""
+        body = await read_json(request)
+        if isinstance(body, web.Response):
+            return body
+        sender, message = body.get("sender"), body.get("message")
+        if not isinstance(sender, str):
+            return bad_request("'sender' must be 1-128 letters, digits or _.:-")
+        conversation = self.conversation_of(sender)
+        if isinstance(conversation, web.Response):
+            return conversation
+        if not isinstance(message, str) or not message.strip():
+            return bad_request("'message' must be a non-empty string")
+        if len(message) > MAX_TEXT_CHARS:
+            return bad_request(f"'message' is longer than {MAX_TEXT_CHARS} characters")
+        message_id = body.get("message_id")
+        if message_id is not None and not isinstance(message_id, str):
+            return bad_request("'message_id' must be a string")
+        assert self.dispatcher is not None
+        if not self.dispatcher.accepting:
+            return web.json_response({"error": "shutting down"}, status=503)
+        replies = await self.dispatcher.handle_now(
+            IncomingMessage(NAME, conversation, message, message_id))
+        if replies is None:
+            return web.json_response([])  # a repeated delivery: answered the first time
+        metrics.message_out(NAME, len(replies))
+        return web.json_response(rasa_messages(sender, replies))
+
+    async def session(self, _request: web.Request) -> web.Response:
+        """A new conversation: a random id, signed (the caller's proof that it is theirs)."""
+        return web.json_response({"sender": self.sign(f"w{secrets.token_hex(16)}")})
+
+    async def poll(self, request: web.Request) -> web.Response:
+        """Replies stored for a conversation after a given id (staff replies, late answers).
+
+        Only for a signed sender id: anyone who merely knows (or guesses) a conversation's id
+        must not read what staff wrote to it.
+        """
+        sender = request.query.get("sender", "")
+        if not SENDER_PATTERN.match(sender):
+            return bad_request("'sender' must be 1-128 letters, digits or _.:-")
+        conversation = self.verified(sender)
+        if conversation is None:
+            return forbidden("polling needs a sender id from /api/chat/session")
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError:
+            return bad_request("'after' must be a whole number")
+        if not 0 <= after < 2**63:  # beyond a database integer (SQLite overflows: a 500)
+            return bad_request("'after' must be a whole number")
+        items = await self.outbox.after(f"{NAME}:{conversation}", after)
+        return web.json_response([
+            {"id": item.id, "sender": item.sender, "recipient_id": sender,
+             "text": item.reply.get("text", ""), "buttons": item.reply.get("buttons", []),
+             "links": item.reply.get("links", [])}
+            for item in items
+        ])

@@ -1,0 +1,370 @@
+"""The Zalo Official Account channel: a signed webhook in, consultation messages out.
+
+``POST /webhooks/zalo`` receives the OA's events. Each delivery is checked against its
+``X-ZEvent-Signature`` (by default SHA-256 of app id + raw body + timestamp + OA secret key; the
+scheme is a setting because sources disagree), then answered 200 as soon as the message is in
+the inbox; the bot's work happens in the background and the replies go out through the v3 "cs"
+API (see ``zalo_client``). Repeated deliveries are dropped by the inbox (``msg_id``).
+
+What the citizen sends:
+
+* ``user_send_text`` (and ``user_click_button``, a name one source uses for button taps): the
+  text, or the payload of a tapped ``oa.query.hide`` button, goes to the bot;
+* images, stickers, files, voice, locations …: a polite answer that only text is understood;
+* a text longer than the bot reads: a polite request for a shorter message;
+* anything else (follow, seen, the OA's own echoes): 200 and nothing more.
+
+Replies: up to five buttons ride on a message (``oa.query.hide``, whose payload comes back as the
+user's text; links become ``oa.open.url`` buttons while there is room, text lines otherwise);
+further buttons follow in extra messages of five. Texts over 2,000 characters are split at
+paragraph, line or word boundaries, the buttons staying on the last part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from actions.base import Button, Link, Reply
+from bot.channels.zalo.client import (
+    ZaloAuthError,
+    ZaloClient,
+    ZaloError,
+    ZaloRejected,
+    ZaloUnavailable,
+    ZaloWindowError,
+)
+from bot.core.delivery import DeliveryFailed
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
+from bot.service import metrics
+from bot.service.settings import Settings
+from bot.service.tasks import stop_task
+from bot.storage.conversations import ConversationStore
+from bot.storage.key_values import KeyValueStore
+
+log = logging.getLogger(__name__)
+
+NAME = "zalo"
+WEBHOOK_PATH = "/webhooks/zalo"
+MAX_BODY_BYTES = 256 * 1024  # a 4,000-character text, JSON-escaped, fits with room to spare
+TEXT_EVENTS = frozenset({"user_send_text", "user_click_button"})
+MEDIA_EVENTS = frozenset({
+    "user_send_image", "user_send_gif", "user_send_sticker", "user_send_file",
+    "user_send_audio", "user_send_video", "user_send_location", "user_send_link",
+    "user_send_business_card",
+})
+USER_ID_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+MAX_TITLE_CHARS = 100
+MAX_PAYLOAD_CHARS = 1000
+REMEMBERED_MESSAGES = 10_000
+
+MEDIA_NOTICE = Reply(
+    "Xin lỗi, hiện tôi chỉ đọc được tin nhắn dạng chữ, chưa xem được hình ảnh, nhãn dán, "
+    "tệp hay tin nhắn thoại. Bạn vui lòng gõ câu hỏi bằng chữ, ví dụ: "
+    "“Làm căn cước cần giấy tờ gì?”."
+)
+TOO_LONG_NOTICE = Reply(
+    "Tin nhắn của bạn dài quá " + f"{MAX_TEXT_CHARS:,}".replace(",", ".") + " ký tự nên tôi "
+    "chưa đọc được. Bạn vui lòng gửi câu hỏi ngắn gọn hơn, mỗi lần một việc."
+)
+MORE_CHOICES = "Các lựa chọn khác:"
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Parts of at most ``limit`` characters, cut at a paragraph, a line or a word if possible."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit + 1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            at = window.rfind(separator, 0, limit + 1)
+            if at >= limit // 3:  # don't leave a tiny part behind for a distant break
+                cut = at
+                break
+        if cut <= 0:
+            cut = limit
+        part, rest = rest[:cut].rstrip(), rest[cut:].strip()
+        if part:
+            parts.append(part)
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def query_button(button: Button) -> dict[str, Any]:
+    """A button whose payload comes back as the user's (hidden) message."""
+    return {"title": button.title[:MAX_TITLE_CHARS], "type": "oa.query.hide",
+            "payload": button.payload}
+
+
+def url_button(link: Link) -> dict[str, Any]:
+    """A button that opens a web page."""
+    return {"title": link.title[:MAX_TITLE_CHARS], "type": "oa.open.url",
+            "payload": {"url": link.url}}
+
+
+def with_buttons(text: str, buttons: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A cs message body: text, plus a button template when there are buttons."""
+    message: dict[str, Any] = {"text": text}
+    if buttons:
+        message["attachment"] = {"type": "template", "payload": {"buttons": list(buttons)}}
+    return message
+
+
+def render(replies: Sequence[Reply], max_chars: int, max_buttons: int) -> list[dict[str, Any]]:
+    """The cs ``message`` objects for some replies, in sending order."""
+    messages: list[dict[str, Any]] = []
+    for reply in replies:
+        usable = [b for b in reply.buttons if b.payload and len(b.payload) <= MAX_PAYLOAD_CHARS]
+        shown, overflow = usable[:max_buttons], usable[max_buttons:]
+        room = max_buttons - len(shown)
+        link_buttons, link_lines = reply.links[:room], reply.links[room:]
+        text = "\n".join([reply.text, *(f"{link.title}: {link.url}" for link in link_lines)])
+        buttons = [query_button(b) for b in shown] + [url_button(link) for link in link_buttons]
+        parts = split_text(text, max_chars)
+        if not parts:
+            parts = [MORE_CHOICES] if buttons else []
+        messages += [with_buttons(part, []) for part in parts[:-1]]
+        if parts:
+            messages.append(with_buttons(parts[-1], buttons))
+        for start in range(0, len(overflow), max_buttons):
+            chunk = overflow[start:start + max_buttons]
+            messages.append(with_buttons(MORE_CHOICES, [query_button(b) for b in chunk]))
+    return messages
+
+
+# --- webhook signature -------------------------------------------------------------------
+
+def expected_signature(settings: Settings, raw: bytes, body: Mapping[str, Any],
+                       headers: Mapping[str, str]) -> str | None:
+    """The signature a genuine delivery carries, per the configured scheme (None: can't tell)."""
+    key = (settings.zalo_oa_secret if settings.zalo_signature_key == "oa_secret"
+           else settings.zalo_app_secret)
+    if not key:
+        return None
+    if settings.zalo_signature_scheme == "hmac-sha256":
+        return hmac.new(key.encode("utf-8"), raw, hashlib.sha256).hexdigest()
+    app_id = body.get("app_id")
+    timestamp = (headers.get(settings.zalo_signature_timestamp_header)
+                 if settings.zalo_signature_timestamp_header else body.get("timestamp"))
+    if app_id is None or timestamp is None:
+        return None
+    data = str(app_id).encode("utf-8") + raw + str(timestamp).encode("utf-8") + key.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def signature_ok(settings: Settings, raw: bytes, body: Mapping[str, Any],
+                 headers: Mapping[str, str]) -> bool:
+    """Whether the delivery's signature header matches (``mac=`` prefix and case ignored)."""
+    got = headers.get(settings.zalo_signature_header, "").strip()
+    if got[:4].lower() == "mac=":
+        got = got[4:].strip()
+    expected = expected_signature(settings, raw, body, headers)
+    if not got or expected is None:
+        return False
+    return hmac.compare_digest(got.lower().encode("utf-8"), expected.encode("utf-8"))
+
+
+# --- the channel -------------------------------------------------------------------------
+
+def _id(value: Any) -> str | None:
+    """A Zalo id as a string (ids are kept as strings: they exceed 2**53)."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        text = str(value)
+        return text if USER_ID_PATTERN.match(text) else None
+    return None
+
+
+class ZaloChannel:
+    """Webhook in, OA consultation messages out."""
+
+    name = NAME
+
+    def __init__(self, settings: Settings, conversations: ConversationStore,
+                 key_values: KeyValueStore, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.conversations = conversations
+        self.client = ZaloClient(settings, key_values, clock)
+        self.dispatcher: Dispatcher | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._keeper: asyncio.Task[None] | None = None
+        self._last_message: OrderedDict[str, str] = OrderedDict()
+
+    def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
+        """Add the webhook routes."""
+        self.dispatcher = dispatcher
+        app.router.add_post(WEBHOOK_PATH, self.webhook)
+        app.router.add_get(WEBHOOK_PATH, self.handshake)
+
+    async def start(self) -> None:
+        """Keep the token fresh in the background (the refresh token must not lapse either)."""
+        self._keeper = asyncio.create_task(self._keep_token_fresh())
+
+    async def stop(self) -> None:
+        """Finish the notices in hand, stop the token keeper, close the HTTP session."""
+        if self._keeper is not None:
+            await stop_task(self._keeper)
+            self._keeper = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
+        await self.client.close()
+
+    @property
+    def busy(self) -> bool:
+        """Background work (notices, bookkeeping) is still running."""
+        return bool(self._tasks)
+
+    async def _keep_token_fresh(self) -> None:
+        interval = self.settings.zalo_token_check_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.client.access_token(within=interval + self.settings.zalo_token_margin)
+            except ZaloError as exc:
+                log.warning("zalo token check failed: %s", exc)
+            except Exception:
+                log.exception("zalo token check failed")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- sending -------------------------------------------------------------------------
+
+    def _recipient(self, user_id: str) -> dict[str, str]:
+        if self.settings.zalo_recipient == "message_id":
+            message_id = self._last_message.get(user_id)
+            if message_id is not None:
+                return {"message_id": message_id}
+        return {"user_id": user_id}
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Send replies as cs messages; a user outside the reply window is recorded, not retried.
+
+        Raises ``DeliveryFailed`` (temporary) when nothing more can be sent now: Zalo is
+        unreachable or the token cannot be refreshed.
+        """
+        for delivered, reply in enumerate(replies):
+            for message in render([reply], self.settings.zalo_max_text_chars,
+                                  self.settings.zalo_max_buttons):
+                try:
+                    await self.client.send_cs(self._recipient(user_id), message)
+                    metrics.message_out(NAME)
+                except ZaloWindowError as exc:
+                    reason = f"zalo {exc.code}: {exc.message}"
+                    log.warning("zalo user %s cannot be messaged now (%s)", user_id, reason)
+                    await self.conversations.set_unreachable(f"{NAME}:{user_id}", reason)
+                    return
+                except ZaloRejected as exc:
+                    log.error("zalo refused a message to %s: %s", user_id, exc)
+                except (ZaloAuthError, ZaloUnavailable) as exc:  # worth trying again later
+                    raise DeliveryFailed(f"zalo:{user_id}: {exc}", temporary=True,
+                                         delivered=delivered) from exc
+
+    async def _send_notice(self, user_id: str, reply: Reply) -> None:
+        assert self.dispatcher is not None
+        try:
+            async with self.dispatcher.pipeline.locks.hold(f"{NAME}:{user_id}"):
+                await self.send(user_id, [reply])
+        except (ZaloError, DeliveryFailed) as exc:
+            log.warning("zalo notice to %s not sent: %s", user_id, exc)
+
+    async def _reopen(self, user_id: str) -> None:
+        """The user wrote again, so the reply window is open: clear an 'unreachable' mark."""
+        conversation_id = f"{NAME}:{user_id}"
+        if await self.conversations.unreachable(conversation_id) is not None:
+            await self.conversations.set_unreachable(conversation_id, None)
+
+    # --- receiving -----------------------------------------------------------------------
+
+    async def handshake(self, request: web.Request) -> web.Response:
+        """A GET on the webhook URL (URL checks while registering it): 200."""
+        challenge = request.query.get("hub.challenge", "")
+        return web.Response(text=challenge[:200] or "ok")
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Check, store and acknowledge one event; the bot answers in the background."""
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return web.json_response({"error": "request body too large"}, status=413)
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            return web.json_response({"error": "request body too large"}, status=413)
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response({"error": "the body must be a JSON object"}, status=400)
+        if not signature_ok(self.settings, raw, body, request.headers):
+            log.warning("zalo webhook: bad or missing signature (event %r from %s)",
+                        str(body.get("event_name"))[:40], request.remote)
+            if self.settings.zalo_signature_enforce:
+                return web.json_response({"error": "bad signature"}, status=401)
+        assert self.dispatcher is not None
+        if not self.dispatcher.accepting:
+            return web.json_response({"error": "shutting down"}, status=503)
+        await self._handle_event(body, raw)
+        return web.json_response({"ok": True})
+
+    async def _handle_event(self, body: dict[str, Any], raw: bytes) -> None:
+        event = body.get("event_name")
+        if event not in TEXT_EVENTS and event not in MEDIA_EVENTS:
+            log.debug("zalo event %r ignored", event)
+            return
+        sender = body.get("sender")
+        message = body.get("message")
+        user_id = _id(sender.get("id")) if isinstance(sender, dict) else None
+        if user_id is None or not isinstance(message, dict):
+            log.info("zalo %s without a usable sender or message ignored", event)
+            return
+        msg_id = (_id(message.get("msg_id"))
+                  or "sha256:" + hashlib.sha256(raw).hexdigest()[:40])
+        self._remember(user_id, msg_id)
+        self._spawn(self._reopen(user_id))
+        if event in MEDIA_EVENTS:
+            await self._notice(user_id, msg_id, f"[{event}]", MEDIA_NOTICE)
+            return
+        text = message.get("text")
+        if not isinstance(text, str) or not text.strip():
+            text = message.get("payload")  # a button tap described with a payload field
+        if not isinstance(text, str) or not text.strip():
+            log.info("zalo %s without text ignored", event)
+            return
+        if len(text) > MAX_TEXT_CHARS:
+            await self._notice(user_id, msg_id, "[text too long]", TOO_LONG_NOTICE)
+            return
+        assert self.dispatcher is not None
+        await self.dispatcher.submit(IncomingMessage(NAME, user_id, text, message_id=msg_id))
+
+    def _remember(self, user_id: str, msg_id: str) -> None:
+        """The latest message of each user (replies may be addressed to it)."""
+        self._last_message[user_id] = msg_id
+        self._last_message.move_to_end(user_id)
+        while len(self._last_message) > REMEMBERED_MESSAGES:
+            self._last_message.popitem(last=False)
+
+    async def _notice(self, user_id: str, msg_id: str, what: str, reply: Reply) -> None:
+        """Answer something the bot cannot read, once per delivery."""
+        assert self.dispatcher is not None
+        inbox = self.dispatcher.inbox
+        inbox_id = await inbox.accept(NAME, msg_id, user_id, what, dt.datetime.now(dt.UTC))
+        if inbox_id is None:
+            return  # a repeated delivery: answered the first time
+        await inbox.done(inbox_id)  # the notice is sent at most once, even across a crash
+        self._spawn(self._send_notice(user_id, reply))

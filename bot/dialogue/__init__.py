@@ -1,1 +1,0 @@
-"""Dialogue state and the policy that picks an action for each message."""

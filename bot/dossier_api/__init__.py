@@ -1,0 +1,2 @@
+"""The dossier-status API: its HTTP client (timeouts, retries, circuit breaker) and the
+simulator that serves the contract for development and tests."""

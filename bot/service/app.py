@@ -1,0 +1,146 @@
+"""The aiohttp application: channels' routes, the NLU parse API, health, readiness, metrics.
+
+``create_app(settings)`` builds the runtime first, then the app, so every route exists before
+the server starts. On start, channels open their connections and messages left pending by a
+previous run are handled; on SIGTERM the server stops accepting, finishes the messages in hand
+and sends their replies, then closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from aiohttp_remotes import XForwardedStrict
+from sqlalchemy import text
+
+from bot.admin.auth import admin_guard
+from bot.admin.setup import setup_admin
+from bot.channels import ChannelDeps, build_channels
+from bot.channels.web.channel import read_json
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import MAX_TEXT_CHARS
+from bot.service import metrics
+from bot.service.appkeys import DISPATCHER, RELOADER, RUNTIME
+from bot.service.composition import build_runtime
+from bot.service.coordination.dedup import RedisDeliveryDedup
+from bot.service.coordination.redis_client import redis_ready
+from bot.service.reload import Reloader
+from bot.service.settings import Settings
+from bot.storage.db import make_sessionmaker
+from bot.storage.inbox import Inbox
+from bot.storage.key_values import KeyValueStore
+from bot.storage.outbox import Outbox
+from bot.storage.staff import StaffStore
+from nlu.rasa_engine import RasaNlu
+from nlu.types import parse_async
+
+log = logging.getLogger(__name__)
+
+# Paths a monitor may ask without going through the reverse proxy.
+DIRECT_PATHS = ("/healthz", "/readyz", "/metrics")
+
+__all__ = ["DISPATCHER", "RELOADER", "RUNTIME", "create_app"]
+
+
+async def parse(request: web.Request) -> web.Response:
+    """Rasa-compatible ``POST /model/parse`` with ``{"text": "..."}``."""
+    body = await read_json(request)
+    if isinstance(body, web.Response):
+        return body
+    message = body.get("text")
+    if not isinstance(message, str):
+        return web.json_response({"error": "'text' must be a string"}, status=400)
+    parsed = await parse_async(request.app[RUNTIME].pipeline.nlu, message[:MAX_TEXT_CHARS])
+    return web.json_response(parsed.to_dict())
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """The process is up (and which worker process answered)."""
+    return web.json_response({"status": "ok", "pid": os.getpid()})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database (and Redis, when configured) answer and the server is not
+    shutting down."""
+    problems = []
+    if not request.app[DISPATCHER].accepting:
+        problems.append("shutting down")
+    try:
+        async with request.app[RUNTIME].engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means not ready
+        problems.append(f"database: {type(exc).__name__}")
+    redis = request.app[RUNTIME].redis
+    if redis is not None and (problem := await redis_ready(redis)) is not None:
+        problems.append(f"redis: {problem}")
+    if problems:
+        return web.json_response({"status": "not ready", "problems": problems}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    """``GET /metrics``: every metric in Prometheus' text format (OpenMetrics when asked).
+
+    Open like /healthz (no login: only /admin is guarded); keep it off the public internet at
+    the load balancer. With several workers it shows the sum over them (bot/service/metrics.py).
+    """
+    body, content_type = metrics.render(request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def create_app(settings: Settings, dossier_api_url: str | None = None) -> web.Application:
+    """The whole service as an aiohttp application."""
+    runtime = await build_runtime(settings, dossier_api_url)
+    sessions = make_sessionmaker(runtime.engine)
+    dedup = RedisDeliveryDedup(runtime.redis) if runtime.redis is not None else None
+    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher), dedup,
+                            orphan_after=2 * settings.lock_ttl,
+                            shared=runtime.redis is not None)
+    key_values = KeyValueStore(sessions)
+    channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
+                                                    key_values))
+    reloader = Reloader(runtime, key_values, settings.reload_interval)
+    dispatcher.add_channels(channels)
+
+    middlewares: list[Middleware] = [admin_guard]
+    if settings.trusted_proxies:
+        proxies = XForwardedStrict([settings.trusted_proxies], white_paths=DIRECT_PATHS)
+        middlewares.insert(0, proxies.middleware)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=middlewares)
+    app[RUNTIME] = runtime
+    app[DISPATCHER] = dispatcher
+    app[RELOADER] = reloader
+    app.router.add_post("/model/parse", parse)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", prometheus)
+    metrics.watch_status_api(runtime.dossiers)
+    if isinstance(runtime.nlu, RasaNlu):
+        metrics.watch_rasa(runtime.nlu.stats)
+    app.cleanup_ctx.append(metrics.publisher)
+    for channel in channels.values():
+        channel.register(app, dispatcher)
+    setup_admin(app, StaffStore(sessions))
+
+    async def on_startup(_app: web.Application) -> None:
+        for channel in channels.values():
+            await channel.start()
+        await dispatcher.start()
+        await reloader.start()
+
+    async def on_shutdown(_app: web.Application) -> None:
+        await reloader.stop()
+        await dispatcher.drain(settings.shutdown_timeout)
+
+    async def on_cleanup(_app: web.Application) -> None:
+        for channel in channels.values():
+            await channel.stop()
+        await runtime.close()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app

@@ -1,0 +1,104 @@
+"""Builds the running bot from settings: database, knowledge, NLU, dossier service, pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from actions import build_actions
+from actions.base import Services
+from actions.dossier_source import DossierSource
+from bot.core.pipeline import Pipeline
+from bot.dossier_api.client import DossierApiClient
+from bot.dossier_api.simulator import SimulatedDossiers
+from bot.service.bootstrap import build_nlu, open_knowledge
+from bot.service.coordination.locks import RedisConversationLocks
+from bot.service.coordination.rate_limits import MemoryRateLimiter, RedisRateLimiter
+from bot.service.coordination.redis_client import connect
+from bot.service.settings import Settings
+from bot.storage.batch import WriteBatcher
+from bot.storage.conversations import ConversationStore
+from bot.storage.db import make_sessionmaker
+from bot.storage.feedback import FeedbackStore
+from knowledge.snapshot import KnowledgeSnapshot
+from knowledge.store import KnowledgeStore
+from nlu.engine import BuiltinNlu
+from nlu.rasa_engine import ENGINE_NAME, RasaNlu
+from nlu.rasa_project import TextForm
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds; ``close()`` releases it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    store: KnowledgeStore
+    conversations: ConversationStore
+    nlu: BuiltinNlu  # replaced on reload; the pipeline's parser is kept in step
+    dossiers: DossierSource
+    pipeline: Pipeline
+    batcher: WriteBatcher
+    redis: Redis | None = None  # scale-out mode: locks, dedup, limits, reload signal
+
+    async def close(self) -> None:
+        """Finish pending writes, close the dossier client, Redis and the database."""
+        await self.batcher.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if isinstance(self.dossiers, DossierApiClient):
+            await self.dossiers.close()
+        if isinstance(self.nlu, RasaNlu):
+            await self.nlu.close()
+        await self.engine.dispose()
+
+
+def select_nlu(settings: Settings, builtin: BuiltinNlu) -> BuiltinNlu:
+    """The engine ``settings.nlu_engine`` names (the built-in one is Rasa's fallback)."""
+    if settings.nlu_engine == ENGINE_NAME:
+        if not settings.rasa_url:
+            raise LookupError("EGOVBOT_NLU_ENGINE=rasa needs EGOVBOT_RASA_URL "
+                              "(for example http://127.0.0.1:5005)")
+        return RasaNlu(builtin.model, builtin.lexicon, settings.rasa_url,
+                       oos_threshold=settings.nlu_oos_threshold, timeout=settings.rasa_timeout,
+                       text_form=TextForm(settings.rasa_text_form), token=settings.rasa_token)
+    return builtin
+
+
+def build_dossier_source(settings: Settings, api_url: str | None = None) -> DossierSource:
+    """The HTTP client when an API URL is known, else the simulator's data in-process."""
+    url = api_url if api_url is not None else settings.dossier_api_url
+    if not url:
+        return SimulatedDossiers()
+    return DossierApiClient(url, settings.dossier_api_token,
+                            attempt_timeout=settings.dossier_api_timeout,
+                            deadline=settings.dossier_api_deadline)
+
+
+async def build_runtime(settings: Settings, dossier_api_url: str | None = None) -> Runtime:
+    """Open the database (seeding it if empty), load the NLU and wire the pipeline."""
+    engine, store = await open_knowledge(settings)
+    nlu = select_nlu(settings, await build_nlu(settings, store))
+    batcher = WriteBatcher(engine)
+    redis = connect(settings.redis_url) if settings.redis_url else None
+    # States are cached in memory only when this process is the only writer (no Redis).
+    conversations = ConversationStore(make_sessionmaker(engine),
+                                      0 if redis is not None else settings.state_cache_size,
+                                      batcher)
+    dossiers = build_dossier_source(settings, dossier_api_url)
+    services = Services(
+        knowledge=await KnowledgeSnapshot.load(store),
+        dossiers=dossiers,
+        limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+        dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
+        office_schedule=settings.office_schedule,
+        feedback=FeedbackStore(make_sessionmaker(engine)),
+    )
+    locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
+    pipeline = Pipeline(nlu, services, conversations, build_actions(),
+                        dt.timedelta(minutes=settings.state_ttl_minutes), locks)
+    return Runtime(settings, engine, store, conversations, nlu, dossiers, pipeline, batcher,
+                   redis)

@@ -1,0 +1,35 @@
+"""The Redis client of the scale-out mode, and its readiness check.
+
+Every piece of coordination through Redis (locks, dedup, rate limits, the reload signal)
+degrades instead of failing when Redis is briefly unreachable: a lock waits (the message stays
+safe in the inbox until Redis answers again), the dedup fast path and the reload signal are
+skipped (the database's unique key and the version poll still hold), and a rate limit lets the
+request through.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "egovbot:"
+
+
+def connect(url: str) -> Redis:
+    """A client for the configured Redis, with short timeouts so an outage is noticed fast."""
+    client: Redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                   health_check_interval=15, decode_responses=False)
+    return client
+
+
+async def redis_ready(redis: Redis) -> str | None:
+    """None when Redis answers a PING, else what went wrong."""
+    try:
+        await redis.ping()
+    except RedisError as exc:
+        return type(exc).__name__
+    return None

@@ -1,0 +1,281 @@
+"""Conversation state and transcripts in the database. Text is masked here, before storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.batch import WriteBatcher
+from bot.storage.batch import write as run_write
+from bot.storage.db import make_read_sessionmaker
+from bot.storage.redact import mask_personal_data
+from bot.storage.tables import ConversationRow, TurnRow
+from nlu.normalize import fold
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One message to record in a transcript (its text is masked when stored)."""
+
+    direction: str  # "in" or "out"
+    text: str
+    at: dt.datetime = field(default_factory=utcnow)
+    intent: str | None = None
+    confidence: float | None = None
+    entities: Sequence[dict[str, Any]] = ()
+    procedure: str | None = None
+    action: str | None = None
+    latency_ms: float | None = None
+    misunderstood: bool = False
+    sender: str = "bot"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A conversation's saved dialogue state and handling status."""
+
+    state: dict[str, Any]
+    status: str
+    updated_at: dt.datetime
+
+
+class ConversationStore:
+    """Dialogue state per conversation and the transcript of every turn."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache_size: int = 0,
+                 batcher: WriteBatcher | None = None) -> None:
+        """``cache_size`` > 0 keeps recent states in memory: only for a single process that
+        owns the database (the embedded mode), never when other workers write too.
+        ``batcher`` shares transactions between concurrent messages."""
+        self.sessions = sessions
+        self.reads = make_read_sessionmaker(sessions.kw["bind"])
+        self.batcher = batcher
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, StoredState] = OrderedDict()
+
+    def _remember(self, conversation_id: str, stored: StoredState) -> None:
+        if self.cache_size:
+            self._cache[conversation_id] = stored
+            self._cache.move_to_end(conversation_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    async def load(self, conversation_id: str) -> StoredState | None:
+        """The saved state of a conversation, if it exists."""
+        cached = self._cache.get(conversation_id)
+        if cached is not None:
+            return StoredState(dict(cached.state), cached.status, cached.updated_at)
+        if self.batcher is not None and self.batcher.on_sqlite:
+            # Embedded mode: the read rides the writer thread's next batch, one thread hop,
+            # where aiosqlite takes several per query (a new conversation cost 3.5 times as
+            # much CPU as a known one, whose state is cached).
+            row = await self.batcher.run(partial(_state_row, conversation_id))
+        else:
+            async with self.reads() as session:  # a plain SELECT, no ORM identity map
+                row = (await session.execute(_LOAD_STATE, {"cid": conversation_id})).first()
+        if row is None:
+            return None
+        updated = row.updated_at
+        if updated.tzinfo is None:  # SQLite returns naive datetimes
+            updated = updated.replace(tzinfo=dt.UTC)
+        stored = StoredState(dict(row.state), row.status, updated)
+        self._remember(conversation_id, stored)
+        return stored
+
+    async def save(self, conversation_id: str, channel: str, user_id: str,
+                   state: dict[str, Any], status: str,
+                   turns: Sequence[TurnRecord] = (),
+                   also: Callable[[Connection], None] | None = None) -> None:
+        """Save the state, append turns and update the conversation's summary columns in one
+        transaction (shared with other messages' writes when a batcher is configured: this is
+        the hot path of every message). ``also`` runs first in the same transaction; if it
+        raises, nothing is saved."""
+        now = utcnow()
+        rows = [_turn_row(conversation_id, channel, turn) for turn in turns]
+        incoming = [turn for turn in turns if turn.direction == "in"]
+        intents = sorted({t.intent for t in incoming if t.intent})
+        procedures = sorted({t.procedure for t in incoming if t.procedure})
+        confidences = [t.confidence for t in incoming if t.confidence is not None]
+        folded = " ".join(row["folded"] for row in rows if row["direction"] == "in")
+        fallbacks = sum(1 for t in incoming if t.misunderstood)
+        waiting = status == "waiting"
+
+        params: dict[str, Any] = {
+            "cid": conversation_id, "new_state": state, "new_status": status, "now": now,
+            "n_in": len(incoming), "n_fallbacks": fallbacks,
+            **{f"intent_{i}": word for i, word in enumerate(intents)},
+            **{f"procedure_{i}": word for i, word in enumerate(procedures)},
+        }
+        if confidences:
+            params["lowest"] = min(confidences)
+        if folded:
+            params["folded"] = " " + folded
+        statement = _summary_update(len(intents), len(procedures), bool(confidences),
+                                    bool(folded), waiting)
+
+        def write(connection: Connection) -> None:
+            if also is not None:
+                also(connection)
+            result = connection.execute(statement, params)
+            if not getattr(result, "rowcount", 0):
+                connection.execute(_INSERT_CONVERSATION, {
+                    "id": conversation_id, "channel": channel, "user_id": user_id,
+                    "state": state, "status": status, "created_at": now, "updated_at": now,
+                    "messages": len(incoming), "fallbacks": fallbacks,
+                    "intents": _words(intents), "procedures": _words(procedures),
+                    "min_confidence": min(confidences) if confidences else None,
+                    "search_text": folded[:SEARCH_TEXT_CHARS], "handoff": waiting,
+                    "handoff_at": now if waiting else None, "tags": " "})
+            if rows:
+                connection.execute(_INSERT_TURNS, rows)
+
+        await self._write(write)
+        self._remember(conversation_id, StoredState(dict(state), status, now))
+
+    async def _write(self, job: Callable[[Connection], None]) -> None:
+        await run_write(self.batcher, self.sessions.kw["bind"], job)
+
+    async def set_unreachable(self, conversation_id: str, reason: str | None) -> None:
+        """Record that replies cannot reach this user (blocked the bot, outside the window)."""
+        async with self.sessions.begin() as session:
+            row = await session.get(ConversationRow, conversation_id)
+            if row is not None:
+                row.unreachable = reason
+        self._cache.pop(conversation_id, None)
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop the cached state: call after changing a conversation's status or state in the
+        database any other way than ``save`` (staff taking or closing it)."""
+        self._cache.pop(conversation_id, None)
+
+    async def unreachable(self, conversation_id: str) -> str | None:
+        """Why replies cannot reach this user, if they cannot."""
+        async with self.sessions() as session:
+            row = await session.get(ConversationRow, conversation_id)
+        return row.unreachable if row is not None else None
+
+    async def turns(self, conversation_id: str) -> list[TurnRow]:
+        """Every turn of a conversation in order."""
+        async with self.sessions() as session:
+            result = await session.scalars(
+                select(TurnRow).where(TurnRow.conversation_id == conversation_id)
+                .order_by(TurnRow.id)
+            )
+            return list(result.all())
+
+
+SEARCH_TEXT_CHARS = 2000
+
+
+def _words(words: Sequence[str]) -> str:
+    """A space-delimited set (" a b "), so ``LIKE '% a %'`` finds a member."""
+    return " " + "".join(f"{w} " for w in words)
+
+
+def _add_words(column: Any, name: str, count: int) -> Any:
+    """SQL: the set in ``column`` with the bound words ``<name>_0`` … added (no duplicates,
+    capped)."""
+    expression = column
+    for i in range(count):
+        word = bindparam(f"{name}_{i}", type_=String)
+        expression = case((expression.like("% " + word + " %"), expression),
+                          else_=func.substr(expression + word + " ", 1, 1000))
+    return expression
+
+
+_INSERT_TURNS = insert(TurnRow)
+_INSERT_CONVERSATION = insert(ConversationRow)
+def _state_row(conversation_id: str, connection: Connection) -> Row[Any] | None:
+    return connection.execute(_LOAD_STATE, {"cid": conversation_id}).first()
+
+
+_LOAD_STATE = (select(ConversationRow.state, ConversationRow.status, ConversationRow.updated_at)
+               .where(ConversationRow.id == bindparam("cid")))
+
+
+@lru_cache(maxsize=256)
+def _summary_update(intents: int, procedures: int, confidence: bool, folded: bool,
+                    waiting: bool) -> Any:
+    """The UPDATE of a conversation's state and summary for one shape of message, built once
+    (building SQL expressions costs more than running them; values are bound per call)."""
+    table = ConversationRow
+    values: dict[str, Any] = {
+        "state": bindparam("new_state", type_=JSON),
+        "status": bindparam("new_status", type_=String),
+        "updated_at": bindparam("now", type_=DateTime(timezone=True)),
+        "messages": table.messages + bindparam("n_in", type_=Integer),
+        "fallbacks": table.fallbacks + bindparam("n_fallbacks", type_=Integer),
+        "intents": _add_words(table.intents, "intent", intents),
+        "procedures": _add_words(table.procedures, "procedure", procedures),
+    }
+    if confidence:
+        lowest = bindparam("lowest", type_=Float)
+        values["min_confidence"] = case(
+            (table.min_confidence.is_(None), lowest),
+            (table.min_confidence > lowest, lowest), else_=table.min_confidence)
+    if folded:
+        values["search_text"] = func.substr(
+            table.search_text + bindparam("folded", type_=String), 1, SEARCH_TEXT_CHARS)
+    if waiting:  # a new request for a person starts the wait; a repeated one keeps it
+        values["handoff"] = True
+        values["handoff_at"] = case(
+            (and_(table.status == "waiting", table.handoff_at.is_not(None)),
+             table.handoff_at), else_=bindparam("now", type_=DateTime(timezone=True)))
+    return update(table).where(table.id == bindparam("cid")).values(**values)
+
+
+def _turn_row(conversation_id: str, channel: str, turn: TurnRecord) -> dict[str, Any]:
+    # Citizens' and officers' words are masked; the bot's own replies come from the public
+    # knowledge base (an office's phone number there is not personal data).
+    bot_reply = turn.direction == "out" and turn.sender == "bot"
+    masked = turn.text if bot_reply else mask_personal_data(turn.text)
+    return {
+        "conversation_id": conversation_id,
+        "at": turn.at,
+        "channel": channel,
+        "direction": turn.direction,
+        "text": masked,
+        "intent": turn.intent,
+        "confidence": turn.confidence,
+        "entities": [_masked_entity(e) for e in turn.entities],
+        "procedure": turn.procedure,
+        "action": turn.action,
+        "latency_ms": turn.latency_ms,
+        "misunderstood": turn.misunderstood,
+        "folded": fold(masked)[:500] if turn.direction == "in" else "",
+        "sender": turn.sender,
+    }
+
+
+def _masked_entity(entity: dict[str, Any]) -> dict[str, Any]:
+    """Entities that are personal data keep their type but not their value."""
+    if entity.get("entity") in ("id_number", "phone"):
+        return {**entity, "value": mask_personal_data(str(entity.get("value", "")))}
+    return dict(entity)

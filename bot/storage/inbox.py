@@ -1,0 +1,159 @@
+"""The inbox: every accepted message is stored before it is processed, once per delivery id.
+
+``accept`` returns None for a delivery already seen (a webhook retried by the platform), so a
+repeated delivery never gets a second reply. A row goes ``pending`` -> ``answered`` (handled:
+its replies are stored in the same transaction as the transcript, by ``answered_job``) ->
+``done`` (replies sent). Rows not ``done`` after a crash are returned by ``unfinished()``: a
+pending one is handled, an answered one only has its stored replies sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.batch import WriteBatcher
+from bot.storage.batch import write as run_write
+from bot.storage.db import make_read_sessionmaker
+from bot.storage.tables import InboxRow
+
+PENDING = "pending"
+ANSWERED = "answered"
+DONE = "done"
+UNFINISHED = (PENDING, ANSWERED)
+
+# Built once: constructing SQL expressions per message costs more than running them.
+_ACCEPT = {
+    name: insert_(InboxRow).on_conflict_do_nothing(
+        index_elements=["channel", "message_id"]).returning(InboxRow.id)
+    for name, insert_ in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_DONE = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"))
+         .values(status=DONE, processed_at=bindparam("now")))
+_ANSWERED = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"),
+                                    InboxRow.status == PENDING)
+             .values(status=ANSWERED, processed_at=bindparam("now"),
+                     replies=bindparam("replies")))
+
+
+class AlreadyHandled(Exception):
+    """Another worker handled this message first (its transaction is rolled back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A stored inbound message."""
+
+    id: int
+    channel: str
+    message_id: str
+    user_id: str
+    text: str
+    received_at: dt.datetime
+    status: str = PENDING
+    replies: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def conversation_id(self) -> str:
+        """The conversation the message belongs to."""
+        return f"{self.channel}:{self.user_id}"
+
+
+class Inbox:
+    """Stores inbound messages and their processing state."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 batcher: WriteBatcher | None = None) -> None:
+        self.sessions = sessions
+        self.reads = make_read_sessionmaker(sessions.kw["bind"])
+        self.batcher = batcher
+
+    async def accept(self, channel: str, message_id: str, user_id: str, text: str,
+                     received_at: dt.datetime) -> int | None:
+        """Store a message; its inbox id, or None when this delivery was already accepted."""
+
+        def write(connection: Connection) -> int | None:
+            dialect = connection.dialect.name
+            values = {"channel": channel, "message_id": message_id, "user_id": user_id,
+                      "text": text, "received_at": received_at, "status": PENDING}
+            if dialect in _ACCEPT:
+                return connection.execute(_ACCEPT[dialect], values).scalar_one_or_none()
+            exists = connection.scalar(select(InboxRow.id).where(
+                InboxRow.channel == channel, InboxRow.message_id == message_id))
+            if exists is not None:
+                return None
+            result = connection.execute(insert(InboxRow).values(**values)
+                                        .returning(InboxRow.id))
+            return result.scalar_one()
+
+        return await run_write(self.batcher, self.sessions.kw["bind"], write)
+
+    @staticmethod
+    def answered_job(inbox_id: int, replies: list[dict[str, Any]]) -> Callable[[Connection], None]:
+        """A write that marks a pending message handled and stores its replies; meant to run
+        in the transaction that saves the turn. Raises ``AlreadyHandled`` (rolling the whole
+        transaction back) when the row is no longer pending."""
+
+        def write(connection: Connection) -> None:
+            result = connection.execute(_ANSWERED, {"inbox_id": inbox_id, "replies": replies,
+                                                    "now": dt.datetime.now(dt.UTC)})
+            if not result.rowcount:
+                raise AlreadyHandled(inbox_id)
+
+        return write
+
+    async def answered(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
+        """Mark a pending message handled with these replies (when no turn is saved with it)."""
+        await run_write(self.batcher, self.sessions.kw["bind"],
+                        self.answered_job(inbox_id, replies))
+
+    async def done(self, inbox_id: int) -> None:
+        """Mark a message as finished (its replies were handed to the channel)."""
+
+        def write(connection: Connection) -> None:
+            connection.execute(_DONE, {"inbox_id": inbox_id, "now": dt.datetime.now(dt.UTC)})
+
+        await run_write(self.batcher, self.sessions.kw["bind"], write)
+
+    async def get(self, inbox_id: int) -> InboxItem | None:
+        """One stored message."""
+        async with self.sessions() as session:
+            row = await session.get(InboxRow, inbox_id)
+        return _item(row) if row is not None else None
+
+    async def unfinished_for(self, channel: str, user_id: str) -> list[InboxItem]:
+        """A conversation's messages not yet done, in the order they were accepted."""
+        async with self.reads() as session:
+            rows = (await session.scalars(
+                select(InboxRow).where(InboxRow.channel == channel,
+                                       InboxRow.user_id == user_id,
+                                       InboxRow.status.in_(UNFINISHED))
+                .order_by(InboxRow.id)
+            )).all()
+        return [_item(row) for row in rows]
+
+    async def unfinished(self, limit: int = 10_000,
+                         received_before: dt.datetime | None = None) -> list[InboxItem]:
+        """Messages not yet done (optionally only those received before a time), oldest
+        first."""
+        query = select(InboxRow).where(InboxRow.status.in_(UNFINISHED))
+        if received_before is not None:
+            query = query.where(InboxRow.received_at < received_before)
+        async with self.sessions() as session:
+            rows = (await session.scalars(query.order_by(InboxRow.id).limit(limit))).all()
+        return [_item(row) for row in rows]
+
+
+def _item(row: InboxRow) -> InboxItem:
+    received = row.received_at
+    if received.tzinfo is None:  # SQLite returns naive datetimes
+        received = received.replace(tzinfo=dt.UTC)
+    return InboxItem(row.id, row.channel, row.message_id, row.user_id, row.text, received,
+                     row.status, tuple(row.replies or ()))
