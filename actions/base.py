@@ -35,21 +35,30 @@ class Link:
     url: str
 
 
+BOT = "bot"
+STAFF = "staff"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One message from the bot, channel-neutral."""
+    """One message to the citizen, channel-neutral: from the bot, or from a support officer
+    (``author``), which each channel shows in its own way."""
 
     text: str
     buttons: tuple[Button, ...] = ()
     links: tuple[Link, ...] = ()
+    author: str = BOT
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (used by the web channel and transcripts)."""
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "links": [{"title": link.title, "url": link.url} for link in self.links],
         }
+        if self.author != BOT:
+            data["author"] = self.author
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
@@ -58,7 +67,8 @@ class Reply:
                    tuple(Button(str(b["title"]), str(b["payload"]))
                          for b in data.get("buttons", ())),
                    tuple(Link(str(link["title"]), str(link["url"]))
-                         for link in data.get("links", ())))
+                         for link in data.get("links", ())),
+                   str(data.get("author", BOT)))
 
 
 def payload(intent: str, **entities: str) -> str:

@@ -210,7 +210,8 @@ def add_routes(app: web.Application) -> None:
     """Handoff routes (staff and admins); call after the staff store and runtime are set."""
     runtime = app[RUNTIME]
     store = HandoffStore(make_sessionmaker(runtime.engine), runtime.conversations)
-    app[DESK] = HandoffDesk(app[DISPATCHER], store, app[STAFF_STORE],
+    app[DESK] = HandoffDesk(app[DISPATCHER].channels, runtime.pipeline.locks,
+                            runtime.conversations, store, app[STAFF_STORE],
                             runtime.settings.office_schedule)
     app.router.add_get("/admin/handoff", queue_page)
     app.router.add_get("/admin/handoff/{id}", conversation_page)

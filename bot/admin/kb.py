@@ -27,6 +27,7 @@ from actions.base import Reply
 from bot.admin.web import current_session, local_time, render
 from bot.core.messages import IncomingMessage, clean_text
 from bot.core.state import STATUS_BOT, ConversationState
+from bot.service.appkeys import RELOADER, RUNTIME
 from bot.service.bootstrap import build_lexicon
 from bot.service.composition import Runtime
 from bot.service.reload import KB_VERSION, Reloader, announce
@@ -83,8 +84,6 @@ AMOUNT_UNIT = re.compile(r"\s*(?:đồng|đ|vnđ|vnd)\.?$", re.IGNORECASE)
 
 
 def _live(request: web.Request) -> tuple[Runtime, Reloader]:
-    # bot.service.app mounts these pages, so its app keys are imported when a page runs.
-    from bot.service.app import RELOADER, RUNTIME
 
     return request.app[RUNTIME], request.app[RELOADER]
 

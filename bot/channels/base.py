@@ -1,16 +1,40 @@
-"""What every channel provides, and the dispatcher it hands accepted messages to."""
+"""What every channel provides, and the narrow intake it hands accepted messages to.
+
+A channel never sees the dispatcher or the pipeline: the app gives it an ``Intake`` of plain
+callables when it registers its routes, and the core sends through the channel's ``send``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 
-from actions.base import Reply
+from actions import texts
+from actions.base import STAFF, Reply
+from bot.core.messages import IncomingMessage
+from bot.service.coordination.locks import Locks
 
-if TYPE_CHECKING:
-    from bot.core.dispatcher import Dispatcher
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What a channel may do with what it receives."""
+
+    submit: Callable[[IncomingMessage], Awaitable[bool]]
+    """Store a message to be answered soon through ``send``; False for a repeated delivery."""
+    handle_now: Callable[[IncomingMessage], Awaitable[list[Reply] | None]]
+    """Store and answer a message, returning the replies; None for a repeated delivery."""
+    accepting: Callable[[], bool]
+    """False while the service shuts down (the platform should deliver again later)."""
+    first_delivery: Callable[[IncomingMessage], Awaitable[bool]]
+    """Record a delivery the channel answers itself with a fixed notice; False when it was
+    recorded before (by any worker), so a notice goes out once."""
+    locks: Locks
+    """The conversation locks, so a notice goes out in order with the bot's replies."""
+    city_name: Callable[[], str]
+    """The deployment's city, as the knowledge base names it now."""
 
 
 class Channel(Protocol):
@@ -18,8 +42,8 @@ class Channel(Protocol):
 
     name: str
 
-    def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
-        """Add the channel's routes to the application."""
+    def register(self, app: web.Application, intake: Intake) -> None:
+        """Add the channel's routes to the application; accepted messages go to ``intake``."""
         ...
 
     async def start(self) -> None:
@@ -34,6 +58,14 @@ class Channel(Protocol):
         """Deliver replies to a user (with the platform's retries and limits); raises
         ``DeliveryFailed`` when they could not be delivered."""
         ...
+
+
+def shown_text(reply: Reply) -> str:
+    """A reply's text as a chat platform shows it: an officer's reply says who wrote it (the
+    platform shows every message as the bot's)."""
+    if reply.author == STAFF:
+        return texts.STAFF_SAYS.format(text=reply.text)
+    return reply.text
 
 
 def text_with_buttons(reply: Reply) -> str:

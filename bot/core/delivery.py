@@ -1,7 +1,25 @@
-"""What a channel raises when replies could not be delivered (kept apart from the channels
-package so the dispatcher can catch it without importing every channel)."""
+"""Sending replies, as the message core sees it: the one method a channel offers to deliver
+them, and what a channel raises when it could not.
+
+The dispatcher and the handoff desk send through a ``ReplySender`` for each channel name and
+never import a channel; every channel implements it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from actions.base import Reply
+
+
+class ReplySender(Protocol):
+    """What the core needs of a channel: deliver replies to one of its users."""
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Deliver replies (with the platform's retries and limits); raises
+        ``DeliveryFailed`` when they could not be delivered."""
+        ...
 
 
 class DeliveryFailed(Exception):

@@ -27,22 +27,19 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import Reply
-from bot.core.delivery import DeliveryFailed
+from bot.core.delivery import DeliveryFailed, ReplySender
 from bot.core.messages import IncomingMessage, clean_text
 from bot.core.pipeline import Pipeline
 from bot.service import metrics
 from bot.service.logs import conversation_context
 from bot.service.tasks import stop_task
 from bot.storage.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
-
-if TYPE_CHECKING:  # channels import the dispatcher; only the type is needed here
-    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +80,14 @@ class Dispatcher:
         self.give_up_after = give_up_after
         self.handle_timeout = handle_timeout
         self._answering_now = 0
-        self.channels: dict[str, Channel] = {}
+        self.channels: dict[str, ReplySender] = {}
         self.accepting = True
         self._drains: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         metrics.watch_queue(self)
 
-    def add_channels(self, channels: Mapping[str, Channel]) -> None:
+    def add_channels(self, channels: Mapping[str, ReplySender]) -> None:
         """Channels replies are sent through, by name."""
         self.channels.update(channels)
 
@@ -101,7 +98,7 @@ class Dispatcher:
 
     # -- accepting ---------------------------------------------------------------------------
 
-    async def _accept(self, message: IncomingMessage) -> int | None:
+    async def _accept(self, message: IncomingMessage, queue: bool = True) -> int | None:
         """Store a message (None for a repeated delivery); queued here unless shared."""
         message_id = message.message_id or uuid.uuid4().hex
         if (self.dedup is not None and message.message_id is not None
@@ -115,7 +112,7 @@ class Dispatcher:
             metrics.duplicate(message.channel)
             return None
         metrics.message_in(message.channel)
-        if not self.shared:
+        if queue and not self.shared:
             self._queues.setdefault(message.conversation_id, []).append(InboxItem(
                 inbox_id, message.channel, message_id, message.user_id, text,
                 message.received_at))
@@ -129,6 +126,16 @@ class Dispatcher:
         if await self._accept(message) is None:
             return False
         self._kick(message.channel, message.user_id)
+        return True
+
+    async def first_delivery(self, message: IncomingMessage) -> bool:
+        """Record a delivery its channel answers with a fixed notice (an image, a text too
+        long, an expired button): stored as done at once, so the notice goes out at most once
+        whichever worker sees the delivery, even across a crash. False when seen before."""
+        inbox_id = await self._accept(message, queue=False)
+        if inbox_id is None:
+            return False
+        await self.inbox.done(inbox_id)
         return True
 
     async def handle_now(self, message: IncomingMessage) -> list[Reply] | None:

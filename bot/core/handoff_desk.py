@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from actions import texts
-from actions.base import Reply
+from actions.base import STAFF, Reply
 from actions.feedback import RATING_BUTTONS
-from bot.channels.web.channel import WebChannel
-from bot.core.dispatcher import Dispatcher
+from bot.core.delivery import ReplySender
 from bot.core.messages import MAX_TEXT_CHARS, clean_text
-from bot.storage.conversations import TurnRecord
+from bot.service.coordination.locks import Locks
+from bot.storage.conversations import ConversationStore, TurnRecord
 from bot.storage.handoff_queue import Change, HandoffItem, HandoffStore, Outcome
 from bot.storage.redact import mask_personal_data
 from bot.storage.staff import StaffStore, StaffUser
@@ -63,16 +63,21 @@ def wait_text(waited: dt.timedelta) -> str:
 class HandoffDesk:
     """Officers' actions on conversations handed over by the bot."""
 
-    def __init__(self, dispatcher: Dispatcher, store: HandoffStore, staff: StaffStore,
+    def __init__(self, channels: Mapping[str, ReplySender], locks: Locks,
+                 conversations: ConversationStore, store: HandoffStore, staff: StaffStore,
                  schedule: OfficeSchedule) -> None:
-        self.dispatcher = dispatcher
+        """``channels``: the senders by channel name (the dispatcher's, filled in as channels
+        start); ``locks``: the conversation locks the pipeline holds."""
+        self.channels = channels
+        self.locks = locks
+        self.conversations = conversations
         self.store = store
         self.staff = staff
         self.schedule = schedule
 
     async def take(self, conversation_id: str, officer: StaffUser) -> DeskResult:
         """Give a waiting conversation to the officer and tell the citizen someone is there."""
-        async with self.dispatcher.pipeline.locks.hold(conversation_id):
+        async with self.locks.hold(conversation_id):
             change = await self.store.take(conversation_id, officer.username)
             if change.outcome is not Outcome.DONE or change.item is None:
                 return DeskResult(change)
@@ -94,7 +99,7 @@ class HandoffDesk:
         cleaned = clean_text(text)
         if not cleaned:
             raise ReplyRefused("Bạn chưa nhập nội dung trả lời")
-        async with self.dispatcher.pipeline.locks.hold(conversation_id):
+        async with self.locks.hold(conversation_id):
             item = await self.store.get(conversation_id)
             if item is None:
                 return DeskResult(Change(Outcome.NOT_FOUND, None))
@@ -102,7 +107,7 @@ class HandoffDesk:
                 return DeskResult(Change(Outcome.NOT_STAFF, item))
             if item.assigned_to != officer.username:
                 return DeskResult(Change(Outcome.NOT_YOURS, item))
-            problem = await self._deliver(item, [Reply(cleaned)], from_staff=True)
+            problem = await self._deliver(item, [Reply(cleaned, author=STAFF)])
             if problem is None:
                 await self._record(item, TurnRecord("out", cleaned, action="staff_reply",
                                                     sender=officer.username))
@@ -126,7 +131,7 @@ class HandoffDesk:
 
     async def _give_back(self, conversation_id: str, officer: StaffUser, action: str,
                          notice: Reply, turn_action: str, summary: str) -> DeskResult:
-        async with self.dispatcher.pipeline.locks.hold(conversation_id):
+        async with self.locks.hold(conversation_id):
             change = await self.store.give_back(conversation_id, officer.username,
                                                 officer.is_admin, BACK_TO_BOT)
             if change.outcome is not Outcome.DONE or change.item is None:
@@ -139,40 +144,30 @@ class HandoffDesk:
 
     async def _say(self, item: HandoffItem, reply: Reply, action: str) -> str | None:
         """Send a fixed notice from the bot and record it; a delivery problem, if any."""
-        problem = await self._deliver(item, [reply], from_staff=False)
+        problem = await self._deliver(item, [reply])
         if problem is None:
             await self._record(item, TurnRecord("out", reply.text, action=action))
         return problem
 
-    async def _deliver(self, item: HandoffItem, replies: Sequence[Reply],
-                       from_staff: bool) -> str | None:
+    async def _deliver(self, item: HandoffItem, replies: Sequence[Reply]) -> str | None:
         """Send on the citizen's channel; what went wrong, in Vietnamese, or None."""
-        channel = self.dispatcher.channels.get(item.channel)
+        channel = self.channels.get(item.channel)
         if channel is None:
             return (f"Kênh “{item.channel}” hiện không hoạt động nên tin nhắn chưa đến được "
                     "người dân")
         try:
-            if isinstance(channel, WebChannel) and from_staff:
-                # the widget labels messages from staff itself
-                await channel.outbox.push(item.id, [r.to_dict() for r in replies],
-                                          sender="staff")
-            elif from_staff:
-                await channel.send(item.user_id, [
-                    Reply(texts.STAFF_SAYS.format(text=r.text), r.buttons, r.links)
-                    for r in replies])
-            else:
-                await channel.send(item.user_id, replies)
+            await channel.send(item.user_id, replies)
         except Exception:  # any channel failure: the officer must know it did not arrive
             log.exception("sending to %s failed", item.id)
             return "Không gửi được tin nhắn đến người dân do lỗi kết nối, vui lòng thử lại"
-        reason = await self.dispatcher.pipeline.conversations.unreachable(item.id)
+        reason = await self.conversations.unreachable(item.id)
         if reason:
             return f"Tin nhắn không đến được người dân ({reason})"
         return None
 
     async def _record(self, item: HandoffItem, turn: TurnRecord) -> None:
         """Append a turn to the transcript, keeping the conversation's state and status."""
-        conversations = self.dispatcher.pipeline.conversations
+        conversations = self.conversations
         stored = await conversations.load(item.id)
         if stored is None:
             return

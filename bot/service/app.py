@@ -19,7 +19,8 @@ from sqlalchemy import text
 from bot.admin.auth import admin_guard
 from bot.admin.setup import setup_admin
 from bot.channels import ChannelDeps, build_channels
-from bot.channels.web.channel import read_json
+from bot.channels.base import Intake
+from bot.channels.http import read_json
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import MAX_TEXT_CHARS
 from bot.service import metrics
@@ -121,8 +122,12 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     if isinstance(runtime.nlu, RasaNlu):
         metrics.watch_rasa(runtime.nlu.stats)
     app.cleanup_ctx.append(metrics.publisher)
+    intake = Intake(submit=dispatcher.submit, handle_now=dispatcher.handle_now,
+                    accepting=lambda: dispatcher.accepting,
+                    first_delivery=dispatcher.first_delivery, locks=runtime.pipeline.locks,
+                    city_name=lambda: runtime.pipeline.services.knowledge.city.name)
     for channel in channels.values():
-        channel.register(app, dispatcher)
+        channel.register(app, intake)
     setup_admin(app, StaffStore(sessions))
 
     async def on_startup(_app: web.Application) -> None:

@@ -27,7 +27,6 @@ import html
 import logging
 import random
 import time
-import unicodedata
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
@@ -56,10 +55,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.warnings import PTBDeprecationWarning
 
 from actions.base import Reply
+from bot.channels.base import Intake, shown_text
+from bot.channels.http import read_json
 from bot.channels.telegram.transport import AiohttpRequest
-from bot.channels.web.channel import read_json
+from bot.channels.text import split_text as split_by_units
 from bot.core.delivery import DeliveryFailed
-from bot.core.dispatcher import Dispatcher
 from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.service import metrics
 from bot.service.settings import Settings
@@ -156,42 +156,9 @@ def command_text(text: str) -> str:
     return COMMANDS[name]
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit Telegram counts entities in."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _fitting_prefix(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    units = 0
-    for index, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_MESSAGE_UTF16) -> list[str]:
-    """Parts of at most ``limit`` UTF-16 units, cut at a paragraph, line or word if possible."""
-    parts: list[str] = []
-    rest = text.strip()
-    while utf16_len(rest) > limit:
-        size = _fitting_prefix(rest, limit)
-        window = rest[:size]
-        cut = 0
-        for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator)
-            if cut > 0:
-                break
-        if cut <= 0:  # one long word: cut it, but not between a letter and its diacritic
-            cut = size
-            while cut > 1 and unicodedata.combining(rest[cut]):
-                cut -= 1
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
+    """Parts of a text that each fit one Telegram message."""
+    return split_by_units(text, limit, utf16=True)
 
 
 def escape_html(text: str) -> str:
@@ -429,10 +396,9 @@ class TelegramChannel:
                                    settings.telegram_chat_messages_per_second)
         self.polling = settings.telegram_mode == "polling"
         self.application = build_application(settings)
-        self.dispatcher: Dispatcher | None = None
+        self.intake: Intake | None = None
         self._secret = settings.telegram_webhook_secret.encode("ascii")
         self._tasks: set[asyncio.Task[None]] = set()
-        self._recent: OrderedDict[int, None] = OrderedDict()
         self._initialized = False
         self._poller: asyncio.Task[None] | None = None
         if self.polling:
@@ -446,9 +412,9 @@ class TelegramChannel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
+    def register(self, app: web.Application, intake: Intake) -> None:
         """Add the webhook route (webhook mode only)."""
-        self.dispatcher = dispatcher
+        self.intake = intake
         if not self.polling:
             app.router.add_post(WEBHOOK_PATH, self.webhook)
 
@@ -521,9 +487,8 @@ class TelegramChannel:
         body = await read_json(request)
         if isinstance(body, web.Response):
             return body
-        dispatcher = self.dispatcher
-        assert dispatcher is not None
-        if not dispatcher.accepting:
+        assert self.intake is not None
+        if not self.intake.accepting():
             return web.Response(status=503)  # Telegram delivers it again later
         update_id = body.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
@@ -559,10 +524,9 @@ class TelegramChannel:
             log.debug("ignoring Telegram update %s of another type", update.update_id)
 
     async def _submit(self, update_id: int, chat_id: int, text: str) -> bool:
-        dispatcher = self.dispatcher
-        assert dispatcher is not None
-        return await dispatcher.submit(IncomingMessage(NAME, str(chat_id), text,
-                                                       message_id=str(update_id)))
+        assert self.intake is not None
+        return await self.intake.submit(IncomingMessage(NAME, str(chat_id), text,
+                                                        message_id=str(update_id)))
 
     async def _on_message(self, update_id: int, message: Message) -> None:
         if message.from_user is not None and message.from_user.is_bot:
@@ -570,11 +534,11 @@ class TelegramChannel:
         chat_id = message.chat.id
         if message.text is not None:
             if len(message.text) > MAX_TEXT_CHARS:
-                self._notice(update_id, chat_id, TOO_LONG)
+                await self._notice(update_id, chat_id, "[text too long]", TOO_LONG)
             else:
                 await self._submit(update_id, chat_id, command_text(message.text))
         elif any(getattr(message, name, None) for name in CONTENT_ATTRIBUTES):
-            self._notice(update_id, chat_id, TEXT_ONLY)
+            await self._notice(update_id, chat_id, "[media]", TEXT_ONLY)
         # service messages (members joined, pinned, ...) need no answer
 
     async def _on_callback(self, update: Update) -> None:
@@ -584,7 +548,7 @@ class TelegramChannel:
         self._spawn(self._answer_callback(query.id))  # stop the spinner first
         payload = await self.callbacks.decode(query.data)
         if payload is None:
-            self._notice(update.update_id, chat_id, EXPIRED_BUTTON)
+            await self._notice(update.update_id, chat_id, "[expired button]", EXPIRED_BUTTON)
         else:
             await self._submit(update.update_id, chat_id, payload)
 
@@ -607,25 +571,18 @@ class TelegramChannel:
         except TelegramError as exc:
             log.info("answerCallbackQuery failed: %s", exc)
 
-    def _seen(self, update_id: int) -> bool:
-        """Whether an update got a notice already (text goes through the inbox instead)."""
-        if update_id in self._recent:
-            return True
-        self._recent[update_id] = None
-        while len(self._recent) > RECENT_UPDATES:
-            self._recent.popitem(last=False)
-        return False
-
-    def _notice(self, update_id: int, chat_id: int, text: str) -> None:
-        """Send a fixed polite answer, in order with the conversation's other replies."""
-        if not self._seen(update_id):
+    async def _notice(self, update_id: int, chat_id: int, what: str, text: str) -> None:
+        """Send a fixed polite answer once per delivery, in order with the conversation's
+        other replies (``what`` stands for the message in the inbox)."""
+        assert self.intake is not None
+        if await self.intake.first_delivery(IncomingMessage(NAME, str(chat_id), what,
+                                                            message_id=str(update_id))):
             self._spawn(self._send_notice(chat_id, text))
 
     async def _send_notice(self, chat_id: int, text: str) -> None:
-        dispatcher = self.dispatcher
-        assert dispatcher is not None
+        assert self.intake is not None
         try:
-            async with dispatcher.pipeline.locks.hold(f"{NAME}:{chat_id}"):
+            async with self.intake.locks.hold(f"{NAME}:{chat_id}"):
                 await self.send(str(chat_id), [Reply(text)])
         except Exception:
             log.exception("sending a notice to telegram:%s failed", chat_id)
@@ -650,7 +607,7 @@ class TelegramChannel:
     @staticmethod
     def _text(reply: Reply) -> str:
         """The reply's text, with links that cannot be URL buttons written out."""
-        lines = [reply.text.strip()]
+        lines = [shown_text(reply).strip()]
         lines += [f"{link.title}: {link.url}" for link in reply.links
                   if not link.url.startswith(("https://", "http://", "tg://"))]
         text = "\n".join(line for line in lines if line)

@@ -20,7 +20,7 @@ import base64
 import hashlib
 import hmac
 import html
-import json
+import itertools
 import logging
 import re
 import secrets
@@ -31,7 +31,8 @@ from typing import Any
 from aiohttp import web
 
 from actions.base import Reply
-from bot.core.dispatcher import Dispatcher
+from bot.channels.base import Intake
+from bot.channels.http import bad_request, read_json
 from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.service import metrics
 from bot.storage.key_values import KeyValueStore
@@ -44,7 +45,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ISSUED_ID = re.compile(r"^w[0-9a-f]{32}$")  # ids the server issues: never taken unsigned
 SECRET_KEY = "web.sender_secret"  # the HMAC key, in the key-value store (shared by workers)
-MAX_BODY_BYTES = 64 * 1024
 # The widget is embedded in other sites (city portals), so the chat API is cross-origin. It uses
 # no cookies or credentials (the sender id is in the body), so any origin may call it.
 CORS_HEADERS = {
@@ -83,27 +83,6 @@ def rasa_messages(sender: str, replies: Sequence[Reply]) -> list[dict[str, Any]]
     return out
 
 
-def bad_request(message: str) -> web.Response:
-    """A 400 with a JSON error message."""
-    return web.json_response({"error": message}, status=400)
-
-
-async def read_json(request: web.Request) -> dict[str, Any] | web.Response:
-    """The request's JSON object, or a 400 response saying what is wrong."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return bad_request("request body too large")
-    try:
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            return bad_request("request body too large")
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return bad_request("the body must be a JSON object")
-    if not isinstance(body, dict):
-        return bad_request("the body must be a JSON object")
-    return body
-
-
 def forbidden(message: str) -> web.Response:
     """A 403 with a JSON error message."""
     return web.json_response({"error": message}, status=403)
@@ -119,7 +98,7 @@ class WebChannel:
         self.outbox = outbox
         self.key_values = key_values
         self.allow_unsigned = allow_unsigned
-        self.dispatcher: Dispatcher | None = None
+        self.intake: Intake | None = None
         # Without a store (one process, tests) the key lives as long as the process.
         self._secret = secrets.token_bytes(32)
 
@@ -150,9 +129,9 @@ class WebChannel:
             return forbidden("ask /api/chat/session for a sender id")
         return sender
 
-    def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
+    def register(self, app: web.Application, intake: Intake) -> None:
         """Add the web routes."""
-        self.dispatcher = dispatcher
+        self.intake = intake
         for path in ("/api/chat", "/webhooks/rest/webhook"):  # ours and Rasa's REST path
             app.router.add_post(path, with_cors(self.chat))
             app.router.add_route("OPTIONS", path, preflight)
@@ -181,14 +160,16 @@ class WebChannel:
         """Nothing to close."""
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
-        """Keep replies until the widget polls for them."""
-        await self.outbox.push(f"{NAME}:{user_id}", [r.to_dict() for r in replies])
+        """Keep replies until the widget polls for them; the widget labels an officer's."""
+        for author, group in itertools.groupby(replies, key=lambda reply: reply.author):
+            await self.outbox.push(f"{NAME}:{user_id}", [r.to_dict() for r in group],
+                                   sender=author)
         metrics.message_out(NAME, len(replies))
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         """The chat page, naming the deployment's city (from the knowledge base)."""
-        assert self.dispatcher is not None
-        city = self.dispatcher.pipeline.services.knowledge.city.name
+        assert self.intake is not None
+        city = self.intake.city_name()
         page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
         return web.Response(text=page.replace("{{city}}", html.escape(city)),
                             content_type="text/html", charset="utf-8")
@@ -211,10 +192,10 @@ class WebChannel:
         message_id = body.get("message_id")
         if message_id is not None and not isinstance(message_id, str):
             return bad_request("'message_id' must be a string")
-        assert self.dispatcher is not None
-        if not self.dispatcher.accepting:
+        assert self.intake is not None
+        if not self.intake.accepting():
             return web.json_response({"error": "shutting down"}, status=503)
-        replies = await self.dispatcher.handle_now(
+        replies = await self.intake.handle_now(
             IncomingMessage(NAME, conversation, message, message_id))
         if replies is None:
             return web.json_response([])  # a repeated delivery: answered the first time

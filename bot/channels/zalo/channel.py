@@ -23,10 +23,8 @@ paragraph, line or word boundaries, the buttons staying on the last part.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -37,6 +35,9 @@ from typing import Any
 from aiohttp import web
 
 from actions.base import Button, Link, Reply
+from bot.channels.base import Intake, shown_text
+from bot.channels.http import bad_request, parse_object, read_body
+from bot.channels.text import split_text
 from bot.channels.zalo.client import (
     ZaloAuthError,
     ZaloClient,
@@ -46,7 +47,6 @@ from bot.channels.zalo.client import (
     ZaloWindowError,
 )
 from bot.core.delivery import DeliveryFailed
-from bot.core.dispatcher import Dispatcher
 from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
 from bot.service import metrics
 from bot.service.settings import Settings
@@ -84,28 +84,6 @@ MORE_CHOICES = "Các lựa chọn khác:"
 
 # --- rendering ---------------------------------------------------------------------------
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Parts of at most ``limit`` characters, cut at a paragraph, a line or a word if possible."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit + 1]
-        cut = -1
-        for separator in ("\n\n", "\n", " "):
-            at = window.rfind(separator, 0, limit + 1)
-            if at >= limit // 3:  # don't leave a tiny part behind for a distant break
-                cut = at
-                break
-        if cut <= 0:
-            cut = limit
-        part, rest = rest[:cut].rstrip(), rest[cut:].strip()
-        if part:
-            parts.append(part)
-    if rest:
-        parts.append(rest)
-    return parts
-
-
 def query_button(button: Button) -> dict[str, Any]:
     """A button whose payload comes back as the user's (hidden) message."""
     return {"title": button.title[:MAX_TITLE_CHARS], "type": "oa.query.hide",
@@ -134,7 +112,8 @@ def render(replies: Sequence[Reply], max_chars: int, max_buttons: int) -> list[d
         shown, overflow = usable[:max_buttons], usable[max_buttons:]
         room = max_buttons - len(shown)
         link_buttons, link_lines = reply.links[:room], reply.links[room:]
-        text = "\n".join([reply.text, *(f"{link.title}: {link.url}" for link in link_lines)])
+        text = "\n".join([shown_text(reply),
+                          *(f"{link.title}: {link.url}" for link in link_lines)])
         buttons = [query_button(b) for b in shown] + [url_button(link) for link in link_buttons]
         parts = split_text(text, max_chars)
         if not parts:
@@ -200,14 +179,14 @@ class ZaloChannel:
         self.settings = settings
         self.conversations = conversations
         self.client = ZaloClient(settings, key_values, clock)
-        self.dispatcher: Dispatcher | None = None
+        self.intake: Intake | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._keeper: asyncio.Task[None] | None = None
         self._last_message: OrderedDict[str, str] = OrderedDict()
 
-    def register(self, app: web.Application, dispatcher: Dispatcher) -> None:
+    def register(self, app: web.Application, intake: Intake) -> None:
         """Add the webhook routes."""
-        self.dispatcher = dispatcher
+        self.intake = intake
         app.router.add_post(WEBHOOK_PATH, self.webhook)
         app.router.add_get(WEBHOOK_PATH, self.handshake)
 
@@ -278,9 +257,9 @@ class ZaloChannel:
                                          delivered=delivered) from exc
 
     async def _send_notice(self, user_id: str, reply: Reply) -> None:
-        assert self.dispatcher is not None
+        assert self.intake is not None
         try:
-            async with self.dispatcher.pipeline.locks.hold(f"{NAME}:{user_id}"):
+            async with self.intake.locks.hold(f"{NAME}:{user_id}"):
                 await self.send(user_id, [reply])
         except (ZaloError, DeliveryFailed) as exc:
             log.warning("zalo notice to %s not sent: %s", user_id, exc)
@@ -300,24 +279,19 @@ class ZaloChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check, store and acknowledge one event; the bot answers in the background."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return web.json_response({"error": "request body too large"}, status=413)
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            return web.json_response({"error": "request body too large"}, status=413)
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            body = None
-        if not isinstance(body, dict):
-            return web.json_response({"error": "the body must be a JSON object"}, status=400)
+        raw = await read_body(request, MAX_BODY_BYTES)
+        if isinstance(raw, web.Response):
+            return raw
+        body = parse_object(raw)
+        if body is None:
+            return bad_request("the body must be a JSON object")
         if not signature_ok(self.settings, raw, body, request.headers):
             log.warning("zalo webhook: bad or missing signature (event %r from %s)",
                         str(body.get("event_name"))[:40], request.remote)
             if self.settings.zalo_signature_enforce:
                 return web.json_response({"error": "bad signature"}, status=401)
-        assert self.dispatcher is not None
-        if not self.dispatcher.accepting:
+        assert self.intake is not None
+        if not self.intake.accepting():
             return web.json_response({"error": "shutting down"}, status=503)
         await self._handle_event(body, raw)
         return web.json_response({"ok": True})
@@ -349,8 +323,8 @@ class ZaloChannel:
         if len(text) > MAX_TEXT_CHARS:
             await self._notice(user_id, msg_id, "[text too long]", TOO_LONG_NOTICE)
             return
-        assert self.dispatcher is not None
-        await self.dispatcher.submit(IncomingMessage(NAME, user_id, text, message_id=msg_id))
+        assert self.intake is not None
+        await self.intake.submit(IncomingMessage(NAME, user_id, text, message_id=msg_id))
 
     def _remember(self, user_id: str, msg_id: str) -> None:
         """The latest message of each user (replies may be addressed to it)."""
@@ -360,11 +334,9 @@ class ZaloChannel:
             self._last_message.popitem(last=False)
 
     async def _notice(self, user_id: str, msg_id: str, what: str, reply: Reply) -> None:
-        """Answer something the bot cannot read, once per delivery."""
-        assert self.dispatcher is not None
-        inbox = self.dispatcher.inbox
-        inbox_id = await inbox.accept(NAME, msg_id, user_id, what, dt.datetime.now(dt.UTC))
-        if inbox_id is None:
-            return  # a repeated delivery: answered the first time
-        await inbox.done(inbox_id)  # the notice is sent at most once, even across a crash
-        self._spawn(self._send_notice(user_id, reply))
+        """Answer something the bot cannot read, once per delivery (also across a crash and
+        with several workers: the delivery is recorded first)."""
+        assert self.intake is not None
+        if await self.intake.first_delivery(IncomingMessage(NAME, user_id, what,
+                                                            message_id=msg_id)):
+            self._spawn(self._send_notice(user_id, reply))
