@@ -24,6 +24,8 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.audit import recent_changes
+from knowledge.clock import utcnow
 from knowledge.explain import FIELD_LABELS, KIND_LABELS, location_label, message
 from knowledge.explain import reference_message as _reference_message
 from knowledge.files import entry_data
@@ -43,9 +45,6 @@ KB_KINDS = ("procedure", "faq", "office")
 AUDIT_KINDS = (*KB_KINDS, "city", "kb")
 HIDEABLE_KINDS = ("procedure", "faq")  # offices have no status: they are always shown
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,11 +193,11 @@ class KbEditor:
             row = await session.get(KbDraftRow, (kind, entry.id))
             if row is None:
                 session.add(KbDraftRow(kind=kind, entry_id=entry.id, data=entry_data(entry),
-                                       username=username, updated_at=_now()))
+                                       username=username, updated_at=utcnow()))
             else:
                 row.data = entry_data(entry)
                 row.username = username
-                row.updated_at = _now()
+                row.updated_at = utcnow()
         return entry
 
     async def discard(self, kind: str, entry_id: str) -> bool:
@@ -292,7 +291,7 @@ class KbEditor:
 
     @staticmethod
     def _audit(session: AsyncSession, username: str, change: Change, summary: str = "") -> None:
-        session.add(AuditRow(at=_now(), username=username, kind=change.kind,
+        session.add(AuditRow(at=utcnow(), username=username, kind=change.kind,
                              entry_id=change.entry_id, action=change.action,
                              before=change.before, after=change.after, summary=summary))
 
@@ -332,14 +331,8 @@ class KbEditor:
     async def history(self, kind: str | None = None, entry_id: str | None = None,
                       limit: int = 100) -> list[AuditRow]:
         """Recent knowledge-base changes, newest first."""
-        query = (select(AuditRow).where(AuditRow.kind.in_(AUDIT_KINDS))
-                 .order_by(AuditRow.id.desc()).limit(limit))
-        if kind is not None:
-            query = query.where(AuditRow.kind == kind)
-        if entry_id is not None:
-            query = query.where(AuditRow.entry_id == entry_id)
-        async with self.sessions() as session:
-            return list((await session.scalars(query)).all())
+        return await recent_changes(self.sessions, kinds=AUDIT_KINDS, kind=kind,
+                                    entry_id=entry_id, limit=limit)
 
     async def last_change(self, kind: str, entry_id: str) -> AuditRow | None:
         """The latest audited change of one entry."""

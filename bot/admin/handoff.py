@@ -21,6 +21,7 @@ from bot.core.handoff_desk import DeskResult, HandoffDesk, ReplyRefused, wait_te
 from bot.service.appkeys import DISPATCHER, RUNTIME
 from bot.storage.db import make_sessionmaker
 from bot.storage.handoff_queue import HandoffItem, HandoffStore, Outcome
+from knowledge.clock import utcnow
 from knowledge.office_hours import when
 
 DESK = web.AppKey("handoff_desk", HandoffDesk)
@@ -89,7 +90,7 @@ async def queue_page(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     me = current_session(request).user
     view = "all" if request.query.get("view") == "all" else "mine"
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     waiting = await desk.store.waiting()
     in_progress = await desk.store.in_progress(None if view == "all" else me.username)
     counts = await desk.store.counts()
@@ -113,7 +114,7 @@ async def _conversation_page(request: web.Request, conversation_id: str, *, stat
         return render(request, "error.html", status=404, message="Không tìm thấy hội thoại này")
     me = current_session(request).user
     turns = await desk.store.history(conversation_id)
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     mine = item.status == "staff" and item.assigned_to == me.username
     return render(
         request, "handoff_conversation.html", status=status, flash=flash,

@@ -32,6 +32,7 @@ from bot.service.bootstrap import build_lexicon
 from bot.service.composition import Runtime
 from bot.service.reload import KB_VERSION, Reloader, announce
 from bot.storage.key_values import KeyValueStore
+from knowledge.clock import utcnow
 from knowledge.drafts import (
     HIDEABLE_KINDS,
     KB_KINDS,
@@ -104,7 +105,7 @@ async def _announce(request: web.Request, what: str) -> None:
     runtime, reloader = _live(request)
     user = current_session(request).user.username
     await announce(KeyValueStore(runtime.store.sessions), KB_VERSION,
-                   {"by": user, "what": what, "at": dt.datetime.now(dt.UTC).isoformat()},
+                   {"by": user, "what": what, "at": utcnow().isoformat()},
                    runtime.redis)
     try:
         await reloader.check()
@@ -552,7 +553,7 @@ async def audit_page(request: web.Request) -> web.Response:
 
 
 def _stamp() -> str:
-    return local_time(dt.datetime.now(dt.UTC), "%Y%m%d-%H%M")
+    return local_time(utcnow(), "%Y%m%d-%H%M")
 
 
 async def export_yaml(request: web.Request) -> web.Response:

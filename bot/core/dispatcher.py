@@ -40,6 +40,7 @@ from bot.service import metrics
 from bot.service.logs import conversation_context
 from bot.service.tasks import stop_task
 from bot.storage.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
+from knowledge.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +338,7 @@ class Dispatcher:
         while True:
             await asyncio.sleep(self.orphan_after / 2)
             try:
-                await self.recover(dt.datetime.now(dt.UTC)
+                await self.recover(utcnow()
                                    - dt.timedelta(seconds=self.orphan_after))
             except Exception:
                 log.exception("looking for orphaned messages failed")

@@ -24,6 +24,7 @@ from bot.storage.conversations import ConversationStore, TurnRecord
 from bot.storage.handoff_queue import Change, HandoffItem, HandoffStore, Outcome
 from bot.storage.redact import mask_personal_data
 from bot.storage.staff import StaffStore, StaffUser
+from knowledge.clock import utcnow
 from knowledge.office_hours import OfficeSchedule
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class HandoffDesk:
             if change.outcome is not Outcome.DONE or change.item is None:
                 return DeskResult(change)
             item = change.item
-            waited = item.waited(dt.datetime.now(dt.UTC))
+            waited = item.waited(utcnow())
             problem = await self._say(item, Reply(texts.STAFF_TOOK), "handoff_taken")
         await self.staff.audit(
             officer.username, AUDIT_KIND, conversation_id, "take", {"status": "waiting"},

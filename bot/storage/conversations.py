@@ -32,12 +32,8 @@ from bot.storage.batch import write as run_write
 from bot.storage.db import make_read_sessionmaker
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, TurnRow
+from knowledge.clock import utcnow
 from nlu.normalize import fold
-
-
-def utcnow() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)

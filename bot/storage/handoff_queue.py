@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.conversations import ConversationStore
 from bot.storage.tables import ConversationRow, TurnRow
+from knowledge.clock import as_utc
 
 WAITING = "waiting"
 STAFF = "staff"
@@ -26,10 +27,6 @@ QUEUE_LIMIT = 200
 HISTORY_LIMIT = 300
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +73,9 @@ class Change:
 
 
 def _item(row: ConversationRow, last_text: str = "") -> HandoffItem:
-    updated = _aware(row.updated_at)
-    assert updated is not None
+    handoff_at = as_utc(row.handoff_at) if row.handoff_at is not None else None
     return HandoffItem(row.id, row.channel, row.user_id, row.status, row.assigned_to,
-                       _aware(row.handoff_at), updated, row.messages, row.unreachable,
+                       handoff_at, as_utc(row.updated_at), row.messages, row.unreachable,
                        row.rating, last_text)
 
 

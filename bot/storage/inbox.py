@@ -23,6 +23,7 @@ from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.db import make_read_sessionmaker
 from bot.storage.tables import InboxRow
+from knowledge.clock import utcnow
 
 PENDING = "pending"
 ANSWERED = "answered"
@@ -103,7 +104,7 @@ class Inbox:
 
         def write(connection: Connection) -> None:
             result = connection.execute(_ANSWERED, {"inbox_id": inbox_id, "replies": replies,
-                                                    "now": dt.datetime.now(dt.UTC)})
+                                                    "now": utcnow()})
             if not result.rowcount:
                 raise AlreadyHandled(inbox_id)
 
@@ -118,7 +119,7 @@ class Inbox:
         """Mark a message as finished (its replies were handed to the channel)."""
 
         def write(connection: Connection) -> None:
-            connection.execute(_DONE, {"inbox_id": inbox_id, "now": dt.datetime.now(dt.UTC)})
+            connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow()})
 
         await run_write(self.batcher, self.sessions.kw["bind"], write)
 

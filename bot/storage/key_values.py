@@ -6,7 +6,6 @@ stored one since we read it, so two workers refreshing at once cannot lose it.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.tables import KeyValueRow
+from knowledge.clock import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class KeyValueStore:
     async def compare_and_set(self, key: str, value: dict[str, Any],
                               expected_version: int | None) -> bool:
         """Store ``value`` if the stored version is still ``expected_version`` (None: unset)."""
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         try:
             async with self.sessions.begin() as session:
                 if expected_version is None:

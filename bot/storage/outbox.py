@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.tables import OutboxRow
+from knowledge.clock import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Outbox:
     async def push(self, conversation_id: str, replies: list[dict[str, Any]],
                    sender: str = "bot") -> None:
         """Store replies for a conversation."""
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         async with self.sessions.begin() as session:
             session.add_all(OutboxRow(conversation_id=conversation_id, created_at=now,
                                       reply=reply, sender=sender) for reply in replies)

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from knowledge.audit import recent_changes
+from knowledge.clock import as_utc, utcnow
 from knowledge.tables import AuditRow, Base
 
 USERNAME_PATTERN = r"^[a-z0-9._-]{3,40}$"
@@ -111,12 +113,8 @@ class LoginLocked(Exception):
         self.until = until
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _hash_token(token: str) -> str:
@@ -175,15 +173,15 @@ class StaffStore:
 
     async def authenticate(self, username: str, password: str) -> StaffUser | None:
         """The user when the password is right; None otherwise. Raises LoginLocked."""
-        now = _now()
+        now = utcnow()
         async with self.sessions.begin() as session:
             row = await session.scalar(select(StaffUserRow).where(
                 StaffUserRow.username == username))
             if row is None:
                 self.hasher.hash(password)  # spend the same time as a real check
                 return None
-            if row.locked_until is not None and _aware(row.locked_until) > now:
-                raise LoginLocked(_aware(row.locked_until))
+            if row.locked_until is not None and as_utc(row.locked_until) > now:
+                raise LoginLocked(as_utc(row.locked_until))
             try:
                 self.hasher.verify(row.password_hash, password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -205,7 +203,7 @@ class StaffStore:
                                                                                    StaffSession]:
         """A new login session: the cookie token (never stored) and the session."""
         token = secrets.token_urlsafe(32)
-        now = _now()
+        now = utcnow()
         session_data = StaffSession(user, secrets.token_urlsafe(32), now + lifetime)
         async with self.sessions.begin() as session:
             await session.execute(delete(StaffSessionRow).where(
@@ -226,9 +224,9 @@ class StaffStore:
         if found is None:
             return None
         stored, user = found
-        if _aware(stored.expires_at) <= _now() or not user.active:
+        if as_utc(stored.expires_at) <= utcnow() or not user.active:
             return None
-        return StaffSession(_user(user), stored.csrf_token, _aware(stored.expires_at))
+        return StaffSession(_user(user), stored.csrf_token, as_utc(stored.expires_at))
 
     async def end_session(self, token: str) -> None:
         """Log out."""
@@ -241,16 +239,10 @@ class StaffStore:
                     summary: str = "") -> None:
         """Record one change."""
         async with self.sessions.begin() as session:
-            session.add(AuditRow(at=_now(), username=username, kind=kind, entry_id=entry_id,
+            session.add(AuditRow(at=utcnow(), username=username, kind=kind, entry_id=entry_id,
                                  action=action, before=before, after=after, summary=summary))
 
     async def audit_log(self, kind: str | None = None, entry_id: str | None = None,
                         limit: int = 100) -> list[AuditRow]:
         """Recent changes, newest first."""
-        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
-        if kind is not None:
-            query = query.where(AuditRow.kind == kind)
-        if entry_id is not None:
-            query = query.where(AuditRow.entry_id == entry_id)
-        async with self.sessions() as session:
-            return list((await session.scalars(query)).all())
+        return await recent_changes(self.sessions, kind=kind, entry_id=entry_id, limit=limit)

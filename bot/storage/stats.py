@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.tables import ConversationRow, TurnRow
+from knowledge.clock import as_utc, utcnow
 
 VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -47,12 +48,10 @@ class Figures:
         return waits[len(waits) // 2] if waits else None
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _day(value: dt.datetime) -> dt.date:
-    return _aware(value).astimezone(VN).date()
+    return as_utc(value).astimezone(VN).date()
 
 
 async def figures(sessions: async_sessionmaker[AsyncSession], start: dt.date, end: dt.date,
@@ -63,7 +62,7 @@ async def figures(sessions: async_sessionmaker[AsyncSession], start: dt.date, en
     finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN).astimezone(dt.UTC)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     index = {day: i for i, day in enumerate(days)}
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
 
     conversations: dict[str, list[int]] = {}
     messages_by_day: dict[str, list[int]] = {}
@@ -122,8 +121,8 @@ async def figures(sessions: async_sessionmaker[AsyncSession], start: dt.date, en
     for handoff_at, replied_at in handoffs:
         if handoff_at is None:
             continue
-        started = _aware(handoff_at)
-        ended = now if replied_at is None else _aware(replied_at)
+        started = as_utc(handoff_at)
+        ended = now if replied_at is None else as_utc(replied_at)
         waits.append(max(0.0, (ended - started).total_seconds() / 60))
     votes = {int(value): int(count) for value, count in feedback if value is not None}
     return Figures(

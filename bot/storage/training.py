@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.storage.tables import ConversationRow, NluModelRow, TrainingExampleRow, TurnRow
+from knowledge.clock import as_utc, utcnow
 from nlu.normalize import fold
 
 MERGE_SCORE = 90.0  # token_sort_ratio at or above which two wordings are one question
@@ -68,13 +69,8 @@ class TrainingBusy(RuntimeError):
         self.running = running
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +133,17 @@ class ModelVersion:
     @property
     def stale(self) -> bool:
         """A "training" row whose job has surely died."""
-        return self.status == STATUS_TRAINING and _now() - self.created_at > STALE_TRAINING
+        return self.status == STATUS_TRAINING and utcnow() - self.created_at > STALE_TRAINING
 
 
 def _version(row: NluModelRow) -> ModelVersion:
-    return ModelVersion(row.id, row.version, row.path, _aware(row.created_at), row.username,
+    return ModelVersion(row.id, row.version, row.path, as_utc(row.created_at), row.username,
                         row.examples, row.status, row.note, dict(row.metrics or {}))
 
 
 def _example(row: TrainingExampleRow) -> LabelledExample:
     return LabelledExample(row.id, row.text, row.intent, row.procedure, row.turn_id,
-                           row.username, _aware(row.at))
+                           row.username, as_utc(row.at))
 
 
 def _disliked_questions() -> Any:
@@ -245,7 +241,7 @@ class TrainingStore:
                 variants=tuple(texts[1:]),
                 count=sum(int(row[1]) for row in member_rows),
                 unsure=sum(int(row[4] or 0) for row in member_rows),
-                last_at=max(_aware(row[2]) for row in member_rows),
+                last_at=max(as_utc(row[2]) for row in member_rows),
                 channels=tuple(sorted(set().union(*(channels.get(row[0], set())
                                                     for row in member_rows)))),
                 intent=lead.intent,
@@ -263,7 +259,7 @@ class TrainingStore:
         new label. Returns how many examples were stored; raises InboxError when the group was
         handled already."""
         wanted = self._check_keys(keys)
-        now = _now()
+        now = utcnow()
         async with self.sessions.begin() as session:
             found = (await session.execute(
                 select(TurnRow.id, TurnRow.folded, TurnRow.text).where(
@@ -319,7 +315,7 @@ class TrainingStore:
     async def add_examples(self, examples: Sequence[tuple[str, str, str | None]],
                            username: str) -> int:
         """Store (text, intent, procedure) examples that come from no message."""
-        now = _now()
+        now = utcnow()
         async with self.sessions.begin() as session:
             session.add_all(TrainingExampleRow(text=text, intent=intent,
                                                procedure=procedure or None, turn_id=None,
@@ -345,7 +341,7 @@ class TrainingStore:
                           note: str = "") -> ModelVersion:
         """Record a model being trained; raises TrainingBusy while another one is (a row
         left "training" by a worker that died stops counting after ``STALE_TRAINING``)."""
-        now = _now()
+        now = utcnow()
         async with self.sessions.begin() as session:
             for row in (await session.scalars(select(NluModelRow).where(
                     NluModelRow.status == STATUS_TRAINING))).all():
@@ -369,7 +365,7 @@ class TrainingStore:
             row = await session.scalar(select(NluModelRow).where(
                 NluModelRow.version == version))
             if row is None:
-                row = NluModelRow(version=version, created_at=created_at or _now())
+                row = NluModelRow(version=version, created_at=created_at or utcnow())
                 session.add(row)
             row.path, row.username, row.examples = path, username, examples
             row.status, row.metrics, row.note = status, metrics, note

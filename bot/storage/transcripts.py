@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.tables import ConversationNoteRow, ConversationRow, TurnRow
+from knowledge.clock import as_utc, utcnow
 from knowledge.tables import ProcedureRow
 from nlu.normalize import fold
 
@@ -60,12 +61,8 @@ class TranscriptError(ValueError):
     """A staff request that cannot be done; the message says why (in Vietnamese)."""
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return _aware(value).astimezone(dt.UTC)
 
 
 def _members(words: str | None) -> list[str]:
@@ -135,9 +132,9 @@ class TranscriptFilter:
         if self.channel:
             found.append(table.channel == self.channel)
         if self.updated_from is not None:
-            found.append(table.updated_at >= _utc(self.updated_from))
+            found.append(table.updated_at >= as_utc(self.updated_from))
         if self.updated_before is not None:
-            found.append(table.updated_at < _utc(self.updated_before))
+            found.append(table.updated_at < as_utc(self.updated_before))
         if self.intent:
             found.append(table.intents.like(f"% {_like_escape(self.intent)} %", escape="\\"))
         if self.procedure:
@@ -175,7 +172,7 @@ class Cursor:
 
     def encode(self) -> str:
         """An opaque string for a link."""
-        raw = json.dumps([_utc(self.updated_at).isoformat(), self.id], ensure_ascii=False)
+        raw = json.dumps([as_utc(self.updated_at).isoformat(), self.id], ensure_ascii=False)
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
@@ -186,7 +183,7 @@ class Cursor:
             at, conversation_id = json.loads(raw.decode())
             if not isinstance(at, str) or not isinstance(conversation_id, str):
                 raise ValueError("cursor items must be strings")
-            return cls(_aware(dt.datetime.fromisoformat(at)), conversation_id)
+            return cls(as_utc(dt.datetime.fromisoformat(at)), conversation_id)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise TranscriptError("Liên kết trang không hợp lệ, hãy lọc lại từ đầu") from exc
 
@@ -282,7 +279,7 @@ SUMMARY_COLUMNS = (
 def _summary(row: Any) -> ConversationSummary:
     return ConversationSummary(
         id=row.id, channel=row.channel, user_id=row.user_id, status=row.status,
-        created_at=_aware(row.created_at), updated_at=_aware(row.updated_at),
+        created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
         messages=row.messages or 0, intents=_members(row.intents),
         procedures=_members(row.procedures), fallbacks=row.fallbacks or 0,
         min_confidence=row.min_confidence, handoff=bool(row.handoff),
@@ -293,7 +290,7 @@ def _summary(row: Any) -> ConversationSummary:
 
 def _turn(row: TurnRow) -> TurnView:
     return TurnView(
-        id=row.id, at=_aware(row.at), channel=row.channel, direction=row.direction,
+        id=row.id, at=as_utc(row.at), channel=row.channel, direction=row.direction,
         text=row.text, intent=row.intent, confidence=row.confidence,
         entities=list(row.entities or []), procedure=row.procedure, action=row.action,
         latency_ms=row.latency_ms, misunderstood=bool(row.misunderstood),
@@ -316,7 +313,7 @@ class TranscriptStore:
         table = ConversationRow
         query = select(*SUMMARY_COLUMNS).where(*where)
         if after is not None:
-            at = _utc(after.updated_at)
+            at = as_utc(after.updated_at)
             # "updated_at <= at" is the index range; the OR breaks ties on the id.
             query = query.where(table.updated_at <= at,
                                 or_(table.updated_at < at,
@@ -340,11 +337,11 @@ class TranscriptStore:
             return list((await session.execute(self._listing(where, after, limit))).all())
         recent = select(table.updated_at)
         if after is not None:
-            recent = recent.where(table.updated_at <= _utc(after.updated_at))
+            recent = recent.where(table.updated_at <= as_utc(after.updated_at))
         if wanted.updated_before is not None:
-            recent = recent.where(table.updated_at < _utc(wanted.updated_before))
+            recent = recent.where(table.updated_at < as_utc(wanted.updated_before))
         if wanted.updated_from is not None:
-            recent = recent.where(table.updated_at >= _utc(wanted.updated_from))
+            recent = recent.where(table.updated_at >= as_utc(wanted.updated_from))
         window = recent.order_by(table.updated_at.desc()).limit(SCAN_WINDOW).subquery()
         boundary, seen = (await session.execute(
             select(func.min(window.c.updated_at), func.count()).select_from(window))).one()
@@ -474,7 +471,7 @@ class TranscriptStore:
         first = next((turn.text for turn in turns if turn.direction == "in"), "")
         return ConversationDetail(
             _with_preview(_summary(row), _shorten(first)), turns,
-            [Note(n.id, _aware(n.at), n.username, n.text) for n in notes], total)
+            [Note(n.id, as_utc(n.at), n.username, n.text) for n in notes], total)
 
     async def add_note(self, conversation_id: str, username: str, text: str) -> Note:
         """Add an officer's note; raises TranscriptError for an empty or overlong note and
@@ -486,7 +483,7 @@ class TranscriptStore:
             raise TranscriptError(f"Ghi chú dài quá {MAX_NOTE_CHARS} ký tự")
         if CONTROL_CHARS.search(text):
             raise TranscriptError("Ghi chú chứa ký tự điều khiển không hợp lệ")
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         async with self.sessions.begin() as session:
             if await session.get(ConversationRow, conversation_id) is None:
                 raise LookupError(conversation_id)
