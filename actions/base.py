@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from actions.dossier_source import DossierSource
@@ -35,8 +36,19 @@ class Link:
     url: str
 
 
-BOT = "bot"
-STAFF = "staff"
+class Author(StrEnum):
+    """Who wrote a reply."""
+
+    BOT = "bot"
+    STAFF = "staff"  # a support officer, through the handoff desk
+
+
+class ConversationStatus(StrEnum):
+    """Who answers a conversation now (stored with it; the one definition)."""
+
+    BOT = "bot"  # the bot answers
+    WAITING = "waiting"  # the citizen asked for a person; nobody has taken it yet
+    STAFF = "staff"  # an officer has the conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +59,7 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     links: tuple[Link, ...] = ()
-    author: str = BOT
+    author: Author = Author.BOT
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (used by the web channel and transcripts)."""
@@ -56,8 +68,8 @@ class Reply:
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "links": [{"title": link.title, "url": link.url} for link in self.links],
         }
-        if self.author != BOT:
-            data["author"] = self.author
+        if self.author != Author.BOT:
+            data["author"] = str(self.author)
         return data
 
     @classmethod
@@ -68,7 +80,7 @@ class Reply:
                          for b in data.get("buttons", ())),
                    tuple(Link(str(link["title"]), str(link["url"]))
                          for link in data.get("links", ())),
-                   str(data.get("author", BOT)))
+                   Author(data.get("author", Author.BOT)))
 
 
 def payload(intent: str, **entities: str) -> str:
@@ -139,7 +151,7 @@ class ActionResult:
 
     replies: tuple[Reply, ...]
     slots: Mapping[str, Any] = field(default_factory=dict)
-    status: str | None = None  # a new conversation status ("waiting" for handoff)
+    status: ConversationStatus | None = None  # a new status (WAITING for a handoff)
 
 
 class Action(Protocol):

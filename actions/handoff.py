@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actions import texts
-from actions.base import ActionContext, ActionResult, Button, Reply
+from actions.base import ActionContext, ActionResult, Button, ConversationStatus, Reply
 from knowledge.office_hours import when
 
 RESUME_PAYLOAD = "/resume_bot"
@@ -36,7 +36,7 @@ class HumanHandoff:
                                                       opening=opening, hotline=hotline)
         return ActionResult((Reply(text, (Button(texts.RESUME_BUTTON, RESUME_PAYLOAD),)),),
                             {"awaiting": None, "fallbacks": 0, "reminded": None},
-                            status="waiting")
+                            status=ConversationStatus.WAITING)
 
 
 class WaitForStaff:
@@ -73,4 +73,5 @@ class ResumeBot:
 
     async def run(self, ctx: ActionContext) -> ActionResult:
         """Return the conversation to the bot."""
-        return ActionResult((Reply(texts.RESUMED),), {"reminded": None}, status="bot")
+        return ActionResult((Reply(texts.RESUMED),), {"reminded": None},
+                            status=ConversationStatus.BOT)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from actions.base import ConversationStatus
 from bot.admin.web import STAFF_STORE, current_session, environment, form_data, render
 from bot.core.handoff_desk import DeskResult, HandoffDesk, ReplyRefused, wait_text
 from bot.service.appkeys import DISPATCHER, RUNTIME
@@ -29,8 +30,9 @@ REFRESH_SECONDS = 5
 HISTORY_REFRESH_SECONDS = 3
 LAST_TEXT_CHARS = 140
 CHANNEL_LABELS = {"web": "Web", "telegram": "Telegram", "zalo": "Zalo"}
-STATUS_LABELS = {"waiting": "Đang chờ nhân viên", "staff": "Nhân viên đang hỗ trợ",
-                 "bot": "Bot đang trả lời"}
+STATUS_LABELS: dict[str, str] = {ConversationStatus.WAITING: "Đang chờ nhân viên",
+                                 ConversationStatus.STAFF: "Nhân viên đang hỗ trợ",
+                                 ConversationStatus.BOT: "Bot đang trả lời"}
 DONE_MESSAGES = {
     "taken": "Bạn đã nhận hội thoại. Người dân được báo có nhân viên đang hỗ trợ.",
     "mine": "Bạn đã nhận hội thoại này rồi.",
@@ -62,7 +64,7 @@ def _refusal(outcome: Outcome, item: HandoffItem | None, action: str) -> tuple[i
                      "hoặc hội thoại đã được đóng)")
     if outcome is Outcome.NOT_YOURS:
         return 409, f"Hội thoại này do {who} đang hỗ trợ"
-    if item is not None and item.status == "waiting" and action == "reply":
+    if item is not None and item.status == ConversationStatus.WAITING and action == "reply":
         return 409, "Bạn cần bấm “Nhận” trước khi trả lời"
     return 409, "Hội thoại này hiện không do nhân viên nào hỗ trợ"
 
@@ -115,15 +117,16 @@ async def _conversation_page(request: web.Request, conversation_id: str, *, stat
     me = current_session(request).user
     turns = await desk.store.history(conversation_id)
     now = utcnow()
-    mine = item.status == "staff" and item.assigned_to == me.username
+    mine = item.status == ConversationStatus.STAFF and item.assigned_to == me.username
     return render(
         request, "handoff_conversation.html", status=status, flash=flash,
         flash_error=flash_error, item=item, turns=turns, path=_path(item.id),
         channel=CHANNEL_LABELS.get(item.channel, item.channel),
         status_label=STATUS_LABELS.get(item.status, item.status),
-        waited=wait_text(item.waited(now)) if item.status == "waiting" else "",
-        last_id=turns[-1].id if turns else 0, can_take=item.status == "waiting",
-        can_reply=mine, can_give_back=item.status == "staff" and (mine or me.is_admin),
+        waited=wait_text(item.waited(now)) if item.status == ConversationStatus.WAITING else "",
+        last_id=turns[-1].id if turns else 0, can_take=item.status == ConversationStatus.WAITING,
+        can_reply=mine,
+        can_give_back=item.status == ConversationStatus.STAFF and (mine or me.is_admin),
         draft=draft, refresh_seconds=HISTORY_REFRESH_SECONDS)
 
 

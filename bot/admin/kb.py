@@ -23,10 +23,10 @@ import yaml
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from actions.base import Reply
+from actions.base import ConversationStatus, Reply
 from bot.admin.web import current_session, local_time, render
 from bot.core.messages import IncomingMessage, clean_text
-from bot.core.state import STATUS_BOT, ConversationState
+from bot.core.state import ConversationState
 from bot.service.appkeys import RELOADER, RUNTIME
 from bot.service.bootstrap import build_lexicon
 from bot.service.composition import Runtime
@@ -279,7 +279,7 @@ async def _ask(runtime: Runtime, snapshot: KnowledgeSnapshot, question: str,
     services = dataclasses.replace(runtime.pipeline.services, knowledge=snapshot, feedback=None)
     message = IncomingMessage("preview", username, question)
     _parse, _decision, _procedure, result = await runtime.pipeline.respond(
-        clean_text(question), ConversationState(), STATUS_BOT, message, services, nlu)
+        clean_text(question), ConversationState(), ConversationStatus.BOT, message, services, nlu)
     return list(result.replies)
 
 

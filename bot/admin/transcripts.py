@@ -24,10 +24,10 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from actions.base import ConversationStatus
 from actions.texts import INTENT_LABELS
 from bot.admin.web import STAFF_STORE, VN, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
-from bot.core.state import STATUS_BOT, STATUS_STAFF, STATUS_WAITING
 from bot.storage.transcripts import (
     COUNT_CAP,
     EXPORT_MAX_ROWS,
@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 TRANSCRIPTS = web.AppKey("transcripts", TranscriptStore)
 CHANNEL_LABELS = {"web": "Web", "telegram": "Telegram", "zalo": "Zalo",
                   "console": "Thử trên máy (console)"}
-STATUS_LABELS = {STATUS_BOT: "Bot đang trả lời", STATUS_WAITING: "Chờ nhân viên",
-                 STATUS_STAFF: "Nhân viên đang hỗ trợ"}
+STATUS_LABELS: dict[str, str] = {ConversationStatus.BOT: "Bot đang trả lời",
+                                 ConversationStatus.WAITING: "Chờ nhân viên",
+                                 ConversationStatus.STAFF: "Nhân viên đang hỗ trợ"}
 ALL_INTENT_LABELS = {**{i.value: i.value for i in Intent}, **INTENT_LABELS,
                      Intent.OUT_OF_SCOPE.value: "Ngoài phạm vi"}
 CONFIDENCE_CHOICES = (

@@ -13,7 +13,7 @@ from typing import Protocol
 from aiohttp import web
 
 from actions import texts
-from actions.base import STAFF, Reply
+from actions.base import Author, Reply
 from bot.core.messages import IncomingMessage
 from bot.service.coordination.locks import Locks
 
@@ -63,7 +63,7 @@ class Channel(Protocol):
 def shown_text(reply: Reply) -> str:
     """A reply's text as a chat platform shows it: an officer's reply says who wrote it (the
     platform shows every message as the bot's)."""
-    if reply.author == STAFF:
+    if reply.author == Author.STAFF:
         return texts.STAFF_SAYS.format(text=reply.text)
     return reply.text
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from actions import texts
-from actions.base import STAFF, Reply
+from actions.base import Author, ConversationStatus, Reply
 from actions.feedback import RATING_BUTTONS
 from bot.core.delivery import ReplySender
 from bot.core.messages import MAX_TEXT_CHARS, clean_text
@@ -104,11 +104,11 @@ class HandoffDesk:
             item = await self.store.get(conversation_id)
             if item is None:
                 return DeskResult(Change(Outcome.NOT_FOUND, None))
-            if item.status != "staff":
+            if item.status != ConversationStatus.STAFF:
                 return DeskResult(Change(Outcome.NOT_STAFF, item))
             if item.assigned_to != officer.username:
                 return DeskResult(Change(Outcome.NOT_YOURS, item))
-            problem = await self._deliver(item, [Reply(cleaned, author=STAFF)])
+            problem = await self._deliver(item, [Reply(cleaned, author=Author.STAFF)])
             if problem is None:
                 await self._record(item, TurnRecord("out", cleaned, action="staff_reply",
                                                     sender=officer.username))

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
-from actions.base import Action, ActionContext, ActionResult, Reply, Services
+from actions.base import Action, ActionContext, ActionResult, ConversationStatus, Reply, Services
 from bot.core.messages import IncomingMessage, clean_text
 from bot.core.payloads import parse_payload
 from bot.core.policy import Decision, FaqMatch, decide
-from bot.core.state import STATUS_BOT, STATUS_WAITING, ConversationState
+from bot.core.state import ConversationState
 from bot.service import metrics
 from bot.service.coordination.locks import ConversationLocks, Locks
 from bot.service.logs import conversation_context
@@ -87,11 +87,11 @@ class Pipeline:
                        started: float) -> HandledMessage:
         text = clean_text(message.text)
         stored = await self.conversations.load(message.conversation_id)
-        state, status = ConversationState(), STATUS_BOT
+        state, status = ConversationState(), ConversationStatus.BOT
         if stored is not None:
-            status = stored.status
+            status = ConversationStatus(stored.status)
             idle = message.received_at - stored.updated_at
-            if status != STATUS_BOT or idle <= self.state_ttl:
+            if status != ConversationStatus.BOT or idle <= self.state_ttl:
                 state = ConversationState.from_dict(stored.state)
 
         parse, decision, procedure, result = await self.respond(
@@ -122,7 +122,7 @@ class Pipeline:
                                       also=settle(replies) if settle is not None else None)
         if decision.misunderstood:
             metrics.fallback(message.channel)
-        if new_status == STATUS_WAITING and status != STATUS_WAITING:
+        if new_status == ConversationStatus.WAITING and status != ConversationStatus.WAITING:
             metrics.handoff(message.channel)
         log.debug("conversation %s: %s -> %s (%s)", message.conversation_id,
                   parse.intent.name, decision.action, decision.reason)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.state import STATUS_STAFF, STATUS_WAITING, ConversationState
+from actions.base import ConversationStatus
+from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
 from nlu.types import IntentScore, ParseResult
@@ -60,9 +61,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     confidence = parse.intent.confidence
     procedure = parse.first(EntityType.PROCEDURE)
 
-    if status == STATUS_STAFF:
+    if status == ConversationStatus.STAFF:
         return Decision("with_staff", intent, "an officer has this conversation")
-    if status == STATUS_WAITING:
+    if status == ConversationStatus.WAITING:
         if intent == "resume_bot":
             return Decision("resume_bot", intent, "the citizen stopped waiting")
         return Decision("wait_for_staff", intent, "waiting for an officer")

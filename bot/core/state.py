@@ -6,11 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-STATUS_BOT = "bot"  # the bot answers
-STATUS_WAITING = "waiting"  # the citizen asked for a person; nobody has taken it yet
-STATUS_STAFF = "staff"  # an officer has the conversation
-HANDED_OFF = frozenset({STATUS_WAITING, STATUS_STAFF})
-
 
 @dataclass(frozen=True, slots=True)
 class ConversationState:

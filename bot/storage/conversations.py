@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actions.base import ConversationStatus
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.db import make_read_sessionmaker
@@ -121,7 +122,7 @@ class ConversationStore:
         confidences = [t.confidence for t in incoming if t.confidence is not None]
         folded = " ".join(row["folded"] for row in rows if row["direction"] == "in")
         fallbacks = sum(1 for t in incoming if t.misunderstood)
-        waiting = status == "waiting"
+        waiting = status == ConversationStatus.WAITING
 
         params: dict[str, Any] = {
             "cid": conversation_id, "new_state": state, "new_status": status, "now": now,
@@ -242,7 +243,7 @@ def _summary_update(intents: int, procedures: int, confidence: bool, folded: boo
     if waiting:  # a new request for a person starts the wait; a repeated one keeps it
         values["handoff"] = True
         values["handoff_at"] = case(
-            (and_(table.status == "waiting", table.handoff_at.is_not(None)),
+            (and_(table.status == ConversationStatus.WAITING, table.handoff_at.is_not(None)),
              table.handoff_at), else_=bindparam("now", type_=DateTime(timezone=True)))
     return update(table).where(table.id == bindparam("cid")).values(**values)
 

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actions.base import ConversationStatus
 from bot.storage.conversations import ConversationStore
 from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.clock import as_utc
 
-WAITING = "waiting"
-STAFF = "staff"
-BOT = "bot"
+WAITING = ConversationStatus.WAITING
+STAFF = ConversationStatus.STAFF
+BOT = ConversationStatus.BOT
 QUEUE_LIMIT = 200
 HISTORY_LIMIT = 300
 
