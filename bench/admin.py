@@ -47,9 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.machine import describe
 from bot.admin.web import STAFF_STORE
+from bot.core.brain import build_lexicon
 from bot.service.app import create_app
 from bot.service.appkeys import RUNTIME
-from bot.service.bootstrap import build_lexicon
 from bot.service.settings import Settings
 from bot.storage.staff import Role
 from bot.storage.tables import ConversationRow, TurnRow

@@ -48,7 +48,7 @@ import aiohttp  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.nlu import percentile  # noqa: E402
 from bench.nlu_server import write_lexicon  # noqa: E402
-from bot.service.bootstrap import build_lexicon  # noqa: E402
+from bot.core.brain import build_lexicon  # noqa: E402
 from bot.service.settings import Settings  # noqa: E402
 from knowledge.files import load_directory  # noqa: E402
 from nlu.engine import BuiltinNlu, Lexicon, train  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe
-from bot.service.bootstrap import build_lexicon
+from bot.core.brain import build_lexicon
 from bot.service.settings import Settings
 from knowledge.files import load_directory
 from nlu.engine import BuiltinNlu, train

@@ -11,9 +11,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.core.brain import build_lexicon
 from bot.dossier_api.simulator import create_simulator_app
 from bot.service.app import create_app
-from bot.service.bootstrap import build_lexicon, open_knowledge
+from bot.service.bootstrap import open_knowledge
 from bot.service.composition import Runtime, build_runtime
 from bot.service.settings import Settings
 from knowledge.files import load_directory

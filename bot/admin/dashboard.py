@@ -30,7 +30,7 @@ async def dashboard(request: web.Request) -> web.Response:
     end = dt.datetime.now(VN).date()
     start = end - dt.timedelta(days=days - 1)
     data = await figures(make_sessionmaker(runtime.engine), start, end)
-    names = {pid: p.name for pid, p in runtime.pipeline.services.knowledge.procedures.items()}
+    names = {pid: p.name for pid, p in runtime.pipeline.brain.knowledge.procedures.items()}
     ratings_total = sum(data.ratings.values())
     average = (sum(k * v for k, v in data.ratings.items()) / ratings_total
                if ratings_total else None)

@@ -136,7 +136,7 @@ async def dismiss(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.Response:
     """Every labelled example as Rasa NLU YAML, for download."""
     examples = await _training(request).examples()
-    nlu = builtin_engine(request.app[RUNTIME].nlu)
+    nlu = builtin_engine(request.app[RUNTIME].pipeline.brain.nlu)
     return web.Response(
         text=export_yaml(examples, entity_finder(nlu)), content_type="application/x-yaml",
         headers={"Content-Disposition": 'attachment; filename="egovbot-labelled-nlu.yml"',
@@ -172,7 +172,7 @@ async def models_page(request: web.Request, flash: str | None = None,
         running_any=any(_is_running(m, serving) for m in models),
         is_running=lambda m: _is_running(m, serving), model_name=model_name, pct=pct,
         status_labels=MODEL_STATUS_LABELS, status_pills=MODEL_STATUS_PILLS,
-        serving_model=request.app[RUNTIME].nlu.model,
+        serving_model=request.app[RUNTIME].pipeline.brain.nlu.model,
         labelled=await retrainer.training.count_examples(),
         rasa=request.app[RUNTIME].settings.nlu_engine == "rasa",
         flash=flash, flash_error=flash_error)

@@ -25,10 +25,10 @@ from multidict import MultiDictProxy
 
 from actions.base import ConversationStatus, Reply
 from bot.admin.web import current_session, local_time, render
-from bot.core.messages import IncomingMessage, clean_text
+from bot.core.brain import answer
+from bot.core.messages import IncomingMessage
 from bot.core.state import ConversationState
 from bot.service.appkeys import RELOADER, RUNTIME
-from bot.service.bootstrap import build_lexicon
 from bot.service.composition import Runtime
 from bot.service.reload import KB_VERSION, Reloader, announce
 from bot.storage.key_values import KeyValueStore
@@ -273,21 +273,19 @@ def snapshot_with(base: KnowledgeSnapshot, kind: str, entry_id: str,
 async def _ask(runtime: Runtime, snapshot: KnowledgeSnapshot, question: str,
                username: str) -> list[Reply]:
     """The bot's replies to a first message, from this knowledge; nothing is saved."""
-    nlu = runtime.nlu.with_lexicon(build_lexicon(list(snapshot.procedures.values()),
-                                                 list(snapshot.offices.values())))
+    brain = runtime.pipeline.brain.with_knowledge(snapshot)
     # no feedback recorder: a preview stores nothing, even a 👍 payload typed as a question
-    services = dataclasses.replace(runtime.pipeline.services, knowledge=snapshot, feedback=None)
-    message = IncomingMessage("preview", username, question)
-    _parse, _decision, _procedure, result = await runtime.pipeline.respond(
-        clean_text(question), ConversationState(), ConversationStatus.BOT, message, services, nlu)
-    return list(result.replies)
+    brain = brain.with_services(dataclasses.replace(brain.services, feedback=None))
+    turn = await answer(brain, ConversationState(), ConversationStatus.BOT,
+                        IncomingMessage("preview", username, question))
+    return list(turn.result.replies)
 
 
 async def preview(runtime: Runtime, kind: str, entry: Entry, questions: Sequence[str],
                   username: str) -> list[PreviewAnswer]:
     """Ask the real NLU, policy and actions each question with the draft applied, and
     without it, saving no conversation state or transcript."""
-    current = runtime.pipeline.services.knowledge
+    current = runtime.pipeline.brain.knowledge
     draft = snapshot_with(current, kind, entry.id, entry)
     return [PreviewAnswer(q, await _ask(runtime, draft, q, username),
                           await _ask(runtime, current, q, username))
@@ -431,7 +429,7 @@ async def submit(request: web.Request) -> web.StreamResponse:
                                 question=question, status=400)
     if action == "preview":
         questions = [question] if question else default_questions(
-            entry, runtime.pipeline.services.knowledge)
+            entry, runtime.pipeline.brain.knowledge)
         answers = await preview(runtime, kind, entry, questions, user)
         return await _edit_page(request, kind, entry.id, entry_data(entry), answers=answers,
                                 question=question, flash="Đã lưu nháp. Dưới đây là câu trả lời "

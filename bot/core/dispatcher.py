@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import Reply
 from bot.core.delivery import DeliveryFailed, ReplySender
-from bot.core.messages import IncomingMessage, clean_text
+from bot.core.messages import IncomingMessage
 from bot.core.pipeline import Pipeline
 from bot.service import metrics
 from bot.service.logs import conversation_context
@@ -106,7 +106,7 @@ class Dispatcher:
                 and await self.dedup.seen(message.channel, message_id)):
             metrics.duplicate(message.channel)
             return None
-        text = clean_text(message.text)
+        text = message.text
         inbox_id = await self.inbox.accept(message.channel, message_id, message.user_id, text,
                                            message.received_at)
         if inbox_id is None:
@@ -264,7 +264,7 @@ class Dispatcher:
             return Inbox.answered_job(item.id, [reply.to_dict() for reply in replies])
 
         try:
-            return (await self.pipeline.process(message, settle)).replies
+            return (await self.pipeline.handle(message, settle)).replies
         except AlreadyHandled:
             return await self._stored_replies(item.id)
         except DATABASE_AWAY:

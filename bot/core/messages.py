@@ -20,6 +20,10 @@ class IncomingMessage:
     message_id: str | None = None
     received_at: dt.datetime = field(default_factory=utcnow)
 
+    def __post_init__(self) -> None:
+        """Clean the text once, where the message is made (every later step reads it)."""
+        object.__setattr__(self, "text", clean_text(self.text))
+
     @property
     def conversation_id(self) -> str:
         """One conversation per channel and user."""

@@ -184,7 +184,7 @@ class Retrainer:
 
     def serving(self) -> dict[str, Any]:
         """The identity of the model this worker serves."""
-        return model_identity(self.runtime.nlu.model)
+        return model_identity(self.runtime.pipeline.brain.nlu.model)
 
     async def start(self, username: str) -> RetrainJob:
         """Start retraining in the background; raises RetrainRefused while one runs."""
@@ -242,7 +242,7 @@ class Retrainer:
     async def _retrain(self, job: RetrainJob, examples: list[LabelledExample],
                        path: Path) -> None:
         settings = self.runtime.settings
-        current = builtin_engine(self.runtime.nlu)
+        current = builtin_engine(self.runtime.pipeline.brain.nlu)
         loop = asyncio.get_running_loop()
         shipped = await loop.run_in_executor(None, load_training_data,
                                              settings.nlu_train_files)

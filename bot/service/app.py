@@ -54,7 +54,7 @@ async def parse(request: web.Request) -> web.Response:
     message = body.get("text")
     if not isinstance(message, str):
         return web.json_response({"error": "'text' must be a string"}, status=400)
-    parsed = await parse_async(request.app[RUNTIME].pipeline.nlu, message[:MAX_TEXT_CHARS])
+    parsed = await parse_async(request.app[RUNTIME].pipeline.brain.nlu, message[:MAX_TEXT_CHARS])
     return web.json_response(parsed.to_dict())
 
 
@@ -119,13 +119,13 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", prometheus)
     metrics.watch_status_api(runtime.dossiers)
-    if isinstance(runtime.nlu, RasaNlu):
-        metrics.watch_rasa(runtime.nlu.stats)
+    if isinstance(runtime.pipeline.brain.nlu, RasaNlu):
+        metrics.watch_rasa(runtime.pipeline.brain.nlu.stats)
     app.cleanup_ctx.append(metrics.publisher)
     intake = Intake(submit=dispatcher.submit, handle_now=dispatcher.handle_now,
                     accepting=lambda: dispatcher.accepting,
                     first_delivery=dispatcher.first_delivery, locks=runtime.pipeline.locks,
-                    city_name=lambda: runtime.pipeline.services.knowledge.city.name)
+                    city_name=lambda: runtime.pipeline.brain.knowledge.city.name)
     for channel in channels.values():
         channel.register(app, intake)
     setup_admin(app, StaffStore(sessions))

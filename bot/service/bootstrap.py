@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.brain import build_lexicon
 from bot.service.settings import Settings
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import ensure_schema
 from bot.storage.training import TrainingStore
 from knowledge.files import load_directory
-from knowledge.schema import Office, Procedure
 from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, Lexicon, NluModel, data_fingerprint, train
 from nlu.rasa_data import load_training_data
@@ -37,14 +36,6 @@ async def open_knowledge(settings: Settings, seed: bool = True) -> tuple[AsyncEn
         log.info("seeded the knowledge base from %s: %s", settings.knowledge_dir,
                  summary.counts())
     return engine, store
-
-
-def build_lexicon(procedures: Sequence[Procedure], offices: Sequence[Office]) -> Lexicon:
-    """Procedure and place phrases for the NLU, from the knowledge base."""
-    return Lexicon(
-        procedures={p.id: [p.name, *p.aliases] for p in procedures},
-        places={place: [place] for office in offices for place in office.places},
-    )
 
 
 async def load_lexicon(store: KnowledgeStore) -> Lexicon:
@@ -83,8 +74,11 @@ async def load_active_model(store: KnowledgeStore) -> NluModel | None:
         return None
 
 
-async def build_nlu(settings: Settings, store: KnowledgeStore) -> BuiltinNlu:
-    """The built-in NLU with the current model and the knowledge base's lexicon."""
-    lexicon = await load_lexicon(store)
+async def build_nlu(settings: Settings, store: KnowledgeStore,
+                    lexicon: Lexicon | None = None) -> BuiltinNlu:
+    """The built-in NLU with the current model and the knowledge base's lexicon (read from
+    the store unless given)."""
+    if lexicon is None:
+        lexicon = await load_lexicon(store)
     model = await load_active_model(store) or load_or_train_model(settings, lexicon)
     return BuiltinNlu(model, lexicon, settings.nlu_oos_threshold)

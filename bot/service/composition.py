@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from actions import build_actions
 from actions.base import Services
 from actions.dossier_source import DossierSource
+from bot.core.brain import build_brain, lexicon_of
 from bot.core.pipeline import Pipeline
 from bot.dossier_api.client import DossierApiClient
 from bot.dossier_api.simulator import SimulatedDossiers
@@ -38,7 +39,6 @@ class Runtime:
     engine: AsyncEngine
     store: KnowledgeStore
     conversations: ConversationStore
-    nlu: BuiltinNlu  # replaced on reload; the pipeline's parser is kept in step
     dossiers: DossierSource
     pipeline: Pipeline
     batcher: WriteBatcher
@@ -51,8 +51,8 @@ class Runtime:
             await self.redis.aclose()
         if isinstance(self.dossiers, DossierApiClient):
             await self.dossiers.close()
-        if isinstance(self.nlu, RasaNlu):
-            await self.nlu.close()
+        if isinstance(self.pipeline.brain.nlu, RasaNlu):
+            await self.pipeline.brain.nlu.close()
         await self.engine.dispose()
 
 
@@ -81,7 +81,8 @@ def build_dossier_source(settings: Settings, api_url: str | None = None) -> Doss
 async def build_runtime(settings: Settings, dossier_api_url: str | None = None) -> Runtime:
     """Open the database (seeding it if empty), load the NLU and wire the pipeline."""
     engine, store = await open_knowledge(settings)
-    nlu = select_nlu(settings, await build_nlu(settings, store))
+    knowledge = await KnowledgeSnapshot.load(store)
+    nlu = select_nlu(settings, await build_nlu(settings, store, lexicon_of(knowledge)))
     batcher = WriteBatcher(engine)
     redis = connect(settings.redis_url) if settings.redis_url else None
     # States are cached in memory only when this process is the only writer (no Redis).
@@ -90,7 +91,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
                                       batcher)
     dossiers = build_dossier_source(settings, dossier_api_url)
     services = Services(
-        knowledge=await KnowledgeSnapshot.load(store),
+        knowledge=knowledge,
         dossiers=dossiers,
         limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
         dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
@@ -98,7 +99,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         feedback=FeedbackStore(make_sessionmaker(engine)),
     )
     locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
-    pipeline = Pipeline(nlu, services, conversations, build_actions(),
-                        dt.timedelta(minutes=settings.state_ttl_minutes), locks)
-    return Runtime(settings, engine, store, conversations, nlu, dossiers, pipeline, batcher,
-                   redis)
+    brain = build_brain(knowledge, nlu, services, build_actions())
+    pipeline = Pipeline(brain, conversations, dt.timedelta(minutes=settings.state_ttl_minutes),
+                        locks)
+    return Runtime(settings, engine, store, conversations, dossiers, pipeline, batcher, redis)

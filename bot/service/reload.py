@@ -16,7 +16,6 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.service.bootstrap import build_lexicon
 from bot.service.composition import Runtime
 from bot.service.coordination.reload_signal import listen_for_reload, publish_reload
 from bot.service.tasks import stop_task
@@ -44,18 +43,14 @@ async def announce(key_values: KeyValueStore, key: str, value: dict[str, object]
 
 
 async def reload_knowledge(runtime: Runtime) -> None:
-    """Rebuild the knowledge snapshot and the NLU lexicon from the database now."""
+    """Rebuild the brain (knowledge snapshot and NLU lexicon) from the database now."""
     snapshot = await KnowledgeSnapshot.load(runtime.store)
-    lexicon = build_lexicon(list(snapshot.procedures.values()), list(snapshot.offices.values()))
-    runtime.pipeline.use_knowledge(snapshot)
-    runtime.nlu = runtime.nlu.with_lexicon(lexicon)
-    runtime.pipeline.nlu = runtime.nlu
+    runtime.pipeline.brain = runtime.pipeline.brain.with_knowledge(snapshot)
 
 
 def use_model(runtime: Runtime, path: Path) -> None:
     """Serve a saved model from now on."""
-    runtime.nlu = runtime.nlu.with_model(NluModel.load(path))
-    runtime.pipeline.nlu = runtime.nlu
+    runtime.pipeline.brain = runtime.pipeline.brain.with_model(NluModel.load(path))
 
 
 class Reloader:

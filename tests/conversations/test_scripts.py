@@ -36,7 +36,7 @@ async def test_script(script: dict[str, Any], runtime: Runtime, simulator: str) 
             assert step["tap"] in buttons, f"step {number}: no button {step['tap']!r}"
             text = buttons[step["tap"]]
         for _ in range(step.get("repeat", 1)):
-            previous = await runtime.pipeline.handle(IncomingMessage("test", user, text))
+            previous = (await runtime.pipeline.handle(IncomingMessage("test", user, text))).replies
         where = f"step {number} ({text!r})"
         said = "\n".join(reply.text for reply in previous)
         if "replies" in step:

@@ -65,7 +65,7 @@ async def chat(client: TestClient[Any, Any], sender: str, text: str) -> list[dic
 
 
 def engine_of(client: TestClient[Any, Any]) -> RasaNlu:
-    nlu = client.app[RUNTIME].pipeline.nlu
+    nlu = client.app[RUNTIME].pipeline.brain.nlu
     assert isinstance(nlu, RasaNlu)
     return nlu
 
@@ -210,10 +210,10 @@ async def test_reloads_keep_the_rasa_server_and_its_counters(
     shipped_model.save(settings.model_path)
     runtime = await build_runtime(settings)
     try:
-        before = runtime.pipeline.nlu
+        before = runtime.pipeline.brain.nlu
         assert isinstance(before, RasaNlu)
         await reload_knowledge(runtime)
-        after = runtime.pipeline.nlu
+        after = runtime.pipeline.brain.nlu
         assert isinstance(after, RasaNlu) and after is not before
         assert after.stats is before.stats and after.url == before.url
         assert isinstance(after.with_model(shipped_model), RasaNlu)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.service.bootstrap import build_lexicon
+from bot.core.brain import build_lexicon
 from bot.service.settings import Settings
 from knowledge.files import load_directory
 from nlu.engine import Lexicon

@@ -70,7 +70,7 @@ async def test_the_bot_understands_the_held_out_file_through_rasa(
                                                          host="127.0.0.1"))
     await client.start_server()
     try:
-        nlu = client.app[RUNTIME].pipeline.nlu
+        nlu = client.app[RUNTIME].pipeline.brain.nlu
         assert isinstance(nlu, RasaNlu)
         answer = await client.post("/api/chat", json={"sender": "real",
                                                       "message": "lam cccd het bao nhieu tien"})

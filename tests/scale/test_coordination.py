@@ -171,11 +171,11 @@ async def test_a_knowledge_change_reaches_the_other_worker_through_redis_at_once
     first = await workers.start()
     second = await workers.start(reload_interval=600)  # its own poll would take ten minutes
     runtime = first.app[RUNTIME]
-    before = second.app[RUNTIME].pipeline.services.knowledge
+    before = second.app[RUNTIME].pipeline.brain.knowledge
     await announce(KeyValueStore(runtime.store.sessions), KB_VERSION, {"by": "test"},
                    runtime.redis)
     deadline = time.monotonic() + 5
-    while second.app[RUNTIME].pipeline.services.knowledge is before:
+    while second.app[RUNTIME].pipeline.brain.knowledge is before:
         assert time.monotonic() < deadline, "the second worker did not reload"
         await asyncio.sleep(0.05)
     assert second.app[DISPATCHER].accepting

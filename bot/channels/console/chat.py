@@ -64,6 +64,6 @@ async def chat(pipeline: Pipeline, user: str | None, stdin: TextIO, stdout: Text
         if not interactive:
             stdout.write(f"bạn> {text}\n")
         message = IncomingMessage(CHANNEL, user_id, resolve_choice(text, buttons))
-        rendered, buttons = render(await pipeline.handle(message))
+        rendered, buttons = render((await pipeline.handle(message)).replies)
         stdout.write(rendered + "\n")
         stdout.flush()

@@ -349,19 +349,19 @@ async def test_only_the_officer_who_took_it_replies_and_closes(accounts: Client)
 async def test_outside_office_hours_the_citizen_is_told_when_and_the_hotline(
         runtime: Runtime) -> None:
     pipeline = runtime.pipeline
-    pipeline.services = replace(pipeline.services,
-                                office_schedule=OfficeSchedule.parse("mon-fri 08:00-11:30"))
+    pipeline.brain = pipeline.brain.with_services(replace(
+        pipeline.brain.services, office_schedule=OfficeSchedule.parse("mon-fri 08:00-11:30")))
     saturday = dt.datetime(2026, 3, 14, 10, 0, tzinfo=VN_TIME)
-    [reply] = await pipeline.handle(IncomingMessage("web", "weekend", ASK_FOR_PERSON,
-                                                    received_at=saturday))
+    [reply] = (await pipeline.handle(IncomingMessage("web", "weekend", ASK_FOR_PERSON,
+                                                     received_at=saturday))).replies
     assert "ngoài giờ làm việc (Thứ Hai đến Thứ Sáu, 8:00–11:30)" in reply.text
     assert "từ 8:00 sáng thứ Hai (16/03)" in reply.text and HOTLINE in reply.text
-    [reminder] = await pipeline.handle(IncomingMessage(
-        "web", "weekend", "alo", received_at=saturday + dt.timedelta(minutes=5)))
+    [reminder] = (await pipeline.handle(IncomingMessage(
+        "web", "weekend", "alo", received_at=saturday + dt.timedelta(minutes=5)))).replies
     assert "từ 8:00 sáng thứ Hai (16/03)" in reminder.text and HOTLINE in reminder.text
     monday = dt.datetime(2026, 3, 16, 9, 0, tzinfo=VN_TIME)
-    [inside] = await pipeline.handle(IncomingMessage("web", "weekday", ASK_FOR_PERSON,
-                                                     received_at=monday))
+    [inside] = (await pipeline.handle(IncomingMessage("web", "weekday", ASK_FOR_PERSON,
+                                                      received_at=monday))).replies
     assert "trong giờ làm việc (Thứ Hai đến Thứ Sáu, 8:00–11:30)" in inside.text
     assert "ngoài giờ" not in inside.text and HOTLINE in inside.text
 
@@ -436,7 +436,7 @@ async def test_answers_carry_feedback_buttons_and_a_tap_rates_the_right_turn(
 
 
 async def test_faq_and_dossier_answers_can_be_rated_too(accounts: Client) -> None:
-    faq = accounts.app[RUNTIME].pipeline.services.knowledge.faqs["vneid-la-gi"]
+    faq = accounts.app[RUNTIME].pipeline.brain.knowledge.faqs["vneid-la-gi"]
     [answer] = await say(accounts, "citizen-faq", faq.question)
     assert answer["text"] == faq.answer and feedback_payloads(answer) == [UP, DOWN]
     assert len(answer["buttons"]) <= 5

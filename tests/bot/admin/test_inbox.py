@@ -301,14 +301,14 @@ async def test_a_worse_model_is_not_activated(accounts: Client) -> None:
     wrong = [(e.text, intents[(intents.index(e.intent) + 1) % len(intents)], None)
              for e in held_out[:6]]
     await training(accounts).add_examples(wrong, STAFF)
-    serving = accounts.app[RUNTIME].nlu.model
+    serving = accounts.app[RUNTIME].pipeline.brain.nlu.model
     csrf = await http_login(accounts, ADMIN)
 
     job = await retrain(accounts, csrf)
 
     assert job["status"] == "rejected", job
     assert "kém hơn" in job["message"] and "ý định" in job["message"]
-    assert accounts.app[RUNTIME].nlu.model is serving
+    assert accounts.app[RUNTIME].pipeline.brain.nlu.model is serving
     rejected = await training(accounts).model(job["version"])
     assert rejected is not None and rejected.status == "rejected"
     assert not Path(rejected.path).exists()
@@ -347,16 +347,16 @@ async def test_the_active_model_is_served_after_a_restart(
         await training(service).add_examples([(ASK_THIS[0], "help", None)], ADMIN)
         job = await retrain(service, await http_login(service, ADMIN))
         assert job["status"] == "active"
-        trained = service.app[RUNTIME].nlu.model.trained_at
+        trained = service.app[RUNTIME].pipeline.brain.nlu.model.trained_at
     async with running_service(settings, simulator) as service:
-        assert service.app[RUNTIME].nlu.model.trained_at == trained
+        assert service.app[RUNTIME].pipeline.brain.nlu.model.trained_at == trained
         assert await parse_intent(service, ASK_THIS[0]) == "help"
         baseline = next(m for m in await training(service).models() if m.baseline)
         restored = await service.post(f"/admin/models/{baseline.version}/restore",
                                       data={"csrf_token": await http_login(service, ADMIN)})
         assert restored.status == 200
     async with running_service(settings, simulator) as service:
-        assert service.app[RUNTIME].nlu.model.data_hash == shipped_model.data_hash
+        assert service.app[RUNTIME].pipeline.brain.nlu.model.data_hash == shipped_model.data_hash
         assert await parse_intent(service, ASK_THIS[0]) != "help"
 
 
@@ -367,10 +367,10 @@ async def test_a_failing_evaluation_fails_the_job_and_changes_nothing(
     settings = own_settings(tmp_path, shipped_model, nlu_test_file=broken)
     async with running_service(settings, simulator) as service:
         await service.app[STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
-        serving = service.app[RUNTIME].nlu.model
+        serving = service.app[RUNTIME].pipeline.brain.nlu.model
         job = await retrain(service, await http_login(service, STAFF))
         assert job["status"] == "failed" and "broken-test.yml" in job["message"]
-        assert service.app[RUNTIME].nlu.model is serving
+        assert service.app[RUNTIME].pipeline.brain.nlu.model is serving
         [failed] = await training(service).models()
         assert failed.status == "failed"
         assert await training(service).active_model() is None

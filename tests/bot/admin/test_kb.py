@@ -169,7 +169,7 @@ async def test_a_new_alias_is_understood_after_publishing(
     await http_login(client, ADMIN)
     runtime = client.app[RUNTIME]
     question = "làm sổ thông hành mất bao lâu"
-    assert runtime.pipeline.nlu.parse(question).first("procedure") != "ho-chieu"
+    assert runtime.pipeline.brain.nlu.parse(question).first("procedure") != "ho-chieu"
     fields = await edit_form(client, PASSPORT)
     aliases = dict(fields)["aliases"] + "\nsổ thông hành\nso thong hanh"
     fields = with_values(fields, aliases=aliases, question=question)
@@ -178,10 +178,10 @@ async def test_a_new_alias_is_understood_after_publishing(
     draft_part = page.split('data-preview="draft"')[1].split('data-preview="current"')[0]
     assert "Cấp hộ chiếu phổ thông" in draft_part
     assert "Cấp hộ chiếu phổ thông" not in page.split('data-preview="current"')[1]
-    assert runtime.pipeline.nlu.parse(question).first("procedure") != "ho-chieu"
+    assert runtime.pipeline.brain.nlu.parse(question).first("procedure") != "ho-chieu"
     response = await post(client, PASSPORT, fields, "publish")
     assert response.status == 303
-    entity = runtime.pipeline.nlu.parse(question).first("procedure")
+    entity = runtime.pipeline.brain.nlu.parse(question).first("procedure")
     assert entity is not None and entity == "ho-chieu"
     assert "Cấp hộ chiếu" in await ask(client, question)
 

@@ -37,11 +37,12 @@ async def test_state_survives_a_restart_and_expires(tmp_path: Path,
     await first.close()
     second = await build_runtime(settings)
     try:
-        replies = await second.pipeline.handle(IncomingMessage("console", "u", "bao nhiêu tiền"))
+        replies = (await second.pipeline.handle(
+            IncomingMessage("console", "u", "bao nhiêu tiền"))).replies
         assert "Cấp hộ chiếu" in replies[0].text
         later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-        replies = await second.pipeline.handle(
-            IncomingMessage("console", "u", "bao nhiêu tiền", received_at=later))
+        replies = (await second.pipeline.handle(
+            IncomingMessage("console", "u", "bao nhiêu tiền", received_at=later))).replies
         assert "thủ tục nào" in replies[0].text
     finally:
         await second.close()
@@ -69,7 +70,7 @@ def test_non_payloads(text: str) -> None:
 
 async def test_odd_input_gets_a_polite_answer(runtime: Runtime) -> None:
     for text in ["\x00\x01\x02", "a" * 10000, "🙂🙂🙂", "<script>alert(1)</script>"]:
-        replies = await runtime.pipeline.handle(IncomingMessage("test", "odd", text))
+        replies = (await runtime.pipeline.handle(IncomingMessage("test", "odd", text))).replies
         assert replies and replies[0].text
 
 

@@ -41,9 +41,9 @@ async def test_an_announced_model_is_loaded(service: TestClient[Any, Any],
     runtime = service.app[RUNTIME]
     path = tmp_path / "other.pkl"
     shipped_model.save(path)
-    before = runtime.pipeline.nlu
+    before = runtime.pipeline.brain.nlu
     key_values = KeyValueStore(make_sessionmaker(runtime.engine))
     await announce(key_values, MODEL_VERSION, {"version": "v2", "path": str(path)})
     await service.app[RELOADER].check()
-    assert runtime.pipeline.nlu is not before
-    assert runtime.pipeline.nlu.parse("chào bạn").intent.name == "greet"
+    assert runtime.pipeline.brain.nlu is not before
+    assert runtime.pipeline.brain.nlu.parse("chào bạn").intent.name == "greet"
