@@ -12,6 +12,7 @@ from actions.dossier import DossierStatusLookup
 from actions.faq import AnswerFaq
 from actions.feedback import Feedback, RateHelp
 from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
+from actions.notices import Notice
 from actions.procedures import RENDERERS, ProcedureAspect
 from actions.smalltalk import Goodbye, Greet, Help, OfferHuman, OutOfScope, Thank
 
@@ -36,6 +37,7 @@ def build_actions() -> dict[str, Action]:
         ResumeBot(),
         Feedback(),
         RateHelp(),
+        Notice(),
     )
     registry = {action.name: action for action in actions}
     if len(registry) != len(actions):

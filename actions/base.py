@@ -43,6 +43,19 @@ class Author(StrEnum):
     STAFF = "staff"  # a support officer, through the handoff desk
 
 
+MAX_TEXT_CHARS = 4000  # the longest text the bot reads; longer ones get a notice
+
+
+class MessageKind(StrEnum):
+    """What a citizen sent: text (or a button tap), or something the bot answers with a fixed
+    notice because it cannot read it."""
+
+    TEXT = "text"
+    MEDIA = "media"  # a photo, sticker, file, voice message, location ...
+    TOO_LONG = "too_long"  # a text over the length the bot reads
+    EXPIRED_BUTTON = "expired_button"  # a tap on a button whose payload is no longer known
+
+
 class ConversationStatus(StrEnum):
     """Who answers a conversation now (stored with it; the one definition)."""
 
@@ -143,6 +156,7 @@ class ActionContext:
     now: dt.datetime
     faq_id: str | None = None
     options: tuple[IntentScore, ...] = ()
+    kind: MessageKind = MessageKind.TEXT
 
 
 @dataclass(frozen=True, slots=True)

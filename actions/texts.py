@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from actions.base import MAX_TEXT_CHARS, MessageKind
 from nlu.intents import Intent
 
 ASPECT_TITLES: dict[str, str] = {
@@ -168,3 +169,32 @@ def day(value: dt.date | dt.datetime) -> str:
 def days(value: float) -> str:
     """A number of working days without a needless ".0"."""
     return f"{value:g}".replace(".", ",")
+
+
+def _thousands(number: int) -> str:
+    """A whole number the Vietnamese way: 4.000."""
+    return f"{number:,}".replace(",", ".")
+
+
+# Fixed answers to what the bot cannot read, by kind of message (every channel).
+NOTICES: dict[str, str] = {
+    MessageKind.MEDIA: (
+        "Xin lỗi, hiện tôi chỉ đọc được tin nhắn dạng chữ, chưa xem được hình ảnh, nhãn dán, "
+        "tệp hay tin nhắn thoại. Bạn vui lòng gõ câu hỏi bằng chữ, ví dụ: "
+        "“Làm căn cước cần giấy tờ gì?”."),
+    MessageKind.TOO_LONG: (
+        f"Tin nhắn của bạn dài quá {_thousands(MAX_TEXT_CHARS)} ký tự nên tôi chưa đọc được. "
+        "Bạn vui lòng gửi câu hỏi ngắn gọn hơn, mỗi lần một việc."),
+    MessageKind.EXPIRED_BUTTON: (
+        "Xin lỗi, nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi, hoặc gõ /help để xem tôi "
+        "có thể giúp gì."),
+}
+# How a notice's message is named in the inbox and in transcripts (staff read these).
+NOTICE_TRANSCRIPT: dict[str, str] = {
+    MessageKind.MEDIA: "[ảnh, nhãn dán, tệp hoặc tin nhắn thoại]",
+    MessageKind.TOO_LONG: "[tin nhắn quá dài]",
+    MessageKind.EXPIRED_BUTTON: "[bấm nút đã hết hạn]",
+}
+# Filler text where a platform needs text with buttons that have none of their own.
+CHOOSE = "Mời bạn chọn:"
+MORE_CHOICES = "Các lựa chọn khác:"

@@ -26,9 +26,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "knowledge": ("knowledge", "nlu.normalize"),
     "actions": ("actions", "nlu", "knowledge"),
     "bot": PACKAGES,
-    # persistence knows the tables and what it stores (replies, the conversation status), and
-    # nothing of channels, the core or the web
-    "bot.storage": ("bot.storage", "knowledge", "nlu", "actions.base"),
+    # persistence knows the tables and what it stores (messages, replies, the conversation
+    # status), and nothing of channels, the rest of the core or the web
+    "bot.storage": ("bot.storage", "knowledge", "nlu", "actions.base", "bot.core.messages"),
     # the status API's client and simulator: its contract (in actions) and code patterns
     "bot.dossier_api": ("bot.dossier_api", "actions.dossier_source", "nlu.dossier_code"),
 }

@@ -15,7 +15,6 @@ from aiohttp import web
 from actions import texts
 from actions.base import Author, Reply
 from bot.core.messages import IncomingMessage
-from bot.service.coordination.locks import Locks
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +22,12 @@ class Intake:
     """What a channel may do with what it receives."""
 
     submit: Callable[[IncomingMessage], Awaitable[bool]]
-    """Store a message to be answered soon through ``send``; False for a repeated delivery."""
+    """Store a message to be answered soon through ``send``; False for a repeated delivery.
+    A message the bot cannot read goes here too, as its kind (``MessageKind``)."""
     handle_now: Callable[[IncomingMessage], Awaitable[list[Reply] | None]]
     """Store and answer a message, returning the replies; None for a repeated delivery."""
     accepting: Callable[[], bool]
     """False while the service shuts down (the platform should deliver again later)."""
-    first_delivery: Callable[[IncomingMessage], Awaitable[bool]]
-    """Record a delivery the channel answers itself with a fixed notice; False when it was
-    recorded before (by any worker), so a notice goes out once."""
-    locks: Locks
-    """The conversation locks, so a notice goes out in order with the bot's replies."""
     city_name: Callable[[], str]
     """The deployment's city, as the knowledge base names it now."""
 

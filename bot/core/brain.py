@@ -17,7 +17,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from actions.base import Action, ActionContext, ActionResult, ConversationStatus, Services
+from actions.base import (
+    Action,
+    ActionContext,
+    ActionResult,
+    ConversationStatus,
+    MessageKind,
+    Services,
+)
 from bot.core.messages import IncomingMessage
 from bot.core.payloads import parse_payload
 from bot.core.policy import Decision, FaqMatch, decide
@@ -26,8 +33,8 @@ from bot.service import metrics
 from knowledge.schema import Office, Procedure
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.engine import BuiltinNlu, Lexicon, NluModel
-from nlu.intents import EntityType
-from nlu.types import ParseResult, parse_async
+from nlu.intents import EntityType, Intent
+from nlu.types import IntentScore, ParseResult, parse_async
 
 
 def build_lexicon(procedures: Sequence[Procedure], offices: Sequence[Office]) -> Lexicon:
@@ -89,12 +96,17 @@ async def answer(brain: Brain, state: ConversationState, status: ConversationSta
                  message: IncomingMessage) -> Turn:
     """Understand a (cleaned) message and run the action it calls for; saves nothing."""
     text = message.text
-    parse = parse_payload(text)
+    if message.kind != MessageKind.TEXT:  # nothing to understand: named, not written
+        parse: ParseResult | None = ParseResult(text, IntentScore(Intent.OUT_OF_SCOPE, 1.0),
+                                                engine="notice")
+    else:
+        parse = parse_payload(text)
     if parse is None:
         started = time.perf_counter()
         parse = await parse_async(brain.nlu, text)
         metrics.observe_parse(time.perf_counter() - started)
-    decision = decide(parse, state, status, _faq_match(brain.knowledge, text, parse), text)
+    decision = decide(parse, state, status, _faq_match(brain.knowledge, text, parse), text,
+                      message.kind)
     procedure = decision.procedure
     if procedure is not None and procedure not in brain.knowledge.procedures:
         procedure = None
@@ -103,13 +115,14 @@ async def answer(brain: Brain, state: ConversationState, status: ConversationSta
         slots=state.to_dict(), services=brain.services,
         conversation_id=message.conversation_id, channel=message.channel,
         now=message.received_at, faq_id=decision.faq_id, options=decision.options,
+        kind=message.kind,
     )
     return Turn(parse, decision, procedure, await brain.actions[decision.action].run(ctx))
 
 
 def _faq_match(knowledge: KnowledgeSnapshot, text: str, parse: ParseResult) -> FaqMatch | None:
     """The best whole-question FAQ match, for the policy to weigh against the intent."""
-    if parse.engine == "payload" or parse.first(EntityType.DOSSIER_CODE) or not text:
+    if parse.engine in ("payload", "notice") or parse.first(EntityType.DOSSIER_CODE) or not text:
         return None
     hits = knowledge.index.search(text, limit=1, kind="faq", whole=True)
     if not hits:

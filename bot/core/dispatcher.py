@@ -99,26 +99,24 @@ class Dispatcher:
 
     # -- accepting ---------------------------------------------------------------------------
 
-    async def _accept(self, message: IncomingMessage, queue: bool = True) -> int | None:
+    async def _accept(self, message: IncomingMessage) -> int | None:
         """Store a message (None for a repeated delivery); queued here unless shared."""
-        message_id = message.message_id or uuid.uuid4().hex
-        if (self.dedup is not None and message.message_id is not None
-                and await self.dedup.seen(message.channel, message_id)):
+        delivered_id = message.message_id  # None: the channel has no delivery id for it
+        if delivered_id is None:
+            message = replace(message, message_id=uuid.uuid4().hex)
+        elif self.dedup is not None and await self.dedup.seen(message.channel, delivered_id):
             metrics.duplicate(message.channel)
             return None
-        text = message.text
-        inbox_id = await self.inbox.accept(message.channel, message_id, message.user_id, text,
-                                           message.received_at)
+        inbox_id = await self.inbox.accept(message)
         if inbox_id is None:
             metrics.duplicate(message.channel)
             return None
         metrics.message_in(message.channel)
-        if queue and not self.shared:
-            self._queues.setdefault(message.conversation_id, []).append(InboxItem(
-                inbox_id, message.channel, message_id, message.user_id, text,
-                message.received_at))
-        if self.dedup is not None and message.message_id is not None:
-            await self.dedup.remember(message.channel, message_id)
+        if not self.shared:
+            self._queues.setdefault(message.conversation_id, []).append(
+                InboxItem(inbox_id, message))
+        if self.dedup is not None and delivered_id is not None:
+            await self.dedup.remember(message.channel, delivered_id)
         return inbox_id
 
     async def submit(self, message: IncomingMessage) -> bool:
@@ -127,16 +125,6 @@ class Dispatcher:
         if await self._accept(message) is None:
             return False
         self._kick(message.channel, message.user_id)
-        return True
-
-    async def first_delivery(self, message: IncomingMessage) -> bool:
-        """Record a delivery its channel answers with a fixed notice (an image, a text too
-        long, an expired button): stored as done at once, so the notice goes out at most once
-        whichever worker sees the delivery, even across a crash. False when seen before."""
-        inbox_id = await self._accept(message, queue=False)
-        if inbox_id is None:
-            return False
-        await self.inbox.done(inbox_id)
         return True
 
     async def handle_now(self, message: IncomingMessage) -> list[Reply] | None:
@@ -257,8 +245,7 @@ class Dispatcher:
             log.info("re-sending stored replies of message %d of %s", item.id,
                      item.conversation_id)
             return [Reply.from_dict(reply) for reply in item.replies]
-        message = IncomingMessage(item.channel, item.user_id, item.text, item.message_id,
-                                  item.received_at)
+        message = item.message
 
         def settle(replies: list[Reply]) -> Callable[[Connection], None]:
             return Inbox.answered_job(item.id, [reply.to_dict() for reply in replies])

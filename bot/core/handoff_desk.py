@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from actions import texts
-from actions.base import Author, ConversationStatus, Reply
+from actions.base import MAX_TEXT_CHARS, Author, ConversationStatus, Reply
 from actions.feedback import RATING_BUTTONS
 from bot.core.delivery import ReplySender
-from bot.core.messages import MAX_TEXT_CHARS, clean_text
+from bot.core.messages import clean_text
 from bot.service.coordination.locks import Locks
 from bot.storage.conversations import ConversationStore, TurnRecord
 from bot.storage.handoff_queue import Change, HandoffItem, HandoffStore, Outcome

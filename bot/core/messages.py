@@ -1,13 +1,13 @@
-"""The one channel-neutral inbound message type."""
+"""The one channel-neutral inbound message type: what a channel makes of a delivery, what the
+inbox stores and gives back, and what the pipeline answers."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
+from actions.base import MAX_TEXT_CHARS, MessageKind
 from knowledge.clock import utcnow
-
-MAX_TEXT_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class IncomingMessage:
     text: str
     message_id: str | None = None
     received_at: dt.datetime = field(default_factory=utcnow)
+    kind: MessageKind = MessageKind.TEXT  # for another kind, ``text`` only names what came
 
     def __post_init__(self) -> None:
         """Clean the text once, where the message is made (every later step reads it)."""

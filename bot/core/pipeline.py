@@ -83,7 +83,7 @@ class Pipeline:
         parse, decision, result = turn.parse, turn.decision, turn.result
         latency_ms = (time.perf_counter() - started) * 1000
 
-        new_state = replace(
+        new_state = state if decision.keeps_state else replace(
             state.updated(result.slots),
             last_intent=decision.intent,
             fallbacks=state.fallbacks + 1 if decision.misunderstood else 0,

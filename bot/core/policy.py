@@ -1,8 +1,10 @@
 """The dialogue policy: which action answers a message, as ordered rules in one place.
 
-``decide`` is a pure function of the parse, the saved state and an FAQ match. The first rule
-that applies wins:
+``decide`` is a pure function of the parse, the saved state, an FAQ match and the kind of
+message. The first rule that applies wins:
 
+0. a message the bot cannot read (media, a text too long, an expired button) gets its
+   notice, and leaves the dialogue state as it was;
 1. while staff has the conversation the bot stays silent; while waiting, it reminds once;
 2. a dossier code, or the answer to "which code?", goes to the dossier lookup;
 3. the answer to "which procedure?" completes the question that was waiting for it;
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actions.base import ConversationStatus
+from actions.base import ConversationStatus, MessageKind
 from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
@@ -52,14 +54,20 @@ class Decision:
     faq_id: str | None = None
     options: tuple[IntentScore, ...] = ()
     misunderstood: bool = False
+    keeps_state: bool = False  # the turn leaves the dialogue state as it was
 
 
 def decide(parse: ParseResult, state: ConversationState, status: str,
-           faq: FaqMatch | None = None, text: str = "") -> Decision:
+           faq: FaqMatch | None = None, text: str = "",
+           kind: MessageKind = MessageKind.TEXT) -> Decision:
     """Pick the action for one message (see the module docstring for the rules)."""
     intent = parse.intent.name
     confidence = parse.intent.confidence
     procedure = parse.first(EntityType.PROCEDURE)
+
+    if kind != MessageKind.TEXT:
+        return Decision("notice", intent, f"a message the bot cannot read ({kind})",
+                        keeps_state=True)
 
     if status == ConversationStatus.STAFF:
         return Decision("with_staff", intent, "an officer has this conversation")

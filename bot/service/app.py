@@ -16,13 +16,13 @@ from aiohttp.typedefs import Middleware
 from aiohttp_remotes import XForwardedStrict
 from sqlalchemy import text
 
+from actions.base import MAX_TEXT_CHARS
 from bot.admin.auth import admin_guard
 from bot.admin.setup import setup_admin
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.base import Intake
 from bot.channels.http import read_json
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import MAX_TEXT_CHARS
 from bot.service import metrics
 from bot.service.appkeys import DISPATCHER, RELOADER, RUNTIME
 from bot.service.composition import build_runtime
@@ -124,7 +124,6 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     app.cleanup_ctx.append(metrics.publisher)
     intake = Intake(submit=dispatcher.submit, handle_now=dispatcher.handle_now,
                     accepting=lambda: dispatcher.accepting,
-                    first_delivery=dispatcher.first_delivery, locks=runtime.pipeline.locks,
                     city_name=lambda: runtime.pipeline.brain.knowledge.city.name)
     for channel in channels.values():
         channel.register(app, intake)

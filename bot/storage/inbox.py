@@ -19,11 +19,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actions.base import MessageKind
+from bot.core.messages import IncomingMessage
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.db import make_read_sessionmaker
 from bot.storage.tables import InboxRow
-from knowledge.clock import utcnow
+from knowledge.clock import as_utc, utcnow
 
 PENDING = "pending"
 ANSWERED = "answered"
@@ -50,21 +52,27 @@ class AlreadyHandled(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InboxItem:
-    """A stored inbound message."""
+    """A stored inbound message: the message as the channel made it, and how far it got."""
 
     id: int
-    channel: str
-    message_id: str
-    user_id: str
-    text: str
-    received_at: dt.datetime
+    message: IncomingMessage
     status: str = PENDING
     replies: tuple[dict[str, Any], ...] = ()
 
     @property
+    def channel(self) -> str:
+        """The channel it came from."""
+        return self.message.channel
+
+    @property
+    def user_id(self) -> str:
+        """Who sent it."""
+        return self.message.user_id
+
+    @property
     def conversation_id(self) -> str:
         """The conversation the message belongs to."""
-        return f"{self.channel}:{self.user_id}"
+        return self.message.conversation_id
 
 
 class Inbox:
@@ -76,14 +84,19 @@ class Inbox:
         self.reads = make_read_sessionmaker(sessions.kw["bind"])
         self.batcher = batcher
 
-    async def accept(self, channel: str, message_id: str, user_id: str, text: str,
-                     received_at: dt.datetime) -> int | None:
-        """Store a message; its inbox id, or None when this delivery was already accepted."""
+    async def accept(self, message: IncomingMessage) -> int | None:
+        """Store a message (its ``message_id`` set); its inbox id, or None when this delivery
+        was already accepted."""
+        if message.message_id is None:
+            raise ValueError("a stored message needs its delivery id")
+        channel, message_id = message.channel, message.message_id
 
         def write(connection: Connection) -> int | None:
             dialect = connection.dialect.name
-            values = {"channel": channel, "message_id": message_id, "user_id": user_id,
-                      "text": text, "received_at": received_at, "status": PENDING}
+            values = {"channel": channel, "message_id": message_id,
+                      "user_id": message.user_id, "text": message.text,
+                      "received_at": message.received_at, "kind": message.kind,
+                      "status": PENDING}
             if dialect in _ACCEPT:
                 return connection.execute(_ACCEPT[dialect], values).scalar_one_or_none()
             exists = connection.scalar(select(InboxRow.id).where(
@@ -153,8 +166,6 @@ class Inbox:
 
 
 def _item(row: InboxRow) -> InboxItem:
-    received = row.received_at
-    if received.tzinfo is None:  # SQLite returns naive datetimes
-        received = received.replace(tzinfo=dt.UTC)
-    return InboxItem(row.id, row.channel, row.message_id, row.user_id, row.text, received,
-                     row.status, tuple(row.replies or ()))
+    message = IncomingMessage(row.channel, row.user_id, row.text, row.message_id,
+                              as_utc(row.received_at), MessageKind(row.kind))
+    return InboxItem(row.id, message, row.status, tuple(row.replies or ()))

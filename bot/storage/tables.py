@@ -96,6 +96,8 @@ class InboxRow(Base):
     user_id: Mapped[str] = mapped_column(String(160))
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # text, or a kind the bot answers with a fixed notice (actions.base.MessageKind)
+    kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
     # pending -> answered (handled; replies stored with the transcript) -> done (sent)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

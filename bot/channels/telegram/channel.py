@@ -54,13 +54,14 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
-from actions.base import Reply
+from actions import texts
+from actions.base import MAX_TEXT_CHARS, MessageKind, Reply
 from bot.channels.base import Intake, shown_text
 from bot.channels.http import read_json
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.channels.text import split_text as split_by_units
 from bot.core.delivery import DeliveryFailed
-from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
+from bot.core.messages import IncomingMessage
 from bot.service import metrics
 from bot.service.settings import Settings
 from bot.service.tasks import stop_task
@@ -87,13 +88,6 @@ CONTENT_ATTRIBUTES = ("photo", "sticker", "voice", "video", "video_note", "audio
                       "animation", "location", "venue", "contact", "poll", "dice", "story",
                       "game")
 
-TEXT_ONLY = ("Xin lỗi, hiện tôi chỉ đọc được tin nhắn chữ. Bạn vui lòng gõ câu hỏi bằng chữ, "
-             "ví dụ: “làm hộ chiếu cần giấy tờ gì”.")
-TOO_LONG = ("Tin nhắn của bạn hơi dài. Bạn vui lòng gửi câu hỏi ngắn gọn hơn "
-            f"(dưới {MAX_TEXT_CHARS:_} ký tự) nhé.".replace("_", "."))
-EXPIRED_BUTTON = ("Xin lỗi, nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi, "
-                  "hoặc gõ /help để xem tôi có thể giúp gì.")
-CHOOSE = "Mời bạn chọn:"
 
 
 class DeliveryError(DeliveryFailed):
@@ -523,10 +517,16 @@ class TelegramChannel:
         else:
             log.debug("ignoring Telegram update %s of another type", update.update_id)
 
-    async def _submit(self, update_id: int, chat_id: int, text: str) -> bool:
+    async def _submit(self, update_id: int, chat_id: int, text: str,
+                      kind: MessageKind = MessageKind.TEXT) -> bool:
         assert self.intake is not None
         return await self.intake.submit(IncomingMessage(NAME, str(chat_id), text,
-                                                        message_id=str(update_id)))
+                                                        message_id=str(update_id), kind=kind))
+
+    async def _notice(self, update_id: int, chat_id: int, kind: MessageKind) -> None:
+        """A message the bot cannot read: it goes through the inbox and the pipeline like
+        text (answered once, in order, recorded), named rather than written."""
+        await self._submit(update_id, chat_id, texts.NOTICE_TRANSCRIPT[kind], kind)
 
     async def _on_message(self, update_id: int, message: Message) -> None:
         if message.from_user is not None and message.from_user.is_bot:
@@ -534,11 +534,11 @@ class TelegramChannel:
         chat_id = message.chat.id
         if message.text is not None:
             if len(message.text) > MAX_TEXT_CHARS:
-                await self._notice(update_id, chat_id, "[text too long]", TOO_LONG)
+                await self._notice(update_id, chat_id, MessageKind.TOO_LONG)
             else:
                 await self._submit(update_id, chat_id, command_text(message.text))
         elif any(getattr(message, name, None) for name in CONTENT_ATTRIBUTES):
-            await self._notice(update_id, chat_id, "[media]", TEXT_ONLY)
+            await self._notice(update_id, chat_id, MessageKind.MEDIA)
         # service messages (members joined, pinned, ...) need no answer
 
     async def _on_callback(self, update: Update) -> None:
@@ -548,7 +548,7 @@ class TelegramChannel:
         self._spawn(self._answer_callback(query.id))  # stop the spinner first
         payload = await self.callbacks.decode(query.data)
         if payload is None:
-            await self._notice(update.update_id, chat_id, "[expired button]", EXPIRED_BUTTON)
+            await self._notice(update.update_id, chat_id, MessageKind.EXPIRED_BUTTON)
         else:
             await self._submit(update.update_id, chat_id, payload)
 
@@ -570,22 +570,6 @@ class TelegramChannel:
             await self.bot.answer_callback_query(query_id)
         except TelegramError as exc:
             log.info("answerCallbackQuery failed: %s", exc)
-
-    async def _notice(self, update_id: int, chat_id: int, what: str, text: str) -> None:
-        """Send a fixed polite answer once per delivery, in order with the conversation's
-        other replies (``what`` stands for the message in the inbox)."""
-        assert self.intake is not None
-        if await self.intake.first_delivery(IncomingMessage(NAME, str(chat_id), what,
-                                                            message_id=str(update_id))):
-            self._spawn(self._send_notice(chat_id, text))
-
-    async def _send_notice(self, chat_id: int, text: str) -> None:
-        assert self.intake is not None
-        try:
-            async with self.intake.locks.hold(f"{NAME}:{chat_id}"):
-                await self.send(str(chat_id), [Reply(text)])
-        except Exception:
-            log.exception("sending a notice to telegram:%s failed", chat_id)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
@@ -612,7 +596,7 @@ class TelegramChannel:
                   if not link.url.startswith(("https://", "http://", "tg://"))]
         text = "\n".join(line for line in lines if line)
         if not text and (reply.buttons or reply.links):
-            return CHOOSE
+            return texts.CHOOSE
         return text
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:

@@ -30,10 +30,10 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.base import Reply
+from actions.base import MAX_TEXT_CHARS, Reply
 from bot.channels.base import Intake
 from bot.channels.http import bad_request, read_json
-from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
+from bot.core.messages import IncomingMessage
 from bot.service import metrics
 from bot.storage.key_values import KeyValueStore
 from bot.storage.outbox import Outbox

@@ -34,7 +34,8 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.base import Button, Link, Reply
+from actions import texts
+from actions.base import MAX_TEXT_CHARS, Button, Link, MessageKind, Reply
 from bot.channels.base import Intake, shown_text
 from bot.channels.http import bad_request, parse_object, read_body
 from bot.channels.text import split_text
@@ -47,7 +48,7 @@ from bot.channels.zalo.client import (
     ZaloWindowError,
 )
 from bot.core.delivery import DeliveryFailed
-from bot.core.messages import MAX_TEXT_CHARS, IncomingMessage
+from bot.core.messages import IncomingMessage
 from bot.service import metrics
 from bot.service.settings import Settings
 from bot.service.tasks import stop_task
@@ -70,16 +71,6 @@ MAX_TITLE_CHARS = 100
 MAX_PAYLOAD_CHARS = 1000
 REMEMBERED_MESSAGES = 10_000
 
-MEDIA_NOTICE = Reply(
-    "Xin lỗi, hiện tôi chỉ đọc được tin nhắn dạng chữ, chưa xem được hình ảnh, nhãn dán, "
-    "tệp hay tin nhắn thoại. Bạn vui lòng gõ câu hỏi bằng chữ, ví dụ: "
-    "“Làm căn cước cần giấy tờ gì?”."
-)
-TOO_LONG_NOTICE = Reply(
-    "Tin nhắn của bạn dài quá " + f"{MAX_TEXT_CHARS:,}".replace(",", ".") + " ký tự nên tôi "
-    "chưa đọc được. Bạn vui lòng gửi câu hỏi ngắn gọn hơn, mỗi lần một việc."
-)
-MORE_CHOICES = "Các lựa chọn khác:"
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -117,13 +108,13 @@ def render(replies: Sequence[Reply], max_chars: int, max_buttons: int) -> list[d
         buttons = [query_button(b) for b in shown] + [url_button(link) for link in link_buttons]
         parts = split_text(text, max_chars)
         if not parts:
-            parts = [MORE_CHOICES] if buttons else []
+            parts = [texts.MORE_CHOICES] if buttons else []
         messages += [with_buttons(part, []) for part in parts[:-1]]
         if parts:
             messages.append(with_buttons(parts[-1], buttons))
         for start in range(0, len(overflow), max_buttons):
             chunk = overflow[start:start + max_buttons]
-            messages.append(with_buttons(MORE_CHOICES, [query_button(b) for b in chunk]))
+            messages.append(with_buttons(texts.MORE_CHOICES, [query_button(b) for b in chunk]))
     return messages
 
 
@@ -256,14 +247,6 @@ class ZaloChannel:
                     raise DeliveryFailed(f"zalo:{user_id}: {exc}", temporary=True,
                                          delivered=delivered) from exc
 
-    async def _send_notice(self, user_id: str, reply: Reply) -> None:
-        assert self.intake is not None
-        try:
-            async with self.intake.locks.hold(f"{NAME}:{user_id}"):
-                await self.send(user_id, [reply])
-        except (ZaloError, DeliveryFailed) as exc:
-            log.warning("zalo notice to %s not sent: %s", user_id, exc)
-
     async def _reopen(self, user_id: str) -> None:
         """The user wrote again, so the reply window is open: clear an 'unreachable' mark."""
         conversation_id = f"{NAME}:{user_id}"
@@ -312,7 +295,7 @@ class ZaloChannel:
         self._remember(user_id, msg_id)
         self._spawn(self._reopen(user_id))
         if event in MEDIA_EVENTS:
-            await self._notice(user_id, msg_id, f"[{event}]", MEDIA_NOTICE)
+            await self._submit(user_id, msg_id, MessageKind.MEDIA)
             return
         text = message.get("text")
         if not isinstance(text, str) or not text.strip():
@@ -321,10 +304,18 @@ class ZaloChannel:
             log.info("zalo %s without text ignored", event)
             return
         if len(text) > MAX_TEXT_CHARS:
-            await self._notice(user_id, msg_id, "[text too long]", TOO_LONG_NOTICE)
+            await self._submit(user_id, msg_id, MessageKind.TOO_LONG)
             return
+        await self._submit(user_id, msg_id, MessageKind.TEXT, text)
+
+    async def _submit(self, user_id: str, msg_id: str, kind: MessageKind,
+                      text: str | None = None) -> None:
+        """Hand a message to the intake; one the bot cannot read is named, not written, and
+        gets its notice through the pipeline like any answer (once, in order, recorded)."""
         assert self.intake is not None
-        await self.intake.submit(IncomingMessage(NAME, user_id, text, message_id=msg_id))
+        await self.intake.submit(IncomingMessage(
+            NAME, user_id, text if text is not None else texts.NOTICE_TRANSCRIPT[kind],
+            message_id=msg_id, kind=kind))
 
     def _remember(self, user_id: str, msg_id: str) -> None:
         """The latest message of each user (replies may be addressed to it)."""
@@ -333,10 +324,3 @@ class ZaloChannel:
         while len(self._last_message) > REMEMBERED_MESSAGES:
             self._last_message.popitem(last=False)
 
-    async def _notice(self, user_id: str, msg_id: str, what: str, reply: Reply) -> None:
-        """Answer something the bot cannot read, once per delivery (also across a crash and
-        with several workers: the delivery is recorded first)."""
-        assert self.intake is not None
-        if await self.intake.first_delivery(IncomingMessage(NAME, user_id, what,
-                                                            message_id=msg_id)):
-            self._spawn(self._send_notice(user_id, reply))

@@ -14,13 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from actions.base import Button, Link, Reply
+from actions import texts
+from actions.base import Button, Link, MessageKind, Reply
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.telegram.channel import (
-    EXPIRED_BUTTON,
     SECRET_HEADER,
-    TEXT_ONLY,
-    TOO_LONG,
     CallbackCodec,
     SendLimiter,
     TelegramChannel,
@@ -45,6 +43,10 @@ from tests.fakes.telegram_api import (
     sticker_update,
     text_update,
 )
+
+EXPIRED_BUTTON = texts.NOTICES[MessageKind.EXPIRED_BUTTON]
+TEXT_ONLY = texts.NOTICES[MessageKind.MEDIA]
+TOO_LONG = texts.NOTICES[MessageKind.TOO_LONG]
 
 SECRET = "test-secret_0123456789"
 CHAT = 5512345678
@@ -207,7 +209,8 @@ async def test_an_unknown_button_id_gets_a_polite_text(
     await telegram_api.wait_for("answerCallbackQuery")
     [call] = await telegram_api.wait_for("sendMessage", chat_id=CHAT)
     assert call.result["text"] == EXPIRED_BUTTON
-    assert await inbox_statuses(bot) == ["done"]  # recorded, so every worker sends it once
+    await settle(bot)
+    assert await inbox_statuses(bot) == ["done"]  # through the inbox: sent once, in order
 
 
 @pytest.mark.parametrize(("command", "expected"), [
@@ -245,7 +248,7 @@ async def test_photos_stickers_and_long_texts_get_a_polite_answer(
     assert [c.result["text"] for c in telegram_api.calls_of("sendMessage")] == \
         [TEXT_ONLY, TEXT_ONLY, TOO_LONG]
     assert calls[0].params["parse_mode"] == "HTML"
-    assert await inbox_statuses(bot) == ["done"] * 3  # nothing waits for the pipeline
+    assert await inbox_statuses(bot) == ["done"] * 3  # answered through the inbox
 
 
 async def test_unknown_update_types_are_acknowledged_and_ignored(

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.admin.web import STAFF_STORE
+from bot.core.messages import IncomingMessage
 from bot.service.app import DISPATCHER, RUNTIME, create_app
 from bot.service.settings import Settings
 from bot.storage.db import make_sessionmaker
@@ -86,8 +87,8 @@ async def test_pending_messages_are_answered_after_a_restart(
     first = await create_app(settings, simulator)
     inbox = Inbox(make_sessionmaker(first[RUNTIME].engine))
     # accepted, then the process died before handling it
-    assert await inbox.accept("web", "lost-1", "s5", "làm hộ chiếu bao nhiêu tiền",
-                              dt.datetime.now(dt.UTC))
+    assert await inbox.accept(IncomingMessage("web", "s5", "làm hộ chiếu bao nhiêu tiền",
+                                              "lost-1", dt.datetime.now(dt.UTC)))
     await first[RUNTIME].close()
 
     app = await create_app(settings, simulator)
