@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.admin.web import STAFF_STORE
+from bot.service.appkeys import ADMIN_APP
 from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, http_login
 
 
@@ -73,14 +74,14 @@ async def test_admin_adds_a_user_with_csrf(accounts: TestClient[Any, Any]) -> No
     weak = await accounts.post("/admin/users", data={
         "username": "weak", "password": "short", "role": "staff", "csrf_token": csrf})
     assert weak.status == 400 and "ít nhất 10 ký tự" in await weak.text()
-    [entry] = await accounts.app[STAFF_STORE].audit_log(kind="user")
+    [entry] = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log(kind="user")
     assert entry.username == ADMIN and entry.entry_id == "newbie"
 
 
 async def test_disabling_ends_the_session(accounts: TestClient[Any, Any]) -> None:
     await login(accounts, STAFF)
     assert (await accounts.get("/admin")).status == 200
-    await accounts.app[STAFF_STORE].set_active(STAFF, False)
+    await accounts.app[ADMIN_APP][STAFF_STORE].set_active(STAFF, False)
     response = await accounts.get("/admin", allow_redirects=False)
     assert response.status == 303
 
