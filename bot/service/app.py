@@ -1,4 +1,5 @@
-"""The aiohttp application: channels' routes, the NLU parse API, health, readiness, metrics.
+"""The aiohttp application: channels' routes, the NLU parse API, health, readiness, metrics,
+and the staff pages' sub-application mounted at /admin.
 
 ``create_app(settings)`` builds the runtime first, then the app, so every route exists before
 the server starts. On start, channels open their connections and messages left pending by a

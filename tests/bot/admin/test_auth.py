@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from bot.admin.auth import admin_guard
 from bot.admin.web import STAFF_STORE
 from bot.service.appkeys import ADMIN_APP
 from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, http_login
@@ -21,6 +22,15 @@ async def test_logged_out_is_sent_to_login(accounts: TestClient[Any, Any]) -> No
     response = await accounts.get("/admin/users", allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"].startswith("/admin/login")
+
+
+async def test_the_guard_is_the_admin_sub_apps_own(accounts: TestClient[Any, Any]) -> None:
+    assert admin_guard not in accounts.app.middlewares
+    assert admin_guard in accounts.app[ADMIN_APP].middlewares
+    assert (await accounts.get("/admin/", allow_redirects=False)).status == 303  # guarded
+    await login(accounts, STAFF)
+    assert (await accounts.get("/admin", allow_redirects=False)).status == 200
+    assert (await accounts.get("/admin/", allow_redirects=False)).status == 404
 
 
 async def test_login_sets_a_safe_cookie(accounts: TestClient[Any, Any]) -> None:
