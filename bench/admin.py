@@ -49,7 +49,7 @@ from bench.machine import describe
 from bot.admin.web import STAFF_STORE
 from bot.core.brain import build_lexicon
 from bot.service.app import create_app
-from bot.service.appkeys import RUNTIME
+from bot.service.appkeys import ADMIN_APP, RUNTIME
 from bot.service.settings import Settings
 from bot.storage.staff import Role
 from bot.storage.tables import ConversationRow, TurnRow
@@ -521,7 +521,7 @@ async def run_database(kind: str, conversations: int, samples: int, model_dir: P
                 await connection.execute(text("VACUUM ANALYZE conversations"))
                 await connection.execute(text("VACUUM ANALYZE turns"))
         seeded = time.perf_counter() - started
-        await app[STAFF_STORE].add_user(USERNAME, PASSWORD, Role.STAFF)
+        await app[ADMIN_APP][STAFF_STORE].add_user(USERNAME, PASSWORD, Role.STAFF)
 
         runner = web.AppRunner(app)
         await runner.setup()

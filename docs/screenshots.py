@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.admin.web import STAFF_STORE
 from bot.service.app import create_app
+from bot.service.appkeys import ADMIN_APP
 from bot.service.settings import Settings
 from bot.storage.staff import Role
 from tests.browser import launch_chromium
@@ -42,7 +43,7 @@ async def main() -> None:
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         try:
-            await app[STAFF_STORE].add_user("quantri", PASSWORD, Role.ADMIN)
+            await app[ADMIN_APP][STAFF_STORE].add_user("quantri", PASSWORD, Role.ADMIN)
             for sender, messages in CITIZENS.items():
                 for text in messages:
                     await client.post("/api/chat", json={"sender": sender, "message": text})

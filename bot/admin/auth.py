@@ -1,4 +1,4 @@
-"""Login, logout, and the middleware that guards every /admin page and endpoint.
+"""Login, logout, and the admin sub-app's middleware that guards every /admin page and endpoint.
 
 * Every path under /admin except the login page needs a valid session cookie (HttpOnly,
   SameSite=Strict, expiring); otherwise pages redirect to the login and JSON endpoints get 401.
@@ -28,6 +28,7 @@ COOKIE = "egb_session"
 LOGIN_CSRF_COOKIE = "egb_login_csrf"
 SESSION_LIFETIME = dt.timedelta(hours=8)
 FAILED_LOGIN_DELAY = 1.0
+# Full paths: in the sub-app, request.path still includes the /admin mount point
 PUBLIC_PATHS = frozenset({"/admin/login"})
 ADMIN_PREFIXES = ("/admin/kb", "/admin/users", "/admin/api/kb")
 
@@ -49,8 +50,9 @@ def _refuse(request: web.Request, status: int, message: str) -> web.StreamRespon
 
 @web.middleware
 async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authentication, roles and CSRF for everything under /admin."""
-    if not request.path.startswith("/admin") or request.path in PUBLIC_PATHS:
+    """Authentication, roles and CSRF for everything under /admin (the admin sub-app's
+    middleware, so it sees only /admin requests)."""
+    if request.path in PUBLIC_PATHS:
         return await handler(request)
     token = request.cookies.get(COOKIE)
     session = await request.app[STAFF_STORE].session_for(token) if token else None
@@ -135,6 +137,6 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     """Login and logout."""
-    app.router.add_get("/admin/login", login_page)
-    app.router.add_post("/admin/login", login)
-    app.router.add_post("/admin/logout", logout)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)

@@ -10,8 +10,7 @@ from aiohttp import web
 
 from actions.texts import INTENT_LABELS
 from bot.admin.charts import shares, stacked_by_day
-from bot.admin.web import render
-from bot.service.appkeys import RUNTIME
+from bot.admin.web import RUNTIME, render
 from bot.storage.db import make_sessionmaker
 from bot.storage.stats import VN, figures
 
@@ -47,5 +46,6 @@ async def dashboard(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """The dashboard is the admin home page."""
-    app.router.add_get("/admin", dashboard)
+    """The dashboard is the admin home page, /admin itself ("" is the mount point; a "/" route
+    would answer /admin/)."""
+    app.router.add_get("", dashboard)

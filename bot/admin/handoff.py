@@ -11,15 +11,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from actions.base import ConversationStatus
-from bot.admin.web import STAFF_STORE, current_session, environment, form_data, render
+from bot.admin.web import RUNTIME, STAFF_STORE, current_session, environment, form_data, render
+from bot.core.delivery import ReplySender
 from bot.core.handoff_desk import DeskResult, HandoffDesk, ReplyRefused, wait_text
-from bot.service.appkeys import DISPATCHER, RUNTIME
 from bot.storage.db import make_sessionmaker
 from bot.storage.handoff_queue import HandoffItem, HandoffStore, Outcome
 from knowledge.clock import utcnow
@@ -210,17 +211,18 @@ async def release(request: web.Request) -> web.Response:
     return await _after_change(request, result, "release", "released")
 
 
-def add_routes(app: web.Application) -> None:
-    """Handoff routes (staff and admins); call after the staff store and runtime are set."""
+def add_routes(app: web.Application, channels: Mapping[str, ReplySender]) -> None:
+    """Handoff routes (staff and admins); ``channels``: the dispatcher's senders by name. Call
+    after the staff store and runtime are set."""
     runtime = app[RUNTIME]
     store = HandoffStore(make_sessionmaker(runtime.engine), runtime.conversations)
-    app[DESK] = HandoffDesk(app[DISPATCHER].channels, runtime.pipeline.locks,
+    app[DESK] = HandoffDesk(channels, runtime.pipeline.locks,
                             runtime.conversations, store, app[STAFF_STORE],
                             runtime.settings.office_schedule)
-    app.router.add_get("/admin/handoff", queue_page)
-    app.router.add_get("/admin/handoff/{id}", conversation_page)
-    app.router.add_get("/admin/handoff/{id}/turns", new_turns)
-    app.router.add_post("/admin/handoff/{id}/take", take)
-    app.router.add_post("/admin/handoff/{id}/reply", reply)
-    app.router.add_post("/admin/handoff/{id}/close", close)
-    app.router.add_post("/admin/handoff/{id}/release", release)
+    app.router.add_get("/handoff", queue_page)
+    app.router.add_get("/handoff/{id}", conversation_page)
+    app.router.add_get("/handoff/{id}/turns", new_turns)
+    app.router.add_post("/handoff/{id}/take", take)
+    app.router.add_post("/handoff/{id}/reply", reply)
+    app.router.add_post("/handoff/{id}/close", close)
+    app.router.add_post("/handoff/{id}/release", release)

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from actions.texts import INTENT_LABELS
-from bot.admin.web import STAFF_STORE, current_session, render
+from bot.admin.web import RELOADER, RUNTIME, STAFF_STORE, current_session, render
 from bot.learning.retrain import (
     Retrainer,
     RetrainRefused,
@@ -32,7 +32,6 @@ from bot.learning.retrain import (
     entity_finder,
     export_yaml,
 )
-from bot.service.appkeys import RELOADER, RUNTIME
 from bot.storage.training import STATUS_TRAINING, InboxError, ModelVersion, TrainingStore
 from nlu.intents import Intent
 
@@ -222,11 +221,11 @@ def add_routes(app: web.Application) -> None:
         await retrainer.close()
 
     app.on_shutdown.append(stop_job)
-    app.router.add_get("/admin/inbox", inbox_page)
-    app.router.add_post("/admin/inbox/label", label)
-    app.router.add_post("/admin/inbox/dismiss", dismiss)
-    app.router.add_get("/admin/inbox/export.yml", export)
-    app.router.add_get("/admin/models", models_page)
-    app.router.add_post("/admin/models/retrain", retrain)
-    app.router.add_post("/admin/models/{version}/restore", restore)
-    app.router.add_get("/admin/api/models/job", job_status)
+    app.router.add_get("/inbox", inbox_page)
+    app.router.add_post("/inbox/label", label)
+    app.router.add_post("/inbox/dismiss", dismiss)
+    app.router.add_get("/inbox/export.yml", export)
+    app.router.add_get("/models", models_page)
+    app.router.add_post("/models/retrain", retrain)
+    app.router.add_post("/models/{version}/restore", restore)
+    app.router.add_get("/api/models/job", job_status)

@@ -24,11 +24,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from actions.base import ConversationStatus, Reply
-from bot.admin.web import current_session, local_time, render
+from bot.admin.web import RELOADER, RUNTIME, current_session, local_time, render
 from bot.core.brain import answer
 from bot.core.messages import IncomingMessage
 from bot.core.state import ConversationState
-from bot.service.appkeys import RELOADER, RUNTIME
 from bot.service.composition import Runtime
 from bot.service.reload import KB_VERSION, Reloader, announce
 from bot.storage.key_values import KeyValueStore
@@ -655,16 +654,16 @@ async def upload_faq_csv(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Knowledge-base routes (all admin-only by their /admin/kb prefix)."""
-    app.router.add_get("/admin/kb", kb_home)
-    app.router.add_get("/admin/kb/audit", audit_page)
-    app.router.add_get("/admin/kb/export.yaml", export_yaml)
-    app.router.add_get("/admin/kb/import", import_page)
-    app.router.add_post("/admin/kb/import", upload_yaml)
-    app.router.add_get("/admin/kb/faqs.csv", export_faq_csv)
-    app.router.add_post("/admin/kb/faqs.csv", upload_faq_csv)
-    app.router.add_get(f"/admin/kb/new/{{kind:{KIND_PATTERN}}}", new_form)
-    app.router.add_post(f"/admin/kb/new/{{kind:{KIND_PATTERN}}}", submit)
-    app.router.add_get(f"/admin/kb/{{kind:{KIND_PATTERN}}}/{{entry_id}}", edit_form)
-    app.router.add_post(f"/admin/kb/{{kind:{KIND_PATTERN}}}/{{entry_id}}", submit)
-    app.router.add_post(f"/admin/kb/{{kind:{KIND_PATTERN}}}/{{entry_id}}/"
+    app.router.add_get("/kb", kb_home)
+    app.router.add_get("/kb/audit", audit_page)
+    app.router.add_get("/kb/export.yaml", export_yaml)
+    app.router.add_get("/kb/import", import_page)
+    app.router.add_post("/kb/import", upload_yaml)
+    app.router.add_get("/kb/faqs.csv", export_faq_csv)
+    app.router.add_post("/kb/faqs.csv", upload_faq_csv)
+    app.router.add_get(f"/kb/new/{{kind:{KIND_PATTERN}}}", new_form)
+    app.router.add_post(f"/kb/new/{{kind:{KIND_PATTERN}}}", submit)
+    app.router.add_get(f"/kb/{{kind:{KIND_PATTERN}}}/{{entry_id}}", edit_form)
+    app.router.add_post(f"/kb/{{kind:{KIND_PATTERN}}}/{{entry_id}}", submit)
+    app.router.add_post(f"/kb/{{kind:{KIND_PATTERN}}}/{{entry_id}}/"
                         "{operation:hide|show|delete|undo}", _entry_action)

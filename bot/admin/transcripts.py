@@ -402,9 +402,9 @@ async def export_turns(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     """Transcript routes (staff and admins); call after the staff store is set."""
     app[TRANSCRIPTS] = TranscriptStore(app[STAFF_STORE].sessions)
-    app.router.add_get("/admin/conversations", conversation_list)
-    app.router.add_get("/admin/conversations.csv", export_conversations)
-    app.router.add_get("/admin/conversations/turns.csv", export_turns)
-    app.router.add_get("/admin/conversations/{id}", conversation_page)
-    app.router.add_post("/admin/conversations/{id}/notes", add_note)
-    app.router.add_post("/admin/conversations/{id}/tags", set_tags)
+    app.router.add_get("/conversations", conversation_list)
+    app.router.add_get("/conversations.csv", export_conversations)
+    app.router.add_get("/conversations/turns.csv", export_turns)
+    app.router.add_get("/conversations/{id}", conversation_page)
+    app.router.add_post("/conversations/{id}/notes", add_note)
+    app.router.add_post("/conversations/{id}/tags", set_tags)

@@ -51,6 +51,6 @@ async def set_active(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Account routes."""
-    app.router.add_get("/admin/users", users_page)
-    app.router.add_post("/admin/users", add_user)
-    app.router.add_post(r"/admin/users/{username}/{action:enable|disable}", set_active)
+    app.router.add_get("/users", users_page)
+    app.router.add_post("/users", add_user)
+    app.router.add_post(r"/users/{username}/{action:enable|disable}", set_active)

@@ -1,4 +1,5 @@
-"""Shared pieces of the admin pages: keys, rendering, the logged-in user, form helpers."""
+"""Shared pieces of the admin pages: the admin sub-app's keys, rendering, the logged-in user,
+form helpers."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.service.composition import Runtime
+from bot.service.reload import Reloader
 from bot.storage.staff import StaffSession, StaffStore
 
 TEMPLATES = Path(__file__).parent / "templates"
+# What the admin sub-app holds, given when it is built (bot/admin/app.py)
 STAFF_STORE = web.AppKey("staff_store", StaffStore)
+RUNTIME = web.AppKey("admin_runtime", Runtime)
+RELOADER = web.AppKey("admin_reloader", Reloader)
 SESSION_KEY = web.RequestKey("staff_session", StaffSession)
 VN = dt.timezone(dt.timedelta(hours=7))
 

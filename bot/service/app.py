@@ -1,4 +1,5 @@
-"""The aiohttp application: channels' routes, the NLU parse API, health, readiness, metrics.
+"""The aiohttp application: channels' routes, the NLU parse API, health, readiness, metrics,
+and the staff pages' sub-application mounted at /admin.
 
 ``create_app(settings)`` builds the runtime first, then the app, so every route exists before
 the server starts. On start, channels open their connections and messages left pending by a
@@ -17,14 +18,13 @@ from aiohttp_remotes import XForwardedStrict
 from sqlalchemy import text
 
 from actions.base import MAX_TEXT_CHARS
-from bot.admin.auth import admin_guard
-from bot.admin.setup import setup_admin
+from bot.admin.app import create_admin_app
 from bot.channels import ChannelDeps, build_channels
 from bot.channels.base import Intake
 from bot.channels.http import read_json
 from bot.core.dispatcher import Dispatcher
 from bot.service import metrics
-from bot.service.appkeys import DISPATCHER, RELOADER, RUNTIME
+from bot.service.appkeys import ADMIN_APP, DISPATCHER, RELOADER, RUNTIME
 from bot.service.composition import build_runtime
 from bot.service.coordination.dedup import RedisDeliveryDedup
 from bot.service.coordination.redis_client import redis_ready
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # Paths a monitor may ask without going through the reverse proxy.
 DIRECT_PATHS = ("/healthz", "/readyz", "/metrics")
 
-__all__ = ["DISPATCHER", "RELOADER", "RUNTIME", "create_app"]
+__all__ = ["ADMIN_APP", "DISPATCHER", "RELOADER", "RUNTIME", "create_app"]
 
 
 async def parse(request: web.Request) -> web.Response:
@@ -106,10 +106,11 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     reloader = Reloader(runtime, key_values, settings.reload_interval)
     dispatcher.add_channels(channels)
 
-    middlewares: list[Middleware] = [admin_guard]
+    # the admin sub-app has its own guard; this one runs before it for /admin requests too
+    middlewares: list[Middleware] = []
     if settings.trusted_proxies:
         proxies = XForwardedStrict([settings.trusted_proxies], white_paths=DIRECT_PATHS)
-        middlewares.insert(0, proxies.middleware)
+        middlewares.append(proxies.middleware)
     app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=middlewares)
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
@@ -127,7 +128,9 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
                     city_name=lambda: runtime.pipeline.brain.knowledge.city.name)
     for channel in channels.values():
         channel.register(app, intake)
-    setup_admin(app, StaffStore(sessions))
+    admin = create_admin_app(StaffStore(sessions), runtime, dispatcher, reloader)
+    app.add_subapp("/admin", admin)  # its startup/shutdown/cleanup run with this app's
+    app[ADMIN_APP] = admin
 
     async def on_startup(_app: web.Application) -> None:
         for channel in channels.values():

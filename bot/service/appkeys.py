@@ -11,3 +11,5 @@ from bot.service.reload import Reloader
 RUNTIME = web.AppKey("runtime", Runtime)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 RELOADER = web.AppKey("reloader", Reloader)
+# the staff pages' sub-application mounted at /admin (bot/admin/app.py), for tests and tools
+ADMIN_APP = web.AppKey("admin_app", web.Application)

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
 
 from bot.admin.web import STAFF_STORE
+from bot.service.appkeys import ADMIN_APP
 from bot.storage.staff import Role
 from tests.browser import launch_chromium
 
@@ -22,7 +23,7 @@ STAFF = "hotro"
 @pytest.fixture
 async def accounts(service: TestClient[Any, Any]) -> TestClient[Any, Any]:
     """The service with one admin (``quantri``) and one staff account (``hotro``)."""
-    store = service.app[STAFF_STORE]
+    store = service.app[ADMIN_APP][STAFF_STORE]
     await store.add_user(ADMIN, PASSWORD, Role.ADMIN)
     await store.add_user(STAFF, PASSWORD, Role.STAFF)
     return service

@@ -7,7 +7,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from bot.admin.auth import admin_guard
 from bot.admin.web import STAFF_STORE
+from bot.service.appkeys import ADMIN_APP
 from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, http_login
 
 
@@ -20,6 +22,15 @@ async def test_logged_out_is_sent_to_login(accounts: TestClient[Any, Any]) -> No
     response = await accounts.get("/admin/users", allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"].startswith("/admin/login")
+
+
+async def test_the_guard_is_the_admin_sub_apps_own(accounts: TestClient[Any, Any]) -> None:
+    assert admin_guard not in accounts.app.middlewares
+    assert admin_guard in accounts.app[ADMIN_APP].middlewares
+    assert (await accounts.get("/admin/", allow_redirects=False)).status == 303  # guarded
+    await login(accounts, STAFF)
+    assert (await accounts.get("/admin", allow_redirects=False)).status == 200
+    assert (await accounts.get("/admin/", allow_redirects=False)).status == 404
 
 
 async def test_login_sets_a_safe_cookie(accounts: TestClient[Any, Any]) -> None:
@@ -73,14 +84,14 @@ async def test_admin_adds_a_user_with_csrf(accounts: TestClient[Any, Any]) -> No
     weak = await accounts.post("/admin/users", data={
         "username": "weak", "password": "short", "role": "staff", "csrf_token": csrf})
     assert weak.status == 400 and "ít nhất 10 ký tự" in await weak.text()
-    [entry] = await accounts.app[STAFF_STORE].audit_log(kind="user")
+    [entry] = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log(kind="user")
     assert entry.username == ADMIN and entry.entry_id == "newbie"
 
 
 async def test_disabling_ends_the_session(accounts: TestClient[Any, Any]) -> None:
     await login(accounts, STAFF)
     assert (await accounts.get("/admin")).status == 200
-    await accounts.app[STAFF_STORE].set_active(STAFF, False)
+    await accounts.app[ADMIN_APP][STAFF_STORE].set_active(STAFF, False)
     response = await accounts.get("/admin", allow_redirects=False)
     assert response.status == 303
 

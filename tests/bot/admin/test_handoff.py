@@ -26,7 +26,7 @@ from bot.admin.handoff import DESK
 from bot.admin.web import STAFF_STORE
 from bot.core.messages import IncomingMessage
 from bot.service.app import DISPATCHER, create_app
-from bot.service.appkeys import RUNTIME
+from bot.service.appkeys import ADMIN_APP, RUNTIME
 from bot.service.composition import Runtime
 from bot.service.settings import Settings
 from bot.storage.db import make_sessionmaker
@@ -171,7 +171,7 @@ async def test_an_officer_takes_a_conversation_and_the_citizen_is_told(
     assert notice["text"] == texts.STAFF_TOOK and notice["sender"] == "bot"
     queue = await (await accounts.get("/admin/handoff")).text()
     assert "Không có ai đang chờ." in queue and "citizen-take" in queue  # now "in progress"
-    [entry] = await accounts.app[STAFF_STORE].audit_log("handoff", conversation_id)
+    [entry] = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log("handoff", conversation_id)
     assert (entry.username, entry.action) == (STAFF, "take")
     assert entry.after is not None and 290 <= entry.after["waited_seconds"] <= 400
     # taking it again is harmless
@@ -199,7 +199,7 @@ async def test_two_officers_taking_at_once_one_wins(accounts: Client) -> None:
 async def test_taking_is_atomic_in_the_database(accounts: Client) -> None:
     """Without the in-process lock (as on two workers) the conditional UPDATE decides."""
     conversation_id = await waiting_citizen(accounts, "citizen-atomic")
-    store = accounts.app[DESK].store
+    store = accounts.app[ADMIN_APP][DESK].store
     results = await asyncio.gather(*(store.take(conversation_id, f"officer{i}")
                                      for i in range(5)))
     outcomes = sorted(r.outcome for r in results)
@@ -230,7 +230,7 @@ async def test_the_reply_reaches_the_web_citizen_and_the_transcript(accounts: Cl
     assert "0912345678" not in last.text  # the transcript is masked, as every turn
     page = await (await accounts.get(path(conversation_id))).text()
     assert f"Nhân viên {STAFF}" in page and "hồ sơ sổ đỏ cần bản vẽ" in page
-    actions = [e.action for e in await accounts.app[STAFF_STORE].audit_log("handoff")]
+    actions = [e.action for e in await accounts.app[ADMIN_APP][STAFF_STORE].audit_log("handoff")]
     assert actions == ["reply", "take"]
 
 
@@ -275,7 +275,7 @@ async def test_closing_gives_the_bot_back_and_asks_for_a_rating(accounts: Client
     [invalid] = await say(accounts, "citizen-close", '/rate{"value":"9"}')
     assert invalid["text"] == texts.RATING_INVALID
     assert (await conversation(accounts, conversation_id)).rating == 1
-    entry = (await accounts.app[STAFF_STORE].audit_log("handoff", conversation_id))[0]
+    entry = (await accounts.app[ADMIN_APP][STAFF_STORE].audit_log("handoff", conversation_id))[0]
     assert (entry.action, entry.username) == ("close", STAFF)
 
 
@@ -310,7 +310,7 @@ async def test_release_returns_to_the_bot_without_a_rating_and_a_new_request_wai
 async def test_only_the_officer_who_took_it_replies_and_closes(accounts: Client) -> None:
     conversation_id = await waiting_citizen(accounts, "citizen-mine")
     async with another_browser(accounts) as colleague:
-        store = accounts.app[STAFF_STORE]
+        store = accounts.app[ADMIN_APP][STAFF_STORE]
         await store.add_user("hotro2", PASSWORD, Role.STAFF)
         colleague_csrf = await http_login(colleague, "hotro2")
         # replying before taking
@@ -374,7 +374,7 @@ async def test_the_queue_page_shows_whether_officers_are_at_work(
                                            host="127.0.0.1"))
     await client.start_server()
     try:
-        await client.app[STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
+        await client.app[ADMIN_APP][STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
         [reply] = await say(client, "never", ASK_FOR_PERSON)
         assert texts.NO_OPENING in reply["text"] and HOTLINE in reply["text"]
         await http_login(client, STAFF)
@@ -467,7 +467,7 @@ async def telegram_service(tmp_path: Path, shipped_model: NluModel, simulator: s
     client: Client = TestClient(TestServer(await create_app(settings, simulator),
                                            host="127.0.0.1"))
     await client.start_server()
-    await client.app[STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
+    await client.app[ADMIN_APP][STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
     yield client
     await client.close()
 
@@ -587,7 +587,7 @@ async def test_every_handoff_change_is_audited(accounts: Client) -> None:
     csrf = await http_login(accounts, STAFF)
     for action, form in (("take", {}), ("reply", {"text": "Chào bạn"}), ("release", {})):
         await post(accounts, csrf, f"{path(conversation_id)}/{action}", **form)
-    log = await accounts.app[STAFF_STORE].audit_log("handoff", conversation_id)
+    log = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log("handoff", conversation_id)
     assert [(e.action, e.username) for e in reversed(log)] == [
         ("take", STAFF), ("reply", STAFF), ("release", STAFF)]
     assert log[1].after == {"text": "Chào bạn"}

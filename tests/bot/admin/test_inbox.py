@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.admin.inbox import RETRAINER
 from bot.admin.web import STAFF_STORE
 from bot.service.app import create_app
-from bot.service.appkeys import RUNTIME
+from bot.service.appkeys import ADMIN_APP, RUNTIME
 from bot.service.settings import Settings
 from bot.storage.staff import Role
 from bot.storage.tables import TrainingExampleRow, TurnRow
@@ -54,7 +54,7 @@ async def ask_misunderstood(client: Client) -> None:
 
 
 def training(client: Client) -> TrainingStore:
-    return client.app[RETRAINER].training
+    return client.app[ADMIN_APP][RETRAINER].training
 
 
 async def group_of(client: Client, text: str) -> InboxGroup:
@@ -146,7 +146,7 @@ async def test_labelling_stores_examples_and_empties_the_group(accounts: Client)
         reviewed = (await session.scalars(select(TurnRow.reviewed).where(
             TurnRow.folded.in_(group.keys)))).all()
     assert len(reviewed) == 4 and all(reviewed)
-    [audit] = await accounts.app[STAFF_STORE].audit_log(kind="training_example")
+    [audit] = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log(kind="training_example")
     assert audit.username == STAFF and audit.action == "label"
 
     again = await accounts.post("/admin/inbox/label", data=form(csrf, group, intent="greet"))
@@ -277,7 +277,7 @@ async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_b
     assert f"{before['intent_accuracy'] * 100:.1f}%".replace(".", ",") in page
     assert "Đã áp dụng mô hình mới" in page and "Đang chạy" in page
     actions = [(a.action, a.username) for a in
-               await accounts.app[STAFF_STORE].audit_log(kind="model")]
+               await accounts.app[ADMIN_APP][STAFF_STORE].audit_log(kind="model")]
     assert actions == [("activate", STAFF), ("retrain", STAFF)]
 
     restored = await accounts.post(f"/admin/models/{baseline.version}/restore",
@@ -286,7 +286,8 @@ async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_b
     assert await parse_intent(accounts, ASK_THIS[0]) == old_guess
     statuses = {m.version: m.status for m in await training(accounts).models()}
     assert statuses == {baseline.version: "active", new.version: "retired"}
-    assert (await accounts.app[STAFF_STORE].audit_log(kind="model"))[0].action == "restore"
+    entries = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log(kind="model")
+    assert entries[0].action == "restore"
     again = await accounts.post(f"/admin/models/{baseline.version}/restore",
                                 data={"csrf_token": csrf})
     assert again.status == 409 and "đang được dùng" in await again.text()
@@ -318,7 +319,8 @@ async def test_a_worse_model_is_not_activated(accounts: Client) -> None:
     assert active is not None and active.baseline
     page = await (await accounts.get("/admin/models")).text()
     assert "Không áp dụng" in page and "kém hơn" in page
-    assert (await accounts.app[STAFF_STORE].audit_log(kind="model"))[0].action == "reject"
+    entries = await accounts.app[ADMIN_APP][STAFF_STORE].audit_log(kind="model")
+    assert entries[0].action == "reject"
 
 
 @asynccontextmanager
@@ -343,7 +345,7 @@ async def test_the_active_model_is_served_after_a_restart(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     settings = own_settings(tmp_path, shipped_model)
     async with running_service(settings, simulator) as service:
-        await service.app[STAFF_STORE].add_user(ADMIN, PASSWORD, Role.ADMIN)
+        await service.app[ADMIN_APP][STAFF_STORE].add_user(ADMIN, PASSWORD, Role.ADMIN)
         await training(service).add_examples([(ASK_THIS[0], "help", None)], ADMIN)
         job = await retrain(service, await http_login(service, ADMIN))
         assert job["status"] == "active"
@@ -366,7 +368,7 @@ async def test_a_failing_evaluation_fails_the_job_and_changes_nothing(
     broken.write_text("nlu:\n- intent: greet\n  examples: not a list\n", encoding="utf-8")
     settings = own_settings(tmp_path, shipped_model, nlu_test_file=broken)
     async with running_service(settings, simulator) as service:
-        await service.app[STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
+        await service.app[ADMIN_APP][STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
         serving = service.app[RUNTIME].pipeline.brain.nlu.model
         job = await retrain(service, await http_login(service, STAFF))
         assert job["status"] == "failed" and "broken-test.yml" in job["message"]
@@ -377,7 +379,8 @@ async def test_a_failing_evaluation_fails_the_job_and_changes_nothing(
         page = await (await service.get("/admin/models")).text()
         assert "Lỗi" in page and "Huấn luyện thất bại" in page
         # and a new retraining may start after a failure
-        assert (await service.app[STAFF_STORE].audit_log(kind="model"))[0].action == "fail"
+        entries = await service.app[ADMIN_APP][STAFF_STORE].audit_log(kind="model")
+        assert entries[0].action == "fail"
 
 
 async def test_labelled_rows_keep_the_latest_label(accounts: Client) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import update
 import bot.storage.transcripts as transcripts_module
 from bot.admin.transcripts import TRANSCRIPTS, conversation_url
 from bot.admin.web import STAFF_STORE, VN
-from bot.service.appkeys import RUNTIME
+from bot.service.appkeys import ADMIN_APP, RUNTIME
 from bot.storage.conversations import TurnRecord
 from bot.storage.tables import ConversationRow
 from bot.storage.transcripts import (
@@ -68,7 +68,7 @@ async def seeded(accounts: TestClient[Any, Any]) -> TestClient[Any, Any]:
 
 
 async def _all(client: TestClient[Any, Any]) -> list[ConversationSummary]:
-    page = await client.app[TRANSCRIPTS].page(TranscriptFilter(), size=500)
+    page = await client.app[ADMIN_APP][TRANSCRIPTS].page(TranscriptFilter(), size=500)
     return page.items
 
 
@@ -176,7 +176,7 @@ async def test_paging_is_exact_when_the_index_walk_stops_early(
                        confidence=0.9)])
         await _set(accounts, f"web:p{i:02d}", updated_at=base + dt.timedelta(minutes=i // 4),
                    tags=" hiem " if i % 11 == 0 else " ")  # ties of four; a rare tag
-    store = accounts.app[TRANSCRIPTS]
+    store = accounts.app[ADMIN_APP][TRANSCRIPTS]
     everything = await _all(accounts)
     for wanted, keep in [(TranscriptFilter(), lambda c: True),
                          (TranscriptFilter(tag="hiem"), lambda c: "hiem" in c.tags),
@@ -195,7 +195,7 @@ async def test_paging_is_exact_when_the_index_walk_stops_early(
 
 
 async def test_count_is_capped(accounts: TestClient[Any, Any]) -> None:
-    store = accounts.app[TRANSCRIPTS]
+    store = accounts.app[ADMIN_APP][TRANSCRIPTS]
     conversations = accounts.app[RUNTIME].conversations
     for i in range(12):
         await conversations.save(f"web:n{i}", "web", f"n{i}", {}, "bot",
@@ -249,14 +249,14 @@ async def test_notes_and_tags_are_saved_and_audited(seeded: TestClient[Any, Any]
     response = await seeded.post(f"{url}/tags", data={
         "csrf_token": csrf, "tags": "Khiếu nại, cần gọi lại, khiếu nại"})
     assert "Đã lưu nhãn" in await response.text()
-    staff = seeded.app[STAFF_STORE]
+    staff = seeded.app[ADMIN_APP][STAFF_STORE]
     log = await staff.audit_log(kind="conversation", entry_id="web:a")
     assert [entry.action for entry in log] == ["tags", "note"]
     assert log[0].username == STAFF and log[0].after == {"tags": ["khieu-nai", "can-goi-lai"]}
     assert log[1].after == {"note": "Người dân cần gọi lại <b>gấp</b>"}
     assert await listed(seeded, "tag=khieu-nai") == ["web:a"]
     assert await listed(seeded, "tag=Khi%E1%BA%BFu+n%E1%BA%A1i") == ["web:a"]  # as typed
-    detail = await seeded.app[TRANSCRIPTS].conversation("web:a")
+    detail = await seeded.app[ADMIN_APP][TRANSCRIPTS].conversation("web:a")
     assert detail is not None and detail.summary.tags == ["khieu-nai", "can-goi-lai"]
     assert detail.summary.messages == 1  # the bot's summary columns are untouched
 
@@ -275,7 +275,7 @@ async def test_notes_and_tags_are_saved_and_audited(seeded: TestClient[Any, Any]
     unknown = await seeded.post(conversation_url("web:zzz", "/notes"),
                                 data={"csrf_token": csrf, "text": "a"})
     assert unknown.status == 404
-    detail = await seeded.app[TRANSCRIPTS].conversation("web:a")
+    detail = await seeded.app[ADMIN_APP][TRANSCRIPTS].conversation("web:a")
     assert detail is not None and len(detail.notes) == 1
 
 
@@ -305,7 +305,7 @@ async def test_csv_export_of_a_filtered_list(seeded: TestClient[Any, Any]) -> No
     assert [(row[0], row[3], row[5]) for row in turns[1:]] == [
         ("telegram:12345", "Người dân", "đổi bằng lái ở đâu"),
         ("telegram:12345", "Bot", "Bạn có thể nộp tại Sở Xây dựng")]
-    log = await seeded.app[STAFF_STORE].audit_log(kind="conversation", entry_id="*")
+    log = await seeded.app[ADMIN_APP][STAFF_STORE].audit_log(kind="conversation", entry_id="*")
     assert [entry.action for entry in log] == ["export"] * 3
 
 

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.admin.web import STAFF_STORE
 from bot.core.messages import IncomingMessage
-from bot.service.app import DISPATCHER, RUNTIME, create_app
+from bot.service.app import ADMIN_APP, DISPATCHER, RUNTIME, create_app
 from bot.service.settings import Settings
 from bot.storage.db import make_sessionmaker
 from bot.storage.inbox import Inbox
@@ -113,7 +113,7 @@ async def test_behind_a_trusted_proxy_forwarded_https_makes_secure_cookies(
     await client.start_server()
     proxied = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
     try:
-        await client.app[STAFF_STORE].add_user("quantri", "mat-khau-dai-1", Role.ADMIN)
+        await client.app[ADMIN_APP][STAFF_STORE].add_user("quantri", "mat-khau-dai-1", Role.ADMIN)
         page = await (await client.get("/admin/login", headers=proxied)).text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token is not None
