@@ -38,7 +38,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "actions": ("aiohttp", "telegram", "sqlalchemy", "redis"),
     "knowledge": ("aiohttp", "telegram", "redis"),
     "bot.storage": ("aiohttp", "telegram", "redis"),
-    "bot.core": ("aiohttp", "telegram", "redis"),
+    "bot.core": ("aiohttp", "telegram", "redis", "sqlalchemy"),
 }
 # folder -> project modules it must not import although its package may
 FORBIDDEN_PROJECT: dict[str, tuple[str, ...]] = {

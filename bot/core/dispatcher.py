@@ -25,12 +25,9 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Protocol
-
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import Reply
 from bot.core.delivery import DeliveryFailed, ReplySender
@@ -39,13 +36,13 @@ from bot.core.pipeline import Pipeline
 from bot.service import metrics
 from bot.service.logs import conversation_context
 from bot.service.tasks import stop_task
+from bot.storage.db import DATABASE_AWAY
 from bot.storage.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
+from bot.storage.turns import TurnTransaction
 from knowledge.clock import utcnow
 
 log = logging.getLogger(__name__)
 
-# What a database that is restarting or unreachable raises: worth waiting for, not a bug.
-DATABASE_AWAY = (SQLAlchemyError, OSError)
 RETRY_SECONDS = 30.0  # replies kept after a failed delivery are tried again this much later
 APOLOGY = Reply("Xin lỗi, hệ thống đang gặp sự cố khi xử lý tin nhắn của bạn. "
                 "Bạn vui lòng thử lại sau ít phút.")
@@ -247,11 +244,9 @@ class Dispatcher:
             return [Reply.from_dict(reply) for reply in item.replies]
         message = item.message
 
-        def settle(replies: list[Reply]) -> Callable[[Connection], None]:
-            return Inbox.answered_job(item.id, [reply.to_dict() for reply in replies])
-
         try:
-            return (await self.pipeline.handle(message, settle)).replies
+            return (await self.pipeline.handle(
+                message, TurnTransaction(self.pipeline.conversations, item.id))).replies
         except AlreadyHandled:
             return await self._stored_replies(item.id)
         except DATABASE_AWAY:

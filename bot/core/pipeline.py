@@ -1,11 +1,12 @@
 """The path every message takes: state → brain (NLU → policy → action) → state and transcript
 saved.
 
-``Pipeline.handle(message)`` is the one entry point: it loads the conversation, asks the
-current brain (``bot/core/brain.py``) for the turn, and saves state, status and transcript in
-one transaction (with the caller's own write, ``settle``: the dispatcher marks the inbox row
-answered in it). Rendering and sending are the channel's. The caller holds the conversation's
-lock when others may touch the conversation (the dispatcher and the handoff desk do).
+``Pipeline.handle(message, unit)`` is the one entry point: it loads the conversation, asks
+the current brain (``bot/core/brain.py``) for the turn, and commits state, status and
+transcript through a unit of work (``bot/storage/turns.py``; the dispatcher's also marks the
+inbox row answered, in the same transaction). Rendering and sending are the channel's. The
+caller holds the conversation's lock when others may touch the conversation (the dispatcher
+and the handoff desk do).
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-
-from sqlalchemy import Connection
 
 from actions.base import ConversationStatus, Reply
 from bot.core.brain import Brain, answer
@@ -27,12 +25,10 @@ from bot.service import metrics
 from bot.service.coordination.locks import ConversationLocks, Locks
 from bot.service.logs import conversation_context
 from bot.storage.conversations import ConversationStore, TurnRecord
+from bot.storage.turns import AnsweredTurn, TurnTransaction
 from nlu.types import ParseResult
 
 log = logging.getLogger(__name__)
-
-Settle = Callable[[list[Reply]], Callable[[Connection], None]]
-
 
 @dataclass(frozen=True, slots=True)
 class HandledMessage:
@@ -56,20 +52,22 @@ class Pipeline:
         self.locks: Locks = locks if locks is not None else ConversationLocks()
 
     async def handle(self, message: IncomingMessage,
-                     settle: Settle | None = None) -> HandledMessage:
+                     unit: TurnTransaction | None = None) -> HandledMessage:
         """Handle one message: the replies, and how it was understood.
 
-        ``settle(replies)`` gives a write committed in the same transaction as the turn; if
-        that write raises, nothing of this message is saved and the exception propagates. Log
-        records made meanwhile carry the conversation id; the time taken goes to the metrics.
+        The turn is committed through ``unit`` (by default one that saves the conversation
+        alone); if the commit raises, nothing of this message is saved and the exception
+        propagates. Log records made meanwhile carry the conversation id; the time taken goes
+        to the metrics.
         """
         started = time.perf_counter()
         with conversation_context(message.conversation_id):
-            handled = await self._handle(message, settle, started)
+            handled = await self._handle(message, unit or TurnTransaction(self.conversations),
+                                         started)
         metrics.observe_handle(time.perf_counter() - started)
         return handled
 
-    async def _handle(self, message: IncomingMessage, settle: Settle | None,
+    async def _handle(self, message: IncomingMessage, unit: TurnTransaction,
                       started: float) -> HandledMessage:
         stored = await self.conversations.load(message.conversation_id)
         state, status = ConversationState(), ConversationStatus.BOT
@@ -102,9 +100,8 @@ class Pipeline:
             ),
             *(TurnRecord("out", reply.text, action=decision.action) for reply in replies),
         ]
-        await self.conversations.save(message.conversation_id, message.channel,
-                                      message.user_id, new_state.to_dict(), new_status, turns,
-                                      also=settle(replies) if settle is not None else None)
+        await unit.commit(AnsweredTurn(message, new_state.to_dict(), new_status, turns,
+                                       replies))
         if decision.misunderstood:
             metrics.fallback(message.channel)
         if new_status == ConversationStatus.WAITING and status != ConversationStatus.WAITING:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+
+# What a database that is restarting or unreachable raises: worth waiting for, not a bug.
+DATABASE_AWAY = (SQLAlchemyError, OSError)
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
