@@ -21,15 +21,14 @@ from bot.admin.web import RELOADER, RUNTIME, STAFF_STORE
 from bot.core.dispatcher import Dispatcher
 from bot.service.composition import Runtime
 from bot.service.reload import Reloader
-from bot.storage.staff import StaffStore
 
 
-def create_admin_app(staff: StaffStore, runtime: Runtime, dispatcher: Dispatcher,
+def create_admin_app(runtime: Runtime, dispatcher: Dispatcher,
                      reloader: Reloader) -> web.Application:
     """Every admin route, guarded by ``auth.admin_guard``; mount it with
     ``app.add_subapp("/admin", ...)``."""
     app = web.Application(middlewares=[auth.admin_guard])
-    app[STAFF_STORE] = staff
+    app[STAFF_STORE] = runtime.stores.staff
     app[RUNTIME] = runtime
     app[RELOADER] = reloader
     auth.add_routes(app)

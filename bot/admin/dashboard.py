@@ -11,7 +11,6 @@ from aiohttp import web
 from actions.texts import INTENT_LABELS
 from bot.admin.charts import shares, stacked_by_day
 from bot.admin.web import RUNTIME, render
-from bot.storage.db import make_sessionmaker
 from bot.storage.stats import VN, figures
 
 PERIODS = (7, 14, 30, 90)
@@ -28,7 +27,7 @@ async def dashboard(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     end = dt.datetime.now(VN).date()
     start = end - dt.timedelta(days=days - 1)
-    data = await figures(make_sessionmaker(runtime.engine), start, end)
+    data = await figures(runtime.stores.sessions, start, end)
     names = {pid: p.name for pid, p in runtime.pipeline.brain.knowledge.procedures.items()}
     ratings_total = sum(data.ratings.values())
     average = (sum(k * v for k, v in data.ratings.items()) / ratings_total

@@ -21,8 +21,7 @@ from actions.base import ConversationStatus
 from bot.admin.web import RUNTIME, STAFF_STORE, current_session, environment, form_data, render
 from bot.core.delivery import ReplySender
 from bot.core.handoff_desk import DeskResult, HandoffDesk, ReplyRefused, wait_text
-from bot.storage.db import make_sessionmaker
-from bot.storage.handoff_queue import HandoffItem, HandoffStore, Outcome
+from bot.storage.handoff_queue import HandoffItem, Outcome
 from knowledge.clock import utcnow
 from knowledge.office_hours import when
 
@@ -215,9 +214,9 @@ def add_routes(app: web.Application, channels: Mapping[str, ReplySender]) -> Non
     """Handoff routes (staff and admins); ``channels``: the dispatcher's senders by name. Call
     after the staff store and runtime are set."""
     runtime = app[RUNTIME]
-    store = HandoffStore(make_sessionmaker(runtime.engine), runtime.conversations)
+    store = runtime.stores.handoff
     app[DESK] = HandoffDesk(channels, runtime.pipeline.locks,
-                            runtime.conversations, store, app[STAFF_STORE],
+                            runtime.stores.conversations, store, app[STAFF_STORE],
                             runtime.settings.office_schedule)
     app.router.add_get("/handoff", queue_page)
     app.router.add_get("/handoff/{id}", conversation_page)

@@ -71,7 +71,7 @@ def _training(request: web.Request) -> TrainingStore:
 
 async def _procedures(request: web.Request) -> list[tuple[str, str]]:
     """Published procedures as (id, name), by name."""
-    procedures = await request.app[RUNTIME].store.procedures()
+    procedures = await request.app[RUNTIME].stores.knowledge.procedures()
     return sorted(((p.id, p.name) for p in procedures), key=lambda item: item[1])
 
 

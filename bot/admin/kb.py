@@ -30,7 +30,6 @@ from bot.core.messages import IncomingMessage
 from bot.core.state import ConversationState
 from bot.service.composition import Runtime
 from bot.service.reload import KB_VERSION, Reloader, announce
-from bot.storage.key_values import KeyValueStore
 from knowledge.clock import utcnow
 from knowledge.drafts import (
     HIDEABLE_KINDS,
@@ -89,7 +88,7 @@ def _live(request: web.Request) -> tuple[Runtime, Reloader]:
 
 
 def _editor(request: web.Request) -> KbEditor:
-    return KbEditor(_live(request)[0].store)
+    return KbEditor(_live(request)[0].stores.knowledge)
 
 
 def _kind(request: web.Request) -> str:
@@ -103,7 +102,7 @@ async def _announce(request: web.Request, what: str) -> None:
     """Tell every worker to reload the knowledge base, and reload this one now."""
     runtime, reloader = _live(request)
     user = current_session(request).user.username
-    await announce(KeyValueStore(runtime.store.sessions), KB_VERSION,
+    await announce(runtime.stores.key_values, KB_VERSION,
                    {"by": user, "what": what, "at": utcnow().isoformat()},
                    runtime.redis)
     try:
@@ -321,7 +320,7 @@ def _matches(query: str, *texts: str | None) -> bool:
 
 async def kb_home(request: web.Request) -> web.Response:
     """Procedures, FAQs and offices with their status and pending drafts; a search box."""
-    store = _live(request)[0].store
+    store = _live(request)[0].stores.knowledge
     query = request.query.get("q", "").strip()[:200]
     all_procedures = await store.procedures(published_only=False)
     all_faqs = await store.faqs(published_only=False)
@@ -351,8 +350,8 @@ async def _edit_page(request: web.Request, kind: str, entry_id: str | None,
                      answers: Sequence[PreviewAnswer] = (), question: str = "",
                      flash: str | None = None, status: int = 200) -> web.Response:
     runtime, _reloader = _live(request)
-    editor = KbEditor(runtime.store)
-    published = await runtime.store.entry(kind, entry_id) if entry_id else None
+    editor = KbEditor(runtime.stores.knowledge)
+    published = await runtime.stores.knowledge.entry(kind, entry_id) if entry_id else None
     draft = await editor.draft(kind, entry_id) if entry_id else None
     last = await editor.last_change(kind, entry_id) if entry_id else None
     return render(
@@ -360,8 +359,8 @@ async def _edit_page(request: web.Request, kind: str, entry_id: str | None,
         entry_id=entry_id, entry=entry, published=entry_data(published) if published else None,
         draft=draft, last_change=last, errors=errors.by_field, error_list=errors.summary,
         answers=answers, question=question, flash=flash, number=_number,
-        offices=await runtime.store.offices(),
-        procedures=await runtime.store.procedures(published_only=False),
+        offices=await runtime.stores.knowledge.offices(),
+        procedures=await runtime.stores.knowledge.procedures(published_only=False),
         unverified_fields=[(f.value, f"Chưa xác minh: {FIELD_LABELS[f.value]}")
                            for f in UnverifiedField],
         online_labels=ONLINE_LABELS, status_labels=STATUS_LABELS,
@@ -381,8 +380,8 @@ async def edit_form(request: web.Request) -> web.Response:
     kind = _kind(request)
     entry_id = request.match_info["entry_id"]
     runtime, _reloader = _live(request)
-    draft = await KbEditor(runtime.store).draft(kind, entry_id)
-    published = await runtime.store.entry(kind, entry_id)
+    draft = await KbEditor(runtime.stores.knowledge).draft(kind, entry_id)
+    published = await runtime.stores.knowledge.entry(kind, entry_id)
     if draft is not None:
         data = draft.data
     elif published is not None:
@@ -405,12 +404,12 @@ async def submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     action = str(form.get("action", "save"))
     runtime, _reloader = _live(request)
-    editor = KbEditor(runtime.store)
+    editor = KbEditor(runtime.stores.knowledge)
     user = current_session(request).user.username
     if action == "discard":
         if entry_id is not None:
             await editor.discard(kind, entry_id)
-            if await runtime.store.entry(kind, entry_id) is not None:
+            if await runtime.stores.knowledge.entry(kind, entry_id) is not None:
                 raise web.HTTPSeeOther(_entry_url(kind, entry_id, "discarded"))
         raise web.HTTPSeeOther("/admin/kb?msg=discarded")
     raw = entry_from_form(kind, form)
@@ -532,7 +531,7 @@ async def audit_page(request: web.Request) -> web.Response:
     entry_id = request.query.get("entry") or None
     if kind is not None and kind not in (*KB_KINDS, "city", "kb"):
         kind = None
-    rows = await KbEditor(runtime.store).history(kind, entry_id, limit=200)
+    rows = await KbEditor(runtime.stores.knowledge).history(kind, entry_id, limit=200)
     seen: set[tuple[str, str]] = set()
     views = []
     for row in rows:
@@ -555,7 +554,7 @@ def _stamp() -> str:
 
 async def export_yaml(request: web.Request) -> web.Response:
     """The whole knowledge base (hidden entries included) as one YAML document."""
-    bundle = await _live(request)[0].store.export_bundle()
+    bundle = await _live(request)[0].stores.knowledge.export_bundle()
     return web.Response(
         body=write_document(bundle).encode("utf-8"),
         headers={"Content-Type": "application/x-yaml; charset=utf-8",
@@ -566,7 +565,7 @@ async def export_yaml(request: web.Request) -> web.Response:
 
 async def export_faq_csv(request: web.Request) -> web.Response:
     """Every FAQ as a CSV sheet (UTF-8 with BOM, for Excel)."""
-    faqs = await _live(request)[0].store.faqs(published_only=False)
+    faqs = await _live(request)[0].stores.knowledge.faqs(published_only=False)
     return web.Response(
         body=write_faq_csv(faqs),
         headers={"Content-Type": "text/csv; charset=utf-8",
@@ -637,7 +636,7 @@ async def upload_faq_csv(request: web.Request) -> web.Response:
     name, data = uploaded
     runtime, _reloader = _live(request)
     try:
-        bundle = read_faq_csv(data, await runtime.store.export_bundle())
+        bundle = read_faq_csv(data, await runtime.stores.knowledge.export_bundle())
     except FaqCsvError as exc:
         return await import_page(request, [f"Tệp {name} › {p}" for p in exc.problems],
                                  upload="csv", status=400)

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from actions.base import ConversationStatus
 from actions.texts import INTENT_LABELS
-from bot.admin.web import STAFF_STORE, VN, current_session, form_data, render
+from bot.admin.web import RUNTIME, STAFF_STORE, VN, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
 from bot.storage.transcripts import (
     COUNT_CAP,
@@ -401,7 +401,7 @@ async def export_turns(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     """Transcript routes (staff and admins); call after the staff store is set."""
-    app[TRANSCRIPTS] = TranscriptStore(app[STAFF_STORE].sessions)
+    app[TRANSCRIPTS] = app[RUNTIME].stores.transcripts
     app.router.add_get("/conversations", conversation_list)
     app.router.add_get("/conversations.csv", export_conversations)
     app.router.add_get("/conversations/turns.csv", export_turns)

@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.service.composition import Runtime
 from bot.service.reload import MODEL_VERSION, Reloader, announce
-from bot.storage.db import make_sessionmaker
 from bot.storage.staff import StaffStore
 from bot.storage.training import (
     STATUS_ACTIVE,
@@ -38,7 +37,6 @@ from bot.storage.training import (
     LabelledExample,
     ModelVersion,
     TrainingBusy,
-    TrainingStore,
 )
 from nlu.engine import BuiltinNlu, NluModel, train
 from nlu.evaluate import predict, report
@@ -164,7 +162,7 @@ class Retrainer:
         self.runtime = runtime
         self.reloader = reloader
         self.staff = staff
-        self.training = TrainingStore(make_sessionmaker(runtime.engine))
+        self.training = runtime.stores.training
         self.job: RetrainJob | None = None
         self._task: asyncio.Task[None] | None = None
 

@@ -30,11 +30,6 @@ from bot.service.coordination.dedup import RedisDeliveryDedup
 from bot.service.coordination.redis_client import redis_ready
 from bot.service.reload import Reloader
 from bot.service.settings import Settings
-from bot.storage.db import make_sessionmaker
-from bot.storage.inbox import Inbox
-from bot.storage.key_values import KeyValueStore
-from bot.storage.outbox import Outbox
-from bot.storage.staff import StaffStore
 from nlu.rasa_engine import RasaNlu
 from nlu.types import parse_async
 
@@ -95,15 +90,14 @@ async def prometheus(request: web.Request) -> web.Response:
 async def create_app(settings: Settings, dossier_api_url: str | None = None) -> web.Application:
     """The whole service as an aiohttp application."""
     runtime = await build_runtime(settings, dossier_api_url)
-    sessions = make_sessionmaker(runtime.engine)
+    stores = runtime.stores
     dedup = RedisDeliveryDedup(runtime.redis) if runtime.redis is not None else None
-    dispatcher = Dispatcher(runtime.pipeline, Inbox(sessions, runtime.batcher), dedup,
+    dispatcher = Dispatcher(runtime.pipeline, stores.inbox, dedup,
                             orphan_after=2 * settings.lock_ttl,
                             shared=runtime.redis is not None)
-    key_values = KeyValueStore(sessions)
-    channels = build_channels(settings, ChannelDeps(Outbox(sessions), runtime.conversations,
-                                                    key_values))
-    reloader = Reloader(runtime, key_values, settings.reload_interval)
+    channels = build_channels(settings, ChannelDeps(stores.outbox, stores.conversations,
+                                                    stores.key_values))
+    reloader = Reloader(runtime, stores.key_values, settings.reload_interval)
     dispatcher.add_channels(channels)
 
     # the admin sub-app has its own guard; this one runs before it for /admin requests too
@@ -128,7 +122,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
                     city_name=lambda: runtime.pipeline.brain.knowledge.city.name)
     for channel in channels.values():
         channel.register(app, intake)
-    admin = create_admin_app(StaffStore(sessions), runtime, dispatcher, reloader)
+    admin = create_admin_app(runtime, dispatcher, reloader)
     app.add_subapp("/admin", admin)  # its startup/shutdown/cleanup run with this app's
     app[ADMIN_APP] = admin
 

@@ -1,4 +1,5 @@
-"""Builds the running bot from settings: database, knowledge, NLU, dossier service, pipeline."""
+"""The composition root: builds the running bot from settings, each piece once: the database
+and its stores, the knowledge, the NLU and the brain, the dossier service, the pipeline."""
 
 from __future__ import annotations
 
@@ -21,11 +22,8 @@ from bot.service.coordination.rate_limits import MemoryRateLimiter, RedisRateLim
 from bot.service.coordination.redis_client import connect
 from bot.service.settings import Settings
 from bot.storage.batch import WriteBatcher
-from bot.storage.conversations import ConversationStore
-from bot.storage.db import make_sessionmaker
-from bot.storage.feedback import FeedbackStore
+from bot.storage.stores import Stores, build_stores
 from knowledge.snapshot import KnowledgeSnapshot
-from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu
 from nlu.rasa_engine import ENGINE_NAME, RasaNlu
 from nlu.rasa_project import TextForm
@@ -33,12 +31,11 @@ from nlu.rasa_project import TextForm
 
 @dataclass
 class Runtime:
-    """Everything a running bot holds; ``close()`` releases it."""
+    """Everything a running bot holds, each built once here; ``close()`` releases it."""
 
     settings: Settings
     engine: AsyncEngine
-    store: KnowledgeStore
-    conversations: ConversationStore
+    stores: Stores
     dossiers: DossierSource
     pipeline: Pipeline
     batcher: WriteBatcher
@@ -86,9 +83,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
     batcher = WriteBatcher(engine)
     redis = connect(settings.redis_url) if settings.redis_url else None
     # States are cached in memory only when this process is the only writer (no Redis).
-    conversations = ConversationStore(make_sessionmaker(engine),
-                                      0 if redis is not None else settings.state_cache_size,
-                                      batcher)
+    stores = build_stores(store, batcher, 0 if redis is not None else settings.state_cache_size)
     dossiers = build_dossier_source(settings, dossier_api_url)
     services = Services(
         knowledge=knowledge,
@@ -96,10 +91,10 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
         dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
         office_schedule=settings.office_schedule,
-        feedback=FeedbackStore(make_sessionmaker(engine)),
+        feedback=stores.feedback,
     )
     locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
     brain = build_brain(knowledge, nlu, services, build_actions())
-    pipeline = Pipeline(brain, conversations, dt.timedelta(minutes=settings.state_ttl_minutes),
-                        locks)
-    return Runtime(settings, engine, store, conversations, dossiers, pipeline, batcher, redis)
+    pipeline = Pipeline(brain, stores.conversations,
+                        dt.timedelta(minutes=settings.state_ttl_minutes), locks)
+    return Runtime(settings, engine, stores, dossiers, pipeline, batcher, redis)

@@ -88,7 +88,7 @@ async def test_a_conversation_is_understood_by_rasa(rasa_service: TestClient[Any
 
     assert fake.received == [sent(FEE_QUESTION), sent("cho gặp nhân viên")]
     assert fake.tokens == ["s3cret", "s3cret"]
-    turns = await rasa_service.app[RUNTIME].conversations.turns("web:r1")
+    turns = await rasa_service.app[RUNTIME].stores.conversations.turns("web:r1")
     incoming = [t for t in turns if t.direction == "in"]
     assert [t.intent for t in incoming] == ["procedure_fee", "procedure_overview", "thank"]
     [entity] = incoming[0].entities
@@ -108,7 +108,7 @@ async def test_dossier_codes_from_rasa_are_canonical(rasa_service: TestClient[An
                            "000.00.12.h31-251103-0042"),))
     replies = await chat(rasa_service, "r2", text)
     assert "000.00.12.H31-251103-0042" in replies[0]["text"]
-    turns = await rasa_service.app[RUNTIME].conversations.turns("web:r2")
+    turns = await rasa_service.app[RUNTIME].stores.conversations.turns("web:r2")
     assert turns[0].entities[0]["value"] == "000.00.12.H31-251103-0042"
 
 
@@ -136,7 +136,7 @@ async def test_each_failure_falls_back_in_time_and_is_counted(
     assert stats.answered == 0
     warnings = [r for r in caplog.records if r.name == "nlu.rasa_engine"]
     assert len(warnings) == 1 and reason in warnings[0].getMessage()  # rate-limited
-    turns = await rasa_service.app[RUNTIME].conversations.turns("web:r3")
+    turns = await rasa_service.app[RUNTIME].stores.conversations.turns("web:r3")
     assert turns[0].intent == "procedure_fee"
 
 

@@ -172,7 +172,7 @@ async def test_a_knowledge_change_reaches_the_other_worker_through_redis_at_once
     second = await workers.start(reload_interval=600)  # its own poll would take ten minutes
     runtime = first.app[RUNTIME]
     before = second.app[RUNTIME].pipeline.brain.knowledge
-    await announce(KeyValueStore(runtime.store.sessions), KB_VERSION, {"by": "test"},
+    await announce(KeyValueStore(runtime.stores.knowledge.sessions), KB_VERSION, {"by": "test"},
                    runtime.redis)
     deadline = time.monotonic() + 5
     while second.app[RUNTIME].pipeline.brain.knowledge is before:

@@ -20,7 +20,7 @@ async def test_figures_count_what_happened(service: TestClient[Any, Any]) -> Non
         await service.post("/api/chat", json={"sender": sender, "message": text})
     runtime = service.app[RUNTIME]
     now = dt.datetime.now(dt.UTC)
-    await runtime.conversations.save("telegram:9", "telegram", "9", {}, "bot", [
+    await runtime.stores.conversations.save("telegram:9", "telegram", "9", {}, "bot", [
         TurnRecord("in", "xin chào", at=now, intent="greet")])
     today = dt.datetime.now(VN).date()
     data = await figures(make_sessionmaker(runtime.engine), today - dt.timedelta(days=6), today)

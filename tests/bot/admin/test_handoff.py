@@ -105,7 +105,7 @@ async def conversation(client: Client, conversation_id: str) -> ConversationRow:
 
 async def turns(client: Client, conversation_id: str) -> list[TurnRow]:
     runtime: Runtime = client.app[RUNTIME]
-    return await runtime.conversations.turns(conversation_id)
+    return await runtime.stores.conversations.turns(conversation_id)
 
 
 def path(conversation_id: str) -> str:

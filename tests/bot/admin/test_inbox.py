@@ -142,7 +142,7 @@ async def test_labelling_stores_examples_and_empties_the_group(accounts: Client)
     assert all(e.turn_id for e in examples)
     page = await training(accounts).inbox()
     assert [g.text for g in page.groups] == ["thoi tiet"]
-    async with accounts.app[RUNTIME].store.sessions() as session:
+    async with accounts.app[RUNTIME].stores.knowledge.sessions() as session:
         reviewed = (await session.scalars(select(TurnRow.reviewed).where(
             TurnRow.folded.in_(group.keys)))).all()
     assert len(reviewed) == 4 and all(reviewed)
@@ -268,7 +268,7 @@ async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_b
     # the running service now understands what it was taught
     assert await parse_intent(accounts, ASK_THIS[1]) == "help"
     await chat(accounts, "taught", "cho hỏi cái này với")
-    [question, *_] = await accounts.app[RUNTIME].conversations.turns("web:taught")
+    [question, *_] = await accounts.app[RUNTIME].stores.conversations.turns("web:taught")
     assert question.intent == "help" and not question.misunderstood
 
     page = await (await accounts.get("/admin/models")).text()
@@ -392,7 +392,7 @@ async def test_labelled_rows_keep_the_latest_label(accounts: Client) -> None:
     await chat(accounts, "b", "thời tiết")
     group = await group_of(accounts, "thời tiết")
     await accounts.post("/admin/inbox/label", data=form(csrf, group, intent="help"))
-    async with accounts.app[RUNTIME].store.sessions() as session:
+    async with accounts.app[RUNTIME].stores.knowledge.sessions() as session:
         rows = (await session.scalars(select(TrainingExampleRow))).all()
     assert [(r.text, r.intent) for r in rows] == [("thời tiết", "help")]
 

@@ -132,7 +132,7 @@ async def test_fee_edit_draft_preview_publish_undo(accounts: TestClient[Any, Any
     current_part = page.split('data-preview="current"')[1]
     assert FEE.format("250.000") in draft_part
     assert FEE.format("200.000") in current_part and "250.000" not in current_part
-    assert await runtime.conversations.load(f"preview:{ADMIN}") is None
+    assert await runtime.stores.conversations.load(f"preview:{ADMIN}") is None
     assert "250.000" not in await ask(client, FEE_QUESTION)
 
     published = await post(client, PASSPORT, fields, "publish")
@@ -151,7 +151,7 @@ async def test_fee_edit_draft_preview_publish_undo(accounts: TestClient[Any, Any
     assert undone.status == 303
     reply = await ask(client, FEE_QUESTION)
     assert FEE.format("200.000") in reply and "250.000" not in reply
-    rows = await client.app[RUNTIME].store.entry("procedure", "ho-chieu")
+    rows = await client.app[RUNTIME].stores.knowledge.entry("procedure", "ho-chieu")
     assert rows is not None and rows.fees[0].amount_vnd == 200000
     assert "Hoàn tác" in await (await client.get("/admin/kb/audit?entry=ho-chieu")).text()
 
@@ -191,7 +191,7 @@ async def test_invalid_input_shows_the_field_message_and_changes_nothing(
     client = accounts
     await http_login(client, ADMIN)
     runtime = client.app[RUNTIME]
-    before = await runtime.store.export_bundle()
+    before = await runtime.stores.knowledge.export_bundle()
     fields = await edit_form(client, PASSPORT)
 
     negative = await post(client, PASSPORT, with_values(fields, fees__0__amount_vnd="-5000"),
@@ -223,7 +223,7 @@ async def test_invalid_input_shows_the_field_message_and_changes_nothing(
                             "save")
     assert "Phải là số nguyên" in await not_number.text()
 
-    assert await runtime.store.export_bundle() == before
+    assert await runtime.stores.knowledge.export_bundle() == before
     assert "Bản nháp chờ xuất bản" not in await (await client.get("/admin/kb")).text()
     assert "Chưa có thay đổi nào" in await (await client.get("/admin/kb/audit")).text()
     assert FEE.format("200.000") in await ask(client, FEE_QUESTION)
@@ -253,16 +253,17 @@ async def test_new_faq_hide_and_delete_rules(accounts: TestClient[Any, Any]) -> 
                                 data={"csrf_token": token})
     assert refused.status == 400
     assert "«gio-lam-viec-cuoi-tuan» vẫn dùng mã «ho-chieu»" in await refused.text()
-    assert await client.app[RUNTIME].store.entry("procedure", "ho-chieu") is not None
+    assert await client.app[RUNTIME].stores.knowledge.entry("procedure", "ho-chieu") is not None
 
     deleted = await client.post("/admin/kb/faq/gio-lam-viec-cuoi-tuan/delete",
                                 data={"csrf_token": token}, allow_redirects=False)
     assert deleted.status == 303
-    assert await client.app[RUNTIME].store.entry("faq", "gio-lam-viec-cuoi-tuan") is None
+    assert await client.app[RUNTIME].stores.knowledge.entry("faq", "gio-lam-viec-cuoi-tuan") is None
     restored = await client.post("/admin/kb/faq/gio-lam-viec-cuoi-tuan/undo",
                                  data={"csrf_token": token}, allow_redirects=False)
     assert restored.status == 303
-    assert await client.app[RUNTIME].store.entry("faq", "gio-lam-viec-cuoi-tuan") is not None
+    knowledge = client.app[RUNTIME].stores.knowledge
+    assert await knowledge.entry("faq", "gio-lam-viec-cuoi-tuan") is not None
 
 
 async def upload(client: TestClient[Any, Any], path: str, name: str,
@@ -278,7 +279,7 @@ async def test_a_broken_upload_changes_nothing_and_lists_every_problem(
     client = accounts
     await http_login(client, ADMIN)
     runtime = client.app[RUNTIME]
-    before = await runtime.store.export_bundle()
+    before = await runtime.stores.knowledge.export_bundle()
     exported = await client.get("/admin/kb/export.yaml")
     assert exported.status == 200 and "attachment" in exported.headers["Content-Disposition"]
     text = await exported.text()
@@ -316,7 +317,7 @@ async def test_a_broken_upload_changes_nothing_and_lists_every_problem(
     not_a_bundle = await upload(client, "/admin/kb/import", "kb.yaml", b"- just a list\n")
     assert not_a_bundle.status == 400 and "Tệp phải có các phần" in await not_a_bundle.text()
 
-    assert await runtime.store.export_bundle() == before
+    assert await runtime.stores.knowledge.export_bundle() == before
     assert "999.000" not in await ask(client, FEE_QUESTION)
 
 
@@ -349,7 +350,7 @@ async def test_faq_csv_round_trip_and_a_bad_row(accounts: TestClient[Any, Any]) 
     assert response.status == 200 and body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["id", "question", "paraphrases", "answer", "procedure", "tags"]
-    faqs = await runtime.store.faqs(published_only=False)
+    faqs = await runtime.stores.knowledge.faqs(published_only=False)
     assert len(rows) == len(faqs) + 1
     assert rows[1][2] == " | ".join(faqs[0].paraphrases)
 
@@ -362,15 +363,15 @@ async def test_faq_csv_round_trip_and_a_bad_row(accounts: TestClient[Any, Any]) 
                           out.getvalue().encode("utf-8-sig"))
     assert loaded.status == 200, await loaded.text()
     assert "thêm 1, cập nhật 1 câu hỏi" in await loaded.text()
-    new = await runtime.store.entry("faq", "hoi-moi")
+    new = await runtime.stores.knowledge.entry("faq", "hoi-moi")
     assert new is not None and new.paraphrases == ["cau hoi moi", "câu hỏi mới nhé"]
-    edited = await runtime.store.entry("faq", rows[1][0])
+    edited = await runtime.stores.knowledge.entry("faq", rows[1][0])
     assert edited is not None and edited.answer == "Câu trả lời đã sửa qua Excel."
     again = await (await client.get("/admin/kb/faqs.csv")).read()
     downloaded = list(csv.reader(io.StringIO(again.decode("utf-8-sig"))))
     assert {tuple(r) for r in downloaded[1:]} == {tuple(r) for r in rows[1:]}
 
-    before = await runtime.store.export_bundle()
+    before = await runtime.stores.knowledge.export_bundle()
     bad = [rows[0], ["Sai Ma", "Hỏi?", "", "Đáp.", "", ""],
            ["hoi-khac", "Hỏi?", "", "", "khong-co-thu-tuc", ""]]
     out = io.StringIO()
@@ -381,7 +382,7 @@ async def test_faq_csv_round_trip_and_a_bad_row(accounts: TestClient[Any, Any]) 
     assert refused.status == 400
     assert "Dòng 2, cột id: Mã không hợp lệ" in page
     assert "Dòng 3, cột answer: Không được để trống" in page
-    assert await runtime.store.export_bundle() == before
+    assert await runtime.stores.knowledge.export_bundle() == before
 
     dangling = [rows[0], ["hoi-khac", "Hỏi?", "", "Đáp.", "khong-co-thu-tuc", ""]]
     out = io.StringIO()
@@ -389,7 +390,7 @@ async def test_faq_csv_round_trip_and_a_bad_row(accounts: TestClient[Any, Any]) 
     refused = await upload(client, "/admin/kb/faqs.csv", "sai.csv",
                            out.getvalue().encode("utf-8-sig"))
     assert "Dòng 2, cột procedure: Không có thủ tục mã «khong-co-thu-tuc»" in await refused.text()
-    assert await runtime.store.export_bundle() == before
+    assert await runtime.stores.knowledge.export_bundle() == before
 
 
 KB_PAGES = ["/admin/kb", "/admin/kb/audit", "/admin/kb/export.yaml", "/admin/kb/import",
@@ -409,7 +410,7 @@ async def test_staff_is_refused_everywhere(accounts: TestClient[Any, Any]) -> No
         response = await client.post(path, data={"csrf_token": token, "action": "publish"},
                                      allow_redirects=False)
         assert response.status == 403, path
-    assert await client.app[RUNTIME].store.entry("procedure", "ho-chieu") is not None
+    assert await client.app[RUNTIME].stores.knowledge.entry("procedure", "ho-chieu") is not None
 
 
 async def test_logged_out_is_sent_to_the_login(accounts: TestClient[Any, Any]) -> None:

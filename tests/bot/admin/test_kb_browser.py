@@ -47,7 +47,7 @@ async def test_edit_a_fee_preview_publish_and_the_widget_answers_it(
 async def test_a_broken_upload_shows_the_errors(login_as: LoginAs,
                                                 accounts: TestClient[Any, Any]) -> None:
     runtime = accounts.app[RUNTIME]
-    bundle = await runtime.store.export_bundle()
+    bundle = await runtime.stores.knowledge.export_bundle()
     data = yaml.safe_load(yaml.safe_dump(bundle.model_dump(mode="json", exclude_none=True),
                                          allow_unicode=True))
     data["procedures"][0]["fees"][0]["amount_vnd"] = -10
@@ -64,4 +64,4 @@ async def test_a_broken_upload_shows_the_errors(login_as: LoginAs,
     await expect(alert).to_contain_text("Số tiền (đồng) (fees.0.amount_vnd): Phải lớn hơn "
                                         "hoặc bằng 0")
     await expect(alert).to_contain_text("Các bước thực hiện (steps): Cần ít nhất một mục")
-    assert await runtime.store.export_bundle() == bundle
+    assert await runtime.stores.knowledge.export_bundle() == bundle

@@ -53,7 +53,7 @@ async def seeded(accounts: TestClient[Any, Any]) -> TestClient[Any, Any]:
                          ("e", "=HYPERLINK(\"http://x\") xin chào")]:
         response = await accounts.post("/api/chat", json={"sender": sender, "message": text})
         assert response.status == 200
-    conversations = accounts.app[RUNTIME].conversations
+    conversations = accounts.app[RUNTIME].stores.conversations
     await conversations.save("telegram:12345", "telegram", "12345", {}, "bot", [
         TurnRecord("in", "đổi bằng lái ở đâu", intent="procedure_location", confidence=0.3,
                    procedure="doi-gplx"),
@@ -140,7 +140,7 @@ async def test_bad_filters_say_what_is_wrong(seeded: TestClient[Any, Any]) -> No
 
 async def test_keyset_pages_return_every_conversation_once(
         accounts: TestClient[Any, Any]) -> None:
-    conversations = accounts.app[RUNTIME].conversations
+    conversations = accounts.app[RUNTIME].stores.conversations
     for i in range(130):
         await conversations.save(f"zalo:{i}", "zalo", str(i), {}, "bot", [
             TurnRecord("in", f"câu hỏi số {i}", intent="help", confidence=0.9)])
@@ -168,7 +168,7 @@ async def test_paging_is_exact_when_the_index_walk_stops_early(
         accounts: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """With a tiny scan window every page mixes the index walk and the table scan."""
     monkeypatch.setattr(transcripts_module, "SCAN_WINDOW", 7)
-    conversations = accounts.app[RUNTIME].conversations
+    conversations = accounts.app[RUNTIME].stores.conversations
     base = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
     for i in range(60):
         await conversations.save(f"web:p{i:02d}", "web", f"p{i:02d}", {}, "bot", [
@@ -196,7 +196,7 @@ async def test_paging_is_exact_when_the_index_walk_stops_early(
 
 async def test_count_is_capped(accounts: TestClient[Any, Any]) -> None:
     store = accounts.app[ADMIN_APP][TRANSCRIPTS]
-    conversations = accounts.app[RUNTIME].conversations
+    conversations = accounts.app[RUNTIME].stores.conversations
     for i in range(12):
         await conversations.save(f"web:n{i}", "web", f"n{i}", {}, "bot",
                                  [TurnRecord("in", "xin chào")])
@@ -224,7 +224,7 @@ async def test_one_conversation_shows_its_turns_escaped(seeded: TestClient[Any, 
 
 async def test_ids_with_any_character_round_trip(accounts: TestClient[Any, Any]) -> None:
     odd = "web:a/b?c#d%e f"
-    await accounts.app[RUNTIME].conversations.save(odd, "web", "a/b?c#d%e f", {}, "bot", [
+    await accounts.app[RUNTIME].stores.conversations.save(odd, "web", "a/b?c#d%e f", {}, "bot", [
         TurnRecord("in", "xin chào")])
     csrf = await http_login(accounts, STAFF)
     assert conversation_url(odd) == "/admin/conversations/web%3Aa%2Fb%3Fc%23d%25e%20f"

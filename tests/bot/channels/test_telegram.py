@@ -138,7 +138,7 @@ async def test_a_text_update_gets_an_html_reply_with_short_buttons(
     assert data and all(len(d.encode("utf-8")) <= 64 for d in data)
     titles = [b["text"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
     assert "Lệ phí" in titles
-    turns = await bot.app[RUNTIME].conversations.turns(f"telegram:{CHAT}")
+    turns = await bot.app[RUNTIME].stores.conversations.turns(f"telegram:{CHAT}")
     assert [t.direction for t in turns] == ["in", "out"]
 
 
@@ -189,7 +189,7 @@ async def test_a_wrong_or_missing_secret_is_refused_and_changes_nothing(
     await settle(bot)
     assert telegram_api.calls_of("sendMessage") == []
     assert await inbox_count(bot) == 0
-    assert await bot.app[RUNTIME].conversations.load(f"telegram:{CHAT}") is None
+    assert await bot.app[RUNTIME].stores.conversations.load(f"telegram:{CHAT}") is None
     assert len([r for r in caplog.records if "secret" in r.getMessage()]) == 3
 
 
@@ -366,7 +366,7 @@ async def test_a_blocked_user_is_recorded_unreachable_and_not_retried(
     assert await deliver(bot, text_update(CHAT, "chào bạn")) == 200
     await settle(bot)
     assert [c.status for c in telegram_api.calls_of("sendMessage", CHAT)] == [403]
-    conversations = bot.app[RUNTIME].conversations
+    conversations = bot.app[RUNTIME].stores.conversations
     reason = await conversations.unreachable(f"telegram:{CHAT}")
     assert reason is not None and "blocked" in reason
     # the user unblocks the bot: Telegram says so with a my_chat_member update

@@ -153,7 +153,7 @@ async def test_a_bad_or_missing_signature_gets_401_and_changes_nothing(bot: Zalo
     assert bot.fake.sent == [] and bot.fake.attempts == []
     sessions = make_sessionmaker(bot.app[RUNTIME].engine)
     assert await Inbox(sessions).unfinished() == []
-    assert await bot.app[RUNTIME].conversations.load(f"zalo:{USER}") is None
+    assert await bot.app[RUNTIME].stores.conversations.load(f"zalo:{USER}") is None
     # the same event correctly signed, with the "mac=" prefix some deliveries carry, is taken
     digest = bot.fake.sign(json.dumps(event, ensure_ascii=False).encode(), event)
     assert await bot.deliver(event, signature=f"mac={digest.upper()}") == 200
@@ -169,7 +169,7 @@ async def test_a_repeated_delivery_is_answered_once(bot: ZaloBot) -> None:
     assert await bot.deliver(event) == 200
     await bot.settle()
     assert len(bot.fake.to(USER)) == 1
-    turns = await bot.app[RUNTIME].conversations.turns(f"zalo:{USER}")
+    turns = await bot.app[RUNTIME].stores.conversations.turns(f"zalo:{USER}")
     assert [t.direction for t in turns] == ["in", "out"]
 
 
@@ -272,7 +272,7 @@ async def test_concurrent_refreshes_do_not_lose_the_refresh_token(bot: ZaloBot) 
     bot.fake.oauth_delay = 0.1  # both workers are in the middle of refreshing at once
     runtime = bot.app[RUNTIME]
     # a second worker: another channel on the same database
-    other = ZaloChannel(bot.settings, runtime.conversations, bot.key_values)
+    other = ZaloChannel(bot.settings, runtime.stores.conversations, bot.key_values)
     try:
         await asyncio.gather(bot.channel.send(USER, [Reply("một")]),
                              other.send("other-user", [Reply("hai")]),
@@ -298,13 +298,13 @@ async def test_a_user_outside_the_reply_window_is_recorded_and_not_retried(
     bot.fake.unreachable.add(USER)
     await bot.app[DISPATCHER].channels["zalo"].send(USER, [Reply("một"), Reply("hai")])
     assert [code for _, code in bot.fake.attempts] == [0, -230]  # one try, then stop
-    reason = await bot.app[RUNTIME].conversations.unreachable(f"zalo:{USER}")
+    reason = await bot.app[RUNTIME].stores.conversations.unreachable(f"zalo:{USER}")
     assert reason is not None and "-230" in reason
     # the user writes again: the window is open and the mark is cleared
     bot.fake.unreachable.discard(USER)
     await bot.deliver(bot.fake.text_event(USER, "cảm ơn"))
     await bot.settle()
-    assert await bot.app[RUNTIME].conversations.unreachable(f"zalo:{USER}") is None
+    assert await bot.app[RUNTIME].stores.conversations.unreachable(f"zalo:{USER}") is None
     assert len(bot.fake.to(USER)) == 2
 
 
@@ -343,7 +343,7 @@ async def test_images_and_stickers_get_a_polite_text(bot: ZaloBot) -> None:
     assert len(texts) == 2
     assert all("chỉ đọc được tin nhắn dạng chữ" in t for t in texts)
     # recorded like any message, so staff see what came (the image itself is not kept)
-    turns = await bot.app[RUNTIME].conversations.turns(f"zalo:{USER}")
+    turns = await bot.app[RUNTIME].stores.conversations.turns(f"zalo:{USER}")
     assert [turn.direction for turn in turns] == ["in", "out", "in", "out"]
 
 

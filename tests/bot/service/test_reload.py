@@ -20,13 +20,13 @@ async def ask(service: TestClient[Any, Any], text: str) -> str:
 
 async def test_a_published_fee_and_alias_are_live(service: TestClient[Any, Any]) -> None:
     runtime = service.app[RUNTIME]
-    bundle = await runtime.store.export_bundle()
+    bundle = await runtime.stores.knowledge.export_bundle()
     passport = next(p for p in bundle.procedures if p.id == "ho-chieu")
     fee = passport.fees[0].model_copy(update={"amount_vnd": 123000})
     edited = passport.model_copy(update={"fees": [fee, *passport.fees[1:]],
                                          "aliases": [*passport.aliases, "sổ thông hành"]})
     bundle.procedures[bundle.procedures.index(passport)] = edited
-    await runtime.store.load_bundle(bundle)
+    await runtime.stores.knowledge.load_bundle(bundle)
     assert "123.000" not in await ask(service, "lệ phí làm hộ chiếu")
 
     key_values = KeyValueStore(make_sessionmaker(runtime.engine))

@@ -38,7 +38,7 @@ async def test_a_repeated_delivery_is_answered_once(service: TestClient[Any, Any
     first = await (await service.post("/api/chat", json=body)).json()
     second = await (await service.post("/api/chat", json=body)).json()
     assert first and second == []
-    turns = await service.app[RUNTIME].conversations.turns("web:s2")
+    turns = await service.app[RUNTIME].stores.conversations.turns("web:s2")
     assert [t.direction for t in turns] == ["in", "out"]
 
 
@@ -55,7 +55,7 @@ async def test_bad_requests_get_400_and_change_nothing(service: TestClient[Any, 
             response = await service.post("/api/chat", json=case)
         assert response.status == 400, case
         assert "error" in await response.json()
-    assert await service.app[RUNTIME].conversations.load("web:s3") is None
+    assert await service.app[RUNTIME].stores.conversations.load("web:s3") is None
 
 
 async def test_parse_health_and_readiness(service: TestClient[Any, Any]) -> None:
