@@ -98,10 +98,9 @@ def layering_problems(root: Path) -> list[str]:
         for name in imported_modules(path, root):
             where = f"{path.relative_to(root)} imports {name}"
             if name.split(".")[0] in PACKAGES:
-                if not any(_within(name, a) or a.startswith(name + ".") or a == name
-                           for a in allowed):
-                    problems.append(where)
-                elif any(_within(name, banned) for banned in banned_project):
+                outside = not any(_within(name, a) or a.startswith(name + ".") or a == name
+                                  for a in allowed)
+                if outside or any(_within(name, banned) for banned in banned_project):
                     problems.append(where)
             elif any(_within(name, banned) for banned in banned_party):
                 problems.append(where)
