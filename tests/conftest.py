@@ -24,6 +24,15 @@ from tests.fakes.telegram_api import FakeTelegramApi
 from tests.scale.harness import PostgresDatabase, RedisServer
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives a real chromium (it uses a ``browser`` fixture, directly or through
+    ``login_as``) is marked ``slow``: ``make check`` leaves it to ``make test``."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _own_log_handler_removed() -> Iterator[None]:
     """A test running the CLI installs egovbot's log handler on stderr as captured for that
