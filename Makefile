@@ -1,10 +1,11 @@
-# egovbot: `make run` starts the service, `make test` checks everything. Both install first.
+# egovbot: `make run` starts the service, `make test` checks everything (CI), `make check` is the
+# fast tier to run while working (ruff, mypy and the tests not marked slow). All install first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat test lint typecheck pytest bench clean browser
+.PHONY: install run chat test check lint typecheck pytest bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,11 @@ pytest: $(STAMP) browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The fast tier: no browser, worker processes, PostgreSQL/Redis or fuzzing (see the `slow`
+# marker in pyproject.toml). The whole -m expression: it replaces addopts' `-m 'not rasa'`.
+check: lint typecheck
+	$(BIN)/pytest -q -m "not slow and not rasa"
 
 bench: $(STAMP)
 	$(BIN)/python bench/nlu.py

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,15 @@ from tests.fakes.telegram_api import FakeTelegramApi
 from tests.scale.harness import PostgresDatabase, RedisServer
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives a real chromium (it uses a ``browser`` fixture, directly or through
+    ``login_as``) is marked ``slow``: ``make check`` leaves it to ``make test``."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _own_log_handler_removed() -> Iterator[None]:
     """A test running the CLI installs egovbot's log handler on stderr as captured for that
@@ -43,9 +54,41 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "var")
 
 
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated and seeded with the shipped knowledge base, made once: tests
+    that start the bot copy it (a few ms) instead of migrating, reading the YAML and seeding
+    (about 0.3 s). It is exactly what the first start on an empty database writes."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("template"))
+
+    async def build() -> None:
+        engine, _ = await open_knowledge(settings)
+        await engine.dispose()
+
+    asyncio.run(build())
+    database = settings.data_dir / "egovbot.db"
+    leftovers = sorted(p.name for p in settings.data_dir.iterdir() if p != database)
+    assert not leftovers, f"the template is more than one file: {leftovers}"
+    return database
+
+
+def prepare_data_dir(settings: Settings, template: Path, model: NluModel | None = None) -> None:
+    """Give a fresh data directory the template database (and the model, when given) as if
+    the bot had started there once; an existing database file is never overwritten."""
+    database = settings.data_dir / "egovbot.db"
+    if settings.database_url or database.exists():
+        raise ValueError(f"prepare_data_dir wants an empty SQLite data directory, not "
+                         f"{settings.effective_database_url}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, database)
+    if model is not None:
+        model.save(settings.model_path)
+
+
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[KnowledgeStore]:
-    """A knowledge store on a fresh SQLite file, seeded with the shipped data."""
+async def store(settings: Settings, database_template: Path) -> AsyncIterator[KnowledgeStore]:
+    """A knowledge store on its own SQLite file, seeded with the shipped data."""
+    prepare_data_dir(settings, database_template)
     engine, knowledge = await open_knowledge(settings)
     yield knowledge
     await engine.dispose()
@@ -78,12 +121,12 @@ async def simulator() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, shipped_model: NluModel,
-                  simulator: str) -> AsyncIterator[Runtime]:
-    """The whole bot on a fresh SQLite file, talking to the simulator over HTTP."""
+async def runtime(tmp_path: Path, shipped_model: NluModel, simulator: str,
+                  database_template: Path) -> AsyncIterator[Runtime]:
+    """The whole bot on its own SQLite file, talking to the simulator over HTTP."""
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
                         dossier_api_timeout=0.3, dossier_api_deadline=1.0)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     bot = await build_runtime(settings, dossier_api_url=simulator)
     yield bot
     await bot.close()
@@ -98,12 +141,12 @@ async def set_simulator_mode(base_url: str, mode: str, delay: float = 5.0) -> No
 
 
 @pytest.fixture
-async def service(tmp_path: Path, shipped_model: NluModel,
-                  simulator: str) -> AsyncIterator[TestClient[Any, Any]]:
+async def service(tmp_path: Path, shipped_model: NluModel, simulator: str,
+                  database_template: Path) -> AsyncIterator[TestClient[Any, Any]]:
     """The whole HTTP service on a loopback port, with a client for it."""
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
                         dossier_api_timeout=0.3, dossier_api_deadline=1.0)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     app = await create_app(settings, simulator)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()

@@ -20,6 +20,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_parse_prints_rasa_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nlu", "parse", "lam cccd het bao nhieu tien"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -27,6 +28,7 @@ def test_parse_prints_rasa_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["entities"][0]["value"] == "can-cuoc"
 
 
+@pytest.mark.slow
 def test_parse_reads_stdin_lines(capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("chào bạn\ncho gặp nhân viên\n"))

@@ -31,6 +31,8 @@ from tests.bot.channels.test_telegram import deliver, telegram_settings
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.scale.harness import PostgresDatabase, RedisServer, dossier_code
 
+pytestmark = pytest.mark.slow  # several worker processes, PostgreSQL and redis-server
+
 Client = TestClient[Any, Any]
 CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H31-\d{6}-\d{4}")
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.scale.harness import (
     CHANNEL,
@@ -22,6 +23,8 @@ from tests.scale.harness import (
     wait_answered,
     wait_until,
 )
+
+pytestmark = pytest.mark.slow  # several worker processes, PostgreSQL and redis-server
 
 CONVERSATIONS = int(os.environ.get("EGOVBOT_SCALE_CRASH_CONVERSATIONS", "200"))
 MESSAGES = 10

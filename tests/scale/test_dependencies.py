@@ -36,7 +36,8 @@ from tests.scale.harness import (
     wait_until,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# slow: several worker processes, PostgreSQL and redis-server
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 MESSAGES = 6
 CONVERSATIONS = 100

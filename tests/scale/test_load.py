@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.scale.harness import (
     Citizens,
@@ -23,6 +24,8 @@ from tests.scale.harness import (
     verify,
     wait_answered,
 )
+
+pytestmark = pytest.mark.slow  # several worker processes, PostgreSQL and redis-server
 
 CONVERSATIONS = int(os.environ.get("EGOVBOT_SCALE_CONVERSATIONS", "1000"))
 MESSAGES = int(os.environ.get("EGOVBOT_SCALE_MESSAGES", "10"))

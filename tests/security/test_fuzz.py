@@ -28,6 +28,8 @@ from tests.fakes.telegram_api import callback_update, photo_update, text_update
 from tests.fakes.zalo_api import FakeZalo
 from tests.security.live import TELEGRAM_SECRET, LiveService
 
+pytestmark = pytest.mark.slow  # hypothesis generates hundreds of inputs per test
+
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 HTTP_FUZZ = settings(FUZZ, max_examples=40)

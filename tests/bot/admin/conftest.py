@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,20 +15,50 @@ from playwright.async_api import Browser, Page
 
 from bot.admin.web import STAFF_STORE
 from bot.service.appkeys import ADMIN_APP
-from bot.storage.staff import Role
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.staff import Role, StaffStore
 from tests.browser import launch_chromium
 
 PASSWORD = "mat-khau-rat-dai-1"
 ADMIN = "quantri"
 STAFF = "hotro"
+ACCOUNTS = ((ADMIN, Role.ADMIN), (STAFF, Role.STAFF))
+
+
+async def _add_accounts(store: StaffStore) -> None:
+    for username, role in ACCOUNTS:
+        await store.add_user(username, PASSWORD, role)
+
+
+@pytest.fixture(scope="session")
+def database_template(database_template: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For the admin tests, the shared template with the two accounts already added: their
+    Argon2id hashes (about 0.2 s each, on purpose) are computed once per session, not twice
+    per test. ``accounts`` adds them itself to a service built some other way."""
+    path = tmp_path_factory.mktemp("admin-template") / "egovbot.db"
+    shutil.copyfile(database_template, path)
+
+    async def add() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await _add_accounts(StaffStore(make_sessionmaker(engine)))
+        await engine.dispose()
+
+    asyncio.run(add())
+    leftovers = sorted(p.name for p in path.parent.iterdir() if p != path)
+    assert not leftovers, f"the template is more than one file: {leftovers}"
+    return path
 
 
 @pytest.fixture
 async def accounts(service: TestClient[Any, Any]) -> TestClient[Any, Any]:
     """The service with one admin (``quantri``) and one staff account (``hotro``)."""
     store = service.app[ADMIN_APP][STAFF_STORE]
-    await store.add_user(ADMIN, PASSWORD, Role.ADMIN)
-    await store.add_user(STAFF, PASSWORD, Role.STAFF)
+    existing = {(user.username, user.role) for user in await store.users()}
+    if not existing:
+        await _add_accounts(store)
+    else:
+        assert existing == set(ACCOUNTS), existing
     return service
 
 

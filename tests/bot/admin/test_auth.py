@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.admin.auth import admin_guard
@@ -44,6 +45,7 @@ async def test_login_sets_a_safe_cookie(accounts: TestClient[Any, Any]) -> None:
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=" in cookie
 
 
+@pytest.mark.slow
 async def test_wrong_password_and_lockout(accounts: TestClient[Any, Any]) -> None:
     for _ in range(5):
         page = await (await accounts.get("/admin/login")).text()

@@ -36,6 +36,7 @@ from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.office_hours import VN_TIME, OfficeSchedule
 from nlu.engine import NluModel
 from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, LoginAs, http_login
+from tests.conftest import prepare_data_dir
 from tests.fakes.telegram_api import FakeTelegramApi, callback_update, text_update
 
 Client = TestClient[Any, Any]
@@ -55,12 +56,12 @@ def handoff_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def service(tmp_path: Path, shipped_model: NluModel,
-                  simulator: str) -> AsyncIterator[Client]:
+async def service(tmp_path: Path, shipped_model: NluModel, simulator: str,
+                  database_template: Path) -> AsyncIterator[Client]:
     """The whole service, with officers always at work (the messages do not depend on the
     clock); the admin fixtures (accounts, login_as) use this one."""
     settings = handoff_settings(tmp_path)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     client = TestClient(TestServer(await create_app(settings, simulator), host="127.0.0.1"))
     await client.start_server()
     yield client

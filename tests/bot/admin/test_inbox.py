@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import expect
@@ -233,6 +234,7 @@ async def test_pages_need_a_login(accounts: Client) -> None:
 # Retraining --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_back(
         accounts: Client) -> None:
     await ask_misunderstood(accounts)
@@ -293,6 +295,7 @@ async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_b
     assert again.status == 409 and "đang được dùng" in await again.text()
 
 
+@pytest.mark.slow
 async def test_a_worse_model_is_not_activated(accounts: Client) -> None:
     """Officers label held-out questions with the wrong intents: the new model would be worse
     on the test file, so it is refused and the bot keeps its model."""
@@ -341,6 +344,7 @@ def own_settings(tmp_path: Path, model: NluModel, **overrides: Any) -> Settings:
     return settings
 
 
+@pytest.mark.slow
 async def test_the_active_model_is_served_after_a_restart(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     settings = own_settings(tmp_path, shipped_model)

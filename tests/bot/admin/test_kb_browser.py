@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Dialog, expect
 
 from bot.service.app import RUNTIME
 from tests.bot.admin.conftest import ADMIN, LoginAs
+
+pytestmark = pytest.mark.slow  # a real chromium
 
 
 async def accept(dialog: Dialog) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
 from tests.bot.admin.conftest import ADMIN, STAFF, LoginAs
+
+pytestmark = pytest.mark.slow  # a real chromium
 
 
 async def test_login_and_roles_in_a_browser(login_as: LoginAs,

@@ -74,6 +74,7 @@ async def test_odd_input_gets_a_polite_answer(runtime: Runtime) -> None:
         assert replies and replies[0].text
 
 
+@pytest.mark.slow
 def test_cli_chat_reads_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture[str]) -> None:
     from bot.cli import main

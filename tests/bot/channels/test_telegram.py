@@ -34,6 +34,7 @@ from bot.storage.db import make_sessionmaker
 from bot.storage.key_values import KeyValueStore
 from bot.storage.tables import InboxRow
 from nlu.engine import NluModel
+from tests.conftest import prepare_data_dir
 from tests.fakes.telegram_api import (
     TOKEN,
     FakeTelegramApi,
@@ -77,9 +78,11 @@ async def serve(settings: Settings, model: NluModel, simulator: str) -> Client:
 
 @pytest.fixture
 async def bot(tmp_path: Path, shipped_model: NluModel, simulator: str,
-              telegram_api: FakeTelegramApi) -> AsyncIterator[Client]:
+              telegram_api: FakeTelegramApi, database_template: Path) -> AsyncIterator[Client]:
     """The service in webhook mode, talking to the fake Bot API."""
-    client = await serve(telegram_settings(tmp_path, telegram_api), shipped_model, simulator)
+    settings = telegram_settings(tmp_path, telegram_api)
+    prepare_data_dir(settings, database_template)
+    client = await serve(settings, shipped_model, simulator)
     yield client
     await client.close()
 

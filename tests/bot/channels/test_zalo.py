@@ -24,6 +24,7 @@ from bot.storage.db import make_sessionmaker
 from bot.storage.inbox import Inbox
 from bot.storage.key_values import KeyValueStore
 from nlu.engine import NluModel
+from tests.conftest import prepare_data_dir
 from tests.fakes.zalo_api import FakeZalo
 
 USER = "4311209876543210987"
@@ -98,9 +99,9 @@ async def fake() -> AsyncIterator[FakeZalo]:
 
 @pytest.fixture
 async def bot(tmp_path: Path, shipped_model: NluModel, simulator: str,
-              fake: FakeZalo) -> AsyncIterator[ZaloBot]:
+              fake: FakeZalo, database_template: Path) -> AsyncIterator[ZaloBot]:
     settings = zalo_settings(tmp_path, fake)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     running = await start_bot(settings, fake, simulator)
     yield running
     await running.client.close()

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -280,6 +281,7 @@ def run(code: str, directory: Path, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_multiprocess_mode_sums_the_workers(tmp_path: Path) -> None:
     directory = tmp_path / "prometheus"
     directory.mkdir()

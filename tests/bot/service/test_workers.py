@@ -21,6 +21,8 @@ from bot.service.workers import Supervisor, scale_out_problem
 from nlu.engine import NluModel
 from tests.scale.harness import PostgresDatabase, free_port
 
+pytestmark = pytest.mark.slow  # egovbot serve --workers 2 as subprocesses
+
 REDIS_URL = "redis://127.0.0.1:6379/9"
 START_TIMEOUT = 120.0  # two workers loading the model and the knowledge base on 2 cores
 STOP_TIMEOUT = 60.0

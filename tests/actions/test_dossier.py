@@ -1,0 +1,170 @@
+"""Dossier status: asking for the code, refusing a malformed one, explaining every status, and
+what the citizen hears when the dossier is unknown, the API is down or they look up too much."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from actions import texts
+from actions.base import Services, payload
+from actions.dossier import DossierStatusLookup
+from bot.dossier_api.simulator import SEEDED
+from bot.service.coordination.rate_limits import MemoryRateLimiter
+from knowledge.snapshot import KnowledgeSnapshot
+from nlu.intents import Intent
+from tests.actions.support import (
+    CountingDossiers,
+    DownDossiers,
+    has_feedback_buttons,
+    make_context,
+    make_services,
+    only_reply,
+    payloads,
+)
+
+SUPPLEMENT_CODE = "000.00.12.H31-261110-0003"  # gpxd-nha-o, need_supplement
+UNKNOWN_CODE = "000.00.12.H31-261120-0999"  # well formed, not in the simulator
+
+
+async def look_up(services: Services, text: str, conversation_id: str = "web:citizen-1",
+                  ) -> tuple[str, list[str], dict[str, object]]:
+    """Run the lookup on a message; the reply's text, its buttons and the slot changes."""
+    result = await DossierStatusLookup().run(
+        make_context(services, text, Intent.DOSSIER_STATUS, conversation_id=conversation_id))
+    reply = only_reply(result.replies)
+    return reply.text, payloads(reply), dict(result.slots)
+
+
+@pytest.mark.parametrize("seeded", SEEDED, ids=[d["status"] for d in SEEDED])
+async def test_every_status_is_explained_with_dates_and_what_to_do(
+        services: Services, knowledge: KnowledgeSnapshot, seeded: dict[str, object]) -> None:
+    code = str(seeded["code"])
+    procedure = knowledge.procedures[str(seeded["procedure"])]
+    result = await DossierStatusLookup().run(
+        make_context(services, f"tra cứu hồ sơ {code.lower()}", Intent.DOSSIER_STATUS))
+    reply = only_reply(result.replies)
+    assert f"Hồ sơ {code}" in reply.text
+    assert f"Thủ tục: {procedure.name}" in reply.text
+    assert f"Tình trạng: {seeded['status_text']}" in reply.text
+    assert str(seeded["agency"]) in reply.text
+    received = dt.date.fromisoformat(str(seeded["received_at"])[:10])
+    assert f"Ngày tiếp nhận: {received:%d/%m/%Y}" in reply.text
+    next_step = texts.DOSSIER_STATUS_NEXT[str(seeded["status"])].format(hotline="1800 1096")
+    assert reply.text.endswith(next_step)
+    assert has_feedback_buttons(reply)
+    assert result.slots == {"awaiting": None, "procedure": procedure.id}
+
+
+async def test_the_applicants_personal_data_is_never_shown(services: Services) -> None:
+    for seeded in SEEDED:
+        text, _, _ = await look_up(services, str(seeded["code"]))
+        applicant = seeded["applicant"]
+        assert isinstance(applicant, dict)
+        for value in applicant.values():
+            assert value not in text
+
+
+async def test_a_dossier_to_supplement_says_what_is_missing_and_offers_the_papers(
+        services: Services) -> None:
+    text, buttons, _ = await look_up(services, f"ho so {SUPPLEMENT_CODE} sao roi")
+    assert "Tình trạng: Cần bổ sung hồ sơ" in text
+    assert "Cần bổ sung: Bổ sung bản vẽ mặt bằng công trình" in text
+    assert "Ngày hẹn trả kết quả: 25/11/2026" in text
+    assert buttons[0] == payload(Intent.PROCEDURE_DOCUMENTS, procedure="gpxd-nha-o")
+
+
+async def test_a_rejected_dossier_gives_the_reason_and_no_papers_button(
+        services: Services) -> None:
+    text, buttons, _ = await look_up(services, "000.00.12.H31-261101-0007")
+    assert "Lý do: Thông tin nhân thân trong tờ khai không khớp" in text
+    assert "Ngày có kết quả: 08/11/2026" in text
+    assert not any(b.startswith(f"/{Intent.PROCEDURE_DOCUMENTS}") for b in buttons)
+
+
+async def test_no_code_asks_for_it(services: Services) -> None:
+    text, buttons, slots = await look_up(services, "tôi muốn tra cứu hồ sơ")
+    assert text == texts.ASK_DOSSIER_CODE
+    assert buttons == []
+    assert slots == {"awaiting": "dossier_code"}
+
+
+async def test_a_malformed_code_is_refused_with_the_expected_shape(services: Services) -> None:
+    text, _, slots = await look_up(services, "mã của tôi là 000.00.12-2611")
+    assert '"000.00.12-2611"' in text
+    assert "000.00.12.H31-251103-0042" in text  # the shape the citizen should send
+    assert slots == {"awaiting": "dossier_code"}
+
+
+@pytest.mark.parametrize(("code", "problem"), [
+    ("000.00.12.H31-261332-0001", "không phải một ngày có thật"),
+    ("000.00.12.H31-271201-0001", "nằm ở tương lai"),
+])
+async def test_a_well_shaped_code_with_an_impossible_date_is_refused_before_any_lookup(
+        knowledge: KnowledgeSnapshot, code: str, problem: str) -> None:
+    dossiers = CountingDossiers()
+    services = make_services(knowledge, dossiers=dossiers)
+    text, _, slots = await look_up(services, code)
+    assert code in text
+    assert problem in text
+    assert slots == {"awaiting": "dossier_code"}
+    assert dossiers.codes == []
+
+
+async def test_an_unknown_code_is_not_found_and_the_bot_waits_for_another(
+        knowledge: KnowledgeSnapshot) -> None:
+    dossiers = CountingDossiers()
+    services = make_services(knowledge, dossiers=dossiers)
+    text, buttons, slots = await look_up(services, UNKNOWN_CODE)
+    assert dossiers.codes == [UNKNOWN_CODE]
+    assert f"Không tìm thấy hồ sơ có mã {UNKNOWN_CODE}" in text
+    assert "1800 1096" in text
+    assert buttons == []
+    assert slots == {"awaiting": "dossier_code"}
+
+
+async def test_an_unavailable_api_apologises_and_offers_a_person(
+        knowledge: KnowledgeSnapshot) -> None:
+    services = make_services(knowledge, dossiers=DownDossiers())
+    text, buttons, slots = await look_up(services, SUPPLEMENT_CODE)
+    assert text == texts.DOSSIER_UNAVAILABLE.format(hotline="1800 1096")
+    assert buttons == [payload(Intent.HUMAN_HANDOFF)]
+    assert slots == {"awaiting": None}
+
+
+async def test_lookups_are_limited_per_conversation(knowledge: KnowledgeSnapshot) -> None:
+    dossiers = CountingDossiers()
+    services = make_services(knowledge, dossiers=dossiers, limiter=MemoryRateLimiter(),
+                             lookups_per_hour=2)
+    for _ in range(2):
+        text, _, _ = await look_up(services, UNKNOWN_CODE, "telegram:1")
+        assert "Không tìm thấy" in text
+    text, _, slots = await look_up(services, SUPPLEMENT_CODE, "telegram:1")
+    assert "quá 2 lần trong một giờ" in text
+    assert "1800 1096" in text
+    assert slots == {"awaiting": None}
+    assert len(dossiers.codes) == 2  # the refused lookup never reached the API
+    # another citizen is not affected
+    text, _, _ = await look_up(services, SUPPLEMENT_CODE, "telegram:2")
+    assert "Cần bổ sung hồ sơ" in text
+
+
+async def test_a_malformed_code_does_not_use_up_the_limit(knowledge: KnowledgeSnapshot) -> None:
+    services = make_services(knowledge, lookups_per_hour=1)
+    for _ in range(3):
+        await look_up(services, "000.00.12-2611")
+    text, _, _ = await look_up(services, SUPPLEMENT_CODE)
+    assert "Cần bổ sung hồ sơ" in text
+
+
+async def test_a_dossier_of_a_procedure_the_knowledge_base_lacks_still_gets_its_status(
+        knowledge: KnowledgeSnapshot) -> None:
+    procedures = {k: v for k, v in knowledge.procedures.items() if k != "gpxd-nha-o"}
+    services = make_services(dataclasses.replace(knowledge, procedures=procedures))
+    text, buttons, slots = await look_up(services, SUPPLEMENT_CODE)
+    assert "Tình trạng: Cần bổ sung hồ sơ" in text
+    assert "Thủ tục:" not in text
+    assert not any(b.startswith(f"/{Intent.PROCEDURE_DOCUMENTS}") for b in buttons)
+    assert slots == {"awaiting": None, "procedure": None}
