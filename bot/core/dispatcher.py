@@ -191,10 +191,13 @@ class Dispatcher:
                     continue
                 if item.id == own:
                     result = replies
-                elif not await self._send(item, replies):
-                    # kept 'answered': sent again, before anything newer, by a later drain
-                    self._put_back([replace(item, status=ANSWERED,
-                                            replies=tuple(r.to_dict() for r in replies)),
+                elif (unsent := await self._send(item, replies)) is not None:
+                    # kept 'answered' with what did not go out: sent again, before anything
+                    # newer, by a later drain (never what the platform already has)
+                    kept = tuple(reply.to_dict() for reply in unsent)
+                    if len(unsent) < len(replies):
+                        await self.inbox.keep_unsent(item.id, list(kept))
+                    self._put_back([replace(item, status=ANSWERED, replies=kept),
                                     *items[index + 1:]])
                     asyncio.get_running_loop().call_later(RETRY_SECONDS, self._kick, channel,
                                                           user_id)
@@ -267,39 +270,40 @@ class Dispatcher:
             return None
         return [Reply.from_dict(reply) for reply in stored.replies]
 
-    async def _send(self, item: InboxItem, replies: list[Reply]) -> bool:
+    async def _send(self, item: InboxItem, replies: list[Reply]) -> list[Reply] | None:
         """Deliver replies; while the platform fails temporarily, keep trying (the lock stays
         held, so the conversation's later replies wait their turn) for up to
-        ``give_up_after`` seconds. False when the replies must be tried again later."""
+        ``give_up_after`` seconds. None when done with them; else the replies not delivered
+        yet, to be tried again later."""
         channel = self.channels.get(item.channel)
         if channel is None or not replies:
-            return True
+            return None
         deadline = time.monotonic() + self.give_up_after
         delay = 1.0
         while True:
             try:
                 async with asyncio.timeout(self.handle_timeout):
                     await channel.send(item.user_id, replies)
-                return True
+                return None
             except TimeoutError:  # a send that never returns: say where, then try again
                 log.warning("sending replies to %s did not finish in %.0f s",
                             item.conversation_id, self.handle_timeout, exc_info=True)
                 if not self.accepting:
-                    return False
+                    return replies
             except DeliveryFailed as exc:
                 replies = replies[exc.delivered:]
                 if not exc.temporary or time.monotonic() + delay > deadline:
                     log.error("replies to %s given up: %s", item.conversation_id, exc)
-                    return True
+                    return None
                 if not self.accepting:  # shutting down: the next start sends them
-                    return False
+                    return replies
                 log.warning("replies to %s not delivered yet (%s); again in %.0f s",
                             item.conversation_id, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
             except Exception:
                 log.exception("sending replies to %s failed", item.conversation_id)
-                return True
+                return None
 
     # -- recovery and shutdown ----------------------------------------------------------------
 

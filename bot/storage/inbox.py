@@ -128,6 +128,17 @@ class Inbox:
         await run_write(self.batcher, self.sessions.kw["bind"],
                         self.answered_job(inbox_id, replies))
 
+    async def keep_unsent(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
+        """Keep only the replies of an answered message that were not delivered yet (some
+        were: they must not go out twice when the rest is sent later)."""
+
+        def write(connection: Connection) -> None:
+            connection.execute(update(InboxRow).where(InboxRow.id == inbox_id,
+                                                      InboxRow.status == ANSWERED)
+                               .values(replies=replies))
+
+        await run_write(self.batcher, self.sessions.kw["bind"], write)
+
     async def done(self, inbox_id: int) -> None:
         """Mark a message as finished (its replies were handed to the channel)."""
 

@@ -70,6 +70,10 @@ class FakeInbox:
         self.rows[inbox_id] = replace(self.rows[inbox_id], status=ANSWERED,
                                       replies=tuple(replies))
 
+    async def keep_unsent(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
+        if self.rows[inbox_id].status == ANSWERED:
+            self.rows[inbox_id] = replace(self.rows[inbox_id], replies=tuple(replies))
+
     async def answered(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
         self.settle(inbox_id, replies)
 
@@ -453,3 +457,21 @@ async def test_replies_that_failed_while_stopping_stay_for_the_next_start(
     await restarted.channel.wait_for(1)
     assert restarted.channel.sent == [("u1", ["re: 1"])]
     assert "process 1" not in restarted.events
+
+
+async def test_replies_delivered_in_part_while_stopping_are_not_sent_again_at_the_next_start(
+        make: MakeSetup) -> None:
+    s = await make()
+    s.pipeline.gates["two parts"] = asyncio.Event()
+    s.channel.failures.append(DeliveryFailed("502", temporary=True, delivered=1))
+    await s.dispatcher.submit(message("two parts"))
+    stopping = asyncio.create_task(s.dispatcher.drain(timeout=10))
+    await asyncio.sleep(0)
+    s.pipeline.gates["two parts"].set()
+    await stopping
+    # the platform took the first reply before failing; only the second is kept
+    assert s.inbox.status("two parts") == ANSWERED
+    restarted = await make(s.inbox)
+    assert await restarted.dispatcher.recover() == 1
+    await restarted.channel.wait_for(1)
+    assert restarted.channel.sent == [("u1", ["and: two parts"])]
