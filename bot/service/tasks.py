@@ -1,4 +1,5 @@
-"""Stopping background tasks so that they really stop.
+"""Background tasks: stopping them so that they really stop, and keeping fire-and-forget work
+until it ends.
 
 A cancellation can be lost: on Python 3.11, ``asyncio.wait_for`` returns the result instead of
 raising when the cancel arrives just as the wrapped operation completes, and redis-py sends
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -39,3 +41,28 @@ async def stop_task(task: asyncio.Task[Any], timeout: float = 10.0) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("task %s ended with an error while stopping", task.get_name(),
                     exc_info=task.exception())
+
+
+class BackgroundTasks:
+    """Fire-and-forget work a component starts (a callback answer, bookkeeping after a
+    webhook), kept referenced until it ends so it is neither collected mid-way nor forgotten
+    at shutdown; ``wait`` lets it finish, bounded."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def busy(self) -> bool:
+        """Some of the work is still running."""
+        return bool(self._tasks)
+
+    async def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the running work to end."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

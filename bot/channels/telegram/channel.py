@@ -29,7 +29,7 @@ import random
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,7 @@ from bot.core.delivery import DeliveryFailed
 from bot.core.messages import IncomingMessage
 from bot.service import metrics
 from bot.service.settings import Settings
-from bot.service.tasks import stop_task
+from bot.service.tasks import BackgroundTasks, stop_task
 from bot.storage.conversations import ConversationStore
 from bot.storage.key_values import KeyValueStore
 
@@ -392,7 +392,7 @@ class TelegramChannel:
         self.application = build_application(settings)
         self.intake: Intake | None = None
         self._secret = settings.telegram_webhook_secret.encode("ascii")
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundTasks()
         self._initialized = False
         self._poller: asyncio.Task[None] | None = None
         if self.polling:
@@ -446,7 +446,7 @@ class TelegramChannel:
         log.info("polling Telegram for updates")
 
     async def stop(self) -> None:
-        """Stop polling, let queued notices go out, close PTB's connections."""
+        """Stop polling, let callback answers go out, close PTB's connections."""
         if self._poller is not None and not self._poller.done():
             await stop_task(self._poller)
         updater = self.application.updater
@@ -462,9 +462,8 @@ class TelegramChannel:
             await self.bot.shutdown()
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
-        """Wait (bounded) for callback answers and notices still being sent."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        """Wait (bounded) for callback answers still being sent."""
+        await self._background.wait(timeout)
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -545,7 +544,7 @@ class TelegramChannel:
         query = update.callback_query
         assert query is not None
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-        self._spawn(self._answer_callback(query.id))  # stop the spinner first
+        self._background.spawn(self._answer_callback(query.id))  # stop the spinner first
         payload = await self.callbacks.decode(query.data)
         if payload is None:
             await self._notice(update.update_id, chat_id, MessageKind.EXPIRED_BUTTON)
@@ -570,11 +569,6 @@ class TelegramChannel:
             await self.bot.answer_callback_query(query_id)
         except TelegramError as exc:
             log.info("answerCallbackQuery failed: %s", exc)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- outbound --------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -51,7 +51,7 @@ from bot.core.delivery import DeliveryFailed
 from bot.core.messages import IncomingMessage
 from bot.service import metrics
 from bot.service.settings import Settings
-from bot.service.tasks import stop_task
+from bot.service.tasks import BackgroundTasks, stop_task
 from bot.storage.conversations import ConversationStore
 from bot.storage.key_values import KeyValueStore
 
@@ -171,7 +171,7 @@ class ZaloChannel:
         self.conversations = conversations
         self.client = ZaloClient(settings, key_values, clock)
         self.intake: Intake | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundTasks()
         self._keeper: asyncio.Task[None] | None = None
         self._last_message: OrderedDict[str, str] = OrderedDict()
 
@@ -186,18 +186,17 @@ class ZaloChannel:
         self._keeper = asyncio.create_task(self._keep_token_fresh())
 
     async def stop(self) -> None:
-        """Finish the notices in hand, stop the token keeper, close the HTTP session."""
+        """Finish the bookkeeping in hand, stop the token keeper, close the HTTP session."""
         if self._keeper is not None:
             await stop_task(self._keeper)
             self._keeper = None
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
+        await self._background.wait(self.settings.shutdown_timeout)
         await self.client.close()
 
     @property
     def busy(self) -> bool:
-        """Background work (notices, bookkeeping) is still running."""
-        return bool(self._tasks)
+        """Background bookkeeping is still running."""
+        return self._background.busy
 
     async def _keep_token_fresh(self) -> None:
         interval = self.settings.zalo_token_check_interval
@@ -209,11 +208,6 @@ class ZaloChannel:
                 log.warning("zalo token check failed: %s", exc)
             except Exception:
                 log.exception("zalo token check failed")
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- sending -------------------------------------------------------------------------
 
@@ -293,7 +287,7 @@ class ZaloChannel:
         msg_id = (_id(message.get("msg_id"))
                   or "sha256:" + hashlib.sha256(raw).hexdigest()[:40])
         self._remember(user_id, msg_id)
-        self._spawn(self._reopen(user_id))
+        self._background.spawn(self._reopen(user_id))
         if event in MEDIA_EVENTS:
             await self._submit(user_id, msg_id, MessageKind.MEDIA)
             return

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from bot.service.tasks import stop_task
+from bot.service.tasks import BackgroundTasks, stop_task
 
 
 async def _renews_forever(renewals: list[float]) -> None:
@@ -77,3 +77,23 @@ async def test_an_error_while_stopping_is_logged_not_raised(
     with caplog.at_level(logging.WARNING, logger="bot.service.tasks"):
         await stop_task(task)
     assert "cleanup ended with an error" in caplog.text
+
+
+async def test_background_work_is_kept_until_it_ends_and_waited_for_bounded() -> None:
+    background = BackgroundTasks()
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def work(name: str) -> None:
+        await release.wait()
+        finished.append(name)
+
+    background.spawn(work("a"))
+    background.spawn(work("b"))
+    await asyncio.sleep(0)
+    assert background.busy
+    await background.wait(0.01)  # bounded: returns although the work goes on
+    assert background.busy and finished == []
+    release.set()
+    await background.wait(5)
+    assert not background.busy and sorted(finished) == ["a", "b"]
