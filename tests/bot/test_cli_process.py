@@ -1,0 +1,64 @@
+"""The ``egovbot`` command and ``make`` targets as a user runs them: separate processes with their
+own environment and a temporary SQLite database, judged by exit code, stdout and stderr."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.service.settings import PROJECT_ROOT, Settings
+from nlu.engine import NluModel
+
+HANG_GUARD = 600.0  # seconds: only so that a hanging command fails instead of blocking the run
+
+
+def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without any EGOVBOT_ setting, with a data directory and
+    SQLite database under ``tmp_path`` plus ``settings``."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("EGOVBOT_") and key != "PROMETHEUS_MULTIPROC_DIR"}
+    env["EGOVBOT_DATA_DIR"] = str(tmp_path / "var")
+    env["EGOVBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'egovbot.db'}"
+    env.update({f"EGOVBOT_{key.upper()}": value for key, value in settings.items()})
+    return env
+
+
+@pytest.fixture
+def trained(tmp_path: Path, shipped_model: NluModel) -> None:
+    """The shipped model saved where the commands look for it (so none of them trains)."""
+    shipped_model.save(Settings(data_dir=tmp_path / "var").model_path)
+
+
+def run(command: list[str], env: dict[str, str],
+        stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to its end in its own process group; if it hangs, kill the whole group
+    (``make`` would otherwise leave its child running) and fail."""
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env, cwd=PROJECT_ROOT, text=True,
+                          start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=HANG_GUARD)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"{' '.join(command)} did not end")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def egovbot(*args: str, env: dict[str, str],
+            stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "bot.cli", *args], env, stdin)
+
+
+def test_make_chat_starts_the_console_chat(tmp_path: Path, trained: None) -> None:
+    # -o: take the installed environment as it is (never reinstall from a test)
+    done = run(["make", "-s", "-o", ".venv/.installed", "chat"], environment(tmp_path),
+               stdin="cho gặp nhân viên\n")
+    assert done.returncode == 0, done.stderr
+    assert "bot> " in done.stdout
+    assert "serving" not in done.stdout
