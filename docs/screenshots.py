@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.admin.web import STAFF_STORE
 from bot.service.app import create_app
 from bot.service.settings import Settings
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from tests.browser import launch_chromium
 
 OUT = Path(__file__).parent / "screenshots"

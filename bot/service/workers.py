@@ -32,12 +32,14 @@ import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+# bot/cli.py imports this module to build its parser (WORKER_FLAG), so `egovbot --help` must
+# not pay for aiohttp or the NLU here: the functions import what they run with when called.
+if TYPE_CHECKING:
+    from aiohttp import web
 
-from bot.dossier_api.simulator import create_simulator_app
-from bot.service.bootstrap import build_nlu, open_knowledge
-from bot.service.settings import Settings
+    from bot.service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +197,8 @@ class Supervisor:
 async def prepare(settings: Settings) -> None:
     """What every worker would otherwise race to do, done once: refuse a schema that is behind
     (SchemaBehind), seed an empty database, train and save a missing or stale model."""
+    from bot.service.bootstrap import build_nlu, open_knowledge
+
     engine, store = await open_knowledge(settings)
     try:
         await build_nlu(settings, store)
@@ -204,6 +208,10 @@ async def prepare(settings: Settings) -> None:
 
 async def start_simulator(settings: Settings) -> tuple[web.AppRunner, str]:
     """The dossier-status simulator on its configured address, and its base URL."""
+    from aiohttp import web
+
+    from bot.dossier_api.simulator import create_simulator_app
+
     runner = web.AppRunner(create_simulator_app(settings.dossier_api_token))
     await runner.setup()
     await web.TCPSite(runner, settings.simulator_host, settings.simulator_port).start()

@@ -62,3 +62,31 @@ def test_make_chat_starts_the_console_chat(tmp_path: Path, trained: None) -> Non
     assert done.returncode == 0, done.stderr
     assert "bot> " in done.stdout
     assert "serving" not in done.stdout
+
+
+HEAVY = ("sklearn", "scipy", "sqlalchemy", "alembic", "aiohttp", "telegram", "redis", "argon2")
+
+
+def test_importing_the_cli_loads_no_heavy_library(tmp_path: Path) -> None:
+    code = ("import sys, bot.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules}"
+            f" & set({HEAVY!r}))))")
+    done = run([sys.executable, "-c", code], environment(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
+
+
+def test_help_and_argument_errors_answer_without_loading_the_service(tmp_path: Path) -> None:
+    # -X importtime lists every module the process imported, on stderr
+    helped = run([sys.executable, "-X", "importtime", "-m", "bot.cli", "--help"],
+                 environment(tmp_path))
+    assert helped.returncode == 0
+    assert "usage: egovbot" in helped.stdout
+    wrong = run([sys.executable, "-X", "importtime", "-m", "bot.cli", "users", "add"],
+                environment(tmp_path))
+    assert wrong.returncode == 2
+    assert "the following arguments are required: name" in wrong.stderr
+    for done in (helped, wrong):
+        imported = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                    for line in done.stderr.splitlines() if line.startswith("import time:")}
+        assert "bot" in imported  # the listing is there
+        assert imported & set(HEAVY) == set()

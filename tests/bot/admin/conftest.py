@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
 
 from bot.admin.web import STAFF_STORE
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from tests.browser import launch_chromium
 
 PASSWORD = "mat-khau-rat-dai-1"

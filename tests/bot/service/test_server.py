@@ -14,7 +14,7 @@ from bot.service.app import DISPATCHER, RUNTIME, create_app
 from bot.service.settings import Settings
 from bot.storage.db import make_sessionmaker
 from bot.storage.inbox import Inbox
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from nlu.engine import NluModel
 
 
