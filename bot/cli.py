@@ -244,6 +244,7 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
     from bot.service.app import create_app
+    from bot.service.listen import ListenError, listen
     from bot.service.workers import serve_workers, start_simulator, watch_parent
 
     if args.workers > 1 and args.worker_of is None:
@@ -252,7 +253,11 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     simulator: web.AppRunner | None = None
     api_url = settings.dossier_api_url
     if not api_url:
-        simulator, api_url = await start_simulator(settings)
+        try:
+            simulator, api_url = await start_simulator(settings)
+        except ListenError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
         _print(f"Dossier-status simulator on {api_url}")
     app = await create_app(settings, api_url)
     # The model, the knowledge snapshot and the app live as long as the process: keep them out
@@ -262,9 +267,15 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     gc.set_threshold(20_000, 20, 20)
     runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
-    # Workers share the port: the kernel spreads connections over their listening sockets.
-    await web.TCPSite(runner, settings.host, settings.port,
-                      reuse_port=worker_of is not None).start()
+    try:  # workers share the port: the kernel spreads connections over their sockets
+        await listen(runner, settings.host, settings.port, host_setting="EGOVBOT_HOST",
+                     port_setting="EGOVBOT_PORT", reuse_port=worker_of is not None)
+    except ListenError as exc:
+        await runner.cleanup()
+        if simulator is not None:
+            await simulator.cleanup()
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     if worker_of is None:
         _print(f"egovbot serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
     else:

@@ -3,18 +3,25 @@ own environment and a temporary SQLite database, judged by exit code, stdout and
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.service.settings import PROJECT_ROOT, Settings
 from nlu.engine import NluModel
 
 HANG_GUARD = 600.0  # seconds: only so that a hanging command fails instead of blocking the run
+SIMULATOR_DEFAULT_PORT = 8099
 
 
 def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -90,3 +97,78 @@ def test_help_and_argument_errors_answer_without_loading_the_service(tmp_path: P
                     for line in done.stderr.splitlines() if line.startswith("import time:")}
         assert "bot" in imported  # the listing is there
         assert imported & set(HEAVY) == set()
+
+
+@contextlib.contextmanager
+def listening(port: int = 0) -> Iterator[int]:
+    """A socket listening on 127.0.0.1:``port`` (0: a free one) as another program's would;
+    yields its port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_on_a_port_in_use_says_which_setting_to_change(tmp_path: Path,
+                                                              trained: None) -> None:
+    with listening() as taken:
+        done = egovbot("serve", env=environment(tmp_path, port=str(taken),
+                                                simulator_port=str(free_port())))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: port {taken} is in use: set EGOVBOT_PORT to a free port"]
+
+
+def test_serve_with_the_simulator_port_set_and_in_use_says_so(tmp_path: Path,
+                                                              trained: None) -> None:
+    with listening() as taken:
+        done = egovbot("serve", env=environment(tmp_path, port=str(free_port()),
+                                                simulator_port=str(taken)))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: port {taken} is in use: set EGOVBOT_SIMULATOR_PORT to a free port"]
+
+
+async def test_serve_takes_a_free_simulator_port_when_the_default_is_taken(
+        tmp_path: Path, trained: None) -> None:
+    port = free_port()
+    env = {**environment(tmp_path, port=str(port)), "PYTHONUNBUFFERED": "1"}
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(listening(SIMULATOR_DEFAULT_PORT))
+        except OSError as exc:  # another program holds it already: the case under test
+            if exc.errno != errno.EADDRINUSE:
+                raise
+        with open(tmp_path / "stderr", "wb") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "serve", env=env, cwd=PROJECT_ROOT,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=stderr)
+        assert process.stdout is not None
+        try:
+            lines: list[str] = []
+            while not lines or "serving on" not in lines[-1]:
+                line = await asyncio.wait_for(process.stdout.readline(), HANG_GUARD)
+                assert line, (lines, (tmp_path / "stderr").read_text())
+                lines.append(line.decode())
+            simulator_url = lines[0].removeprefix("Dossier-status simulator on ").strip()
+            assert simulator_url.startswith("http://127.0.0.1:")
+            assert not simulator_url.endswith(f":{SIMULATOR_DEFAULT_PORT}")
+            # the bot must reach the simulator where it really listens
+            lookup = {"sender": "cong-dan-1", "message": "000.00.12.H31-261110-0003"}
+            async with aiohttp.ClientSession() as session, session.post(
+                    f"http://127.0.0.1:{port}/api/chat", json=lookup) as resp:
+                assert resp.status == 200
+                replies = await resp.json()
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), HANG_GUARD)
+    assert "Tình trạng: Cần bổ sung hồ sơ" in replies[0]["text"]
+    assert process.returncode == 0
