@@ -328,6 +328,10 @@ async def users_add(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():  # getpass would warn, read the pipe, then fail at its end
+        sys.stderr.write("error: stdin is not a terminal, so the password cannot be asked for: "
+                         "pipe it with --password-stdin\n")
+        return 2
     else:
         password = getpass.getpass("Mật khẩu: ")
         if getpass.getpass("Nhập lại mật khẩu: ") != password:

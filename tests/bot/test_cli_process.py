@@ -172,3 +172,17 @@ async def test_serve_takes_a_free_simulator_port_when_the_default_is_taken(
             await asyncio.wait_for(process.wait(), HANG_GUARD)
     assert "Tình trạng: Cần bổ sung hồ sơ" in replies[0]["text"]
     assert process.returncode == 0
+
+
+def test_users_add_with_a_piped_password_needs_the_flag(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    refused = egovbot("users", "add", "minh", "--role", "staff", env=env,
+                      stdin="mat-khau-rat-dai-1\n")
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "error: stdin is not a terminal, so the password cannot be asked for: "
+        "pipe it with --password-stdin"]
+    added = egovbot("users", "add", "minh", "--role", "staff", "--password-stdin", env=env,
+                    stdin="mat-khau-rat-dai-1\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "Created staff account minh\n"
