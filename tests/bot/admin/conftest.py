@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
@@ -28,8 +29,9 @@ async def accounts(service: TestClient[Any, Any]) -> TestClient[Any, Any]:
     return service
 
 
-async def http_login(client: TestClient[Any, Any], username: str) -> str:
-    """Log the client in through the form; returns the session's CSRF token."""
+async def http_login(client: TestClient[Any, Any] | aiohttp.ClientSession, username: str) -> str:
+    """Log the client (a test client, or a session with a base URL) in through the form;
+    returns the session's CSRF token."""
     page = await (await client.get("/admin/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
