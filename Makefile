@@ -21,7 +21,7 @@ run: $(STAMP)
 
 chat: $(STAMP)
 	$(BIN)/egovbot db upgrade
-	$(BIN)/egovbot serve
+	$(BIN)/egovbot chat
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot nlu actions knowledge tests bench

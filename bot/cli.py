@@ -1,4 +1,9 @@
-"""The ``egovbot`` command line: knowledge base, NLU, chat and service commands."""
+"""The ``egovbot`` command line: knowledge base, NLU, chat and service commands.
+
+Every command imports what it runs with inside its function: importing this module (for
+``egovbot --help``, an argument error, or any command) loads only the argument parser and what
+it names, not scikit-learn, SQLAlchemy, aiohttp or python-telegram-bot, which took seconds.
+"""
 
 from __future__ import annotations
 
@@ -12,45 +17,29 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.error import TelegramError
+from bot.service.workers import WORKER_FLAG
+from bot.storage.roles import Role
+from nlu.rasa_project import DEFAULT_EPOCHS, DEFAULT_TEXT_FORM, TextForm
 
-from bot.channels.console.chat import chat
-from bot.channels.telegram.channel import delete_webhook, set_webhook
-from bot.dossier_api.simulator import create_simulator_app
-from bot.service.app import create_app
-from bot.service.bootstrap import build_nlu, load_lexicon, open_knowledge
-from bot.service.composition import build_runtime
-from bot.service.coordination.redis_client import connect
-from bot.service.logs import configure_logging
-from bot.service.reload import KB_VERSION, announce
-from bot.service.settings import Settings
-from bot.service.workers import WORKER_FLAG, serve_workers, start_simulator, watch_parent
-from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.key_values import KeyValueStore
-from bot.storage.migrate import SchemaBehind, current_revision, head_revision, upgrade
-from bot.storage.staff import AccountError, Role, StaffStore
-from knowledge.files import KnowledgeFileError, load_path, write_directory, write_document
-from knowledge.search import KnowledgeIndex
-from knowledge.store import KnowledgeStore
-from nlu.engine import BuiltinNlu, train
-from nlu.evaluate import predict, report, summary_lines
-from nlu.rasa_data import TrainingDataError, load_training_data
-from nlu.rasa_project import DEFAULT_EPOCHS, DEFAULT_TEXT_FORM, TextForm, build_project
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+    from bot.service.settings import Settings
+    from knowledge.store import KnowledgeStore
+    from nlu.engine import BuiltinNlu
 
 
 @asynccontextmanager
 async def knowledge_database(settings: Settings, seed: bool = True) -> AsyncIterator[
         tuple[AsyncEngine, KnowledgeStore]]:
     """The database and knowledge store for one command, closed afterwards."""
+    from bot.service.bootstrap import open_knowledge
+
     engine, store = await open_knowledge(settings, seed=seed)
     try:
         yield engine, store
@@ -64,6 +53,11 @@ def _print(line: str = "") -> None:
 
 async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
     """Validate a knowledge directory (or one YAML document) and load it into the database."""
+    from bot.service.coordination.redis_client import connect
+    from bot.service.reload import KB_VERSION, announce
+    from bot.storage.key_values import KeyValueStore
+    from knowledge.files import KnowledgeFileError, load_path
+
     directory = Path(args.path) if args.path else settings.knowledge_dir
     try:
         bundle = load_path(directory)
@@ -89,6 +83,8 @@ async def kb_load(args: argparse.Namespace, settings: Settings) -> int:
 
 async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the database's knowledge base back to YAML files."""
+    from knowledge.files import write_directory, write_document
+
     async with knowledge_database(settings) as (_engine, store):
         bundle = await store.export_bundle()
     target = Path(args.path)
@@ -103,6 +99,8 @@ async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 async def kb_search(args: argparse.Namespace, settings: Settings) -> int:
     """Accent-insensitive search over published procedures and FAQs."""
+    from knowledge.search import KnowledgeIndex
+
     async with knowledge_database(settings) as (_engine, store):
         index = KnowledgeIndex(await store.procedures(), await store.faqs())
     for hit in index.search(args.query, limit=args.limit):
@@ -111,12 +109,18 @@ async def kb_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _nlu(settings: Settings) -> BuiltinNlu:
+    from bot.service.bootstrap import build_nlu
+
     async with knowledge_database(settings) as (_engine, store):
         return await build_nlu(settings, store)
 
 
 async def nlu_train(args: argparse.Namespace, settings: Settings) -> int:
     """Train the built-in engine and save the model."""
+    from bot.service.bootstrap import load_lexicon
+    from nlu.engine import train
+    from nlu.rasa_data import load_training_data
+
     files = [Path(p) for p in args.data] if args.data else settings.nlu_train_files
     data = load_training_data(files)
     async with knowledge_database(settings) as (_engine, store):
@@ -140,6 +144,10 @@ async def nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
 
 async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate on a Rasa-format test file (optionally training on a given file first)."""
+    from nlu.engine import train
+    from nlu.evaluate import predict, report, summary_lines
+    from nlu.rasa_data import load_training_data
+
     nlu = await _nlu(settings)
     if args.train:
         nlu = nlu.with_model(train(load_training_data([Path(p) for p in args.train]),
@@ -168,6 +176,10 @@ async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
 
 async def rasa_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a Rasa 3.x NLU project (config, domain, data) from our data and knowledge base."""
+    from bot.service.bootstrap import load_lexicon
+    from nlu.rasa_data import load_training_data
+    from nlu.rasa_project import build_project
+
     data = load_training_data([Path(p) for p in args.data] if args.data
                               else settings.nlu_train_files)
     async with knowledge_database(settings) as (_engine, store):
@@ -184,6 +196,9 @@ async def rasa_export(args: argparse.Namespace, settings: Settings) -> int:
 
 async def chat_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Chat with the bot in the terminal."""
+    from bot.channels.console.chat import chat
+    from bot.service.composition import build_runtime
+
     runtime = await build_runtime(settings)
     try:
         await chat(runtime.pipeline, args.user, sys.stdin, sys.stdout)
@@ -194,6 +209,10 @@ async def chat_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 async def simulator_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the dossier-status simulator until interrupted."""
+    from aiohttp import web
+
+    from bot.dossier_api.simulator import create_simulator_app
+
     runner = web.AppRunner(create_simulator_app(settings.dossier_api_token))
     await runner.setup()
     site = web.TCPSite(runner, args.host or settings.simulator_host,
@@ -222,13 +241,23 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service (and the dossier simulator when no status API is configured);
     with --workers N > 1, a parent process keeping N workers on one port
     (bot/service/workers.py)."""
+    from aiohttp import web
+
+    from bot.service.app import create_app
+    from bot.service.listen import ListenError, listen
+    from bot.service.workers import serve_workers, start_simulator, watch_parent
+
     if args.workers > 1 and args.worker_of is None:
         return await serve_workers(settings, args.workers, args.verbose)
     worker_of: int | None = args.worker_of  # set in a worker started by serve_workers
     simulator: web.AppRunner | None = None
     api_url = settings.dossier_api_url
     if not api_url:
-        simulator, api_url = await start_simulator(settings)
+        try:
+            simulator, api_url = await start_simulator(settings)
+        except ListenError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
         _print(f"Dossier-status simulator on {api_url}")
     app = await create_app(settings, api_url)
     # The model, the knowledge snapshot and the app live as long as the process: keep them out
@@ -238,9 +267,15 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     gc.set_threshold(20_000, 20, 20)
     runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
-    # Workers share the port: the kernel spreads connections over their listening sockets.
-    await web.TCPSite(runner, settings.host, settings.port,
-                      reuse_port=worker_of is not None).start()
+    try:  # workers share the port: the kernel spreads connections over their sockets
+        await listen(runner, settings.host, settings.port, host_setting="EGOVBOT_HOST",
+                     port_setting="EGOVBOT_PORT", reuse_port=worker_of is not None)
+    except ListenError as exc:
+        await runner.cleanup()
+        if simulator is not None:
+            await simulator.cleanup()
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     if worker_of is None:
         _print(f"egovbot serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
     else:
@@ -266,6 +301,10 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 async def telegram_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Register (with the secret token) or remove the Telegram webhook."""
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram.channel import delete_webhook, set_webhook
+
     if not settings.telegram_token:
         sys.stderr.write("error: set EGOVBOT_TELEGRAM_TOKEN first\n")
         return 2
@@ -284,8 +323,15 @@ async def telegram_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 async def users_add(args: argparse.Namespace, settings: Settings) -> int:
     """Create a staff account; the password is asked for (or read from stdin)."""
+    from bot.storage.db import make_sessionmaker
+    from bot.storage.staff import AccountError, StaffStore
+
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():  # getpass would warn, read the pipe, then fail at its end
+        sys.stderr.write("error: stdin is not a terminal, so the password cannot be asked for: "
+                         "pipe it with --password-stdin\n")
+        return 2
     else:
         password = getpass.getpass("Mật khẩu: ")
         if getpass.getpass("Nhập lại mật khẩu: ") != password:
@@ -304,6 +350,9 @@ async def users_add(args: argparse.Namespace, settings: Settings) -> int:
 
 async def users_list(args: argparse.Namespace, settings: Settings) -> int:
     """List staff accounts."""
+    from bot.storage.db import make_sessionmaker
+    from bot.storage.staff import StaffStore
+
     async with knowledge_database(settings) as (engine, _store):
         users = await StaffStore(make_sessionmaker(engine)).users()
     for user in users:
@@ -314,6 +363,9 @@ async def users_list(args: argparse.Namespace, settings: Settings) -> int:
 
 async def users_disable(args: argparse.Namespace, settings: Settings) -> int:
     """Disable a staff account (its sessions end at once)."""
+    from bot.storage.db import make_sessionmaker
+    from bot.storage.staff import AccountError, StaffStore
+
     async with knowledge_database(settings) as (engine, _store):
         try:
             await StaffStore(make_sessionmaker(engine)).set_active(args.name, False)
@@ -326,6 +378,9 @@ async def users_disable(args: argparse.Namespace, settings: Settings) -> int:
 
 async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate the database schema to the code's revision."""
+    from bot.storage.db import make_engine
+    from bot.storage.migrate import current_revision, upgrade
+
     engine = make_engine(settings.effective_database_url)
     try:
         before = await current_revision(engine)
@@ -339,6 +394,9 @@ async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 async def db_current(args: argparse.Namespace, settings: Settings) -> int:
     """Print the schema revision of the database and of the code."""
+    from bot.storage.db import make_engine
+    from bot.storage.migrate import current_revision, head_revision
+
     engine = make_engine(settings.effective_database_url)
     try:
         current = await current_revision(engine)
@@ -447,7 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``egovbot`` console script."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # --help and argument errors end here
+    from bot.service.logs import configure_logging
+    from bot.service.settings import Settings
+    from bot.storage.migrate import SchemaBehind
+    from knowledge.files import KnowledgeFileError
+    from nlu.rasa_data import TrainingDataError
+
     settings = Settings()
     configure_logging(logging.DEBUG if args.verbose else logging.WARNING, settings.log_format)
     try:

@@ -21,7 +21,7 @@ from bot.admin.web import STAFF_STORE
 from bot.service.app import create_app
 from bot.service.appkeys import ADMIN_APP
 from bot.service.settings import Settings
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from tests.browser import launch_chromium
 
 OUT = Path(__file__).parent / "screenshots"

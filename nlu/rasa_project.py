@@ -31,17 +31,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from nlu.dossier_code import CODE_PATTERN
-from nlu.engine import Lexicon
 from nlu.entities import pattern_entities
 from nlu.intents import EntityType, Intent
 from nlu.normalize import fold, normalize, strip_diacritics
 from nlu.patterns import ID_NUMBER_PATTERN, PHONE_PATTERN
 from nlu.rasa_data import AnnotatedEntity, Example, TrainingData, dump_training_data
+
+if TYPE_CHECKING:  # only a type here; nlu.engine loads scikit-learn, which `egovbot --help`
+    from nlu.engine import Lexicon  # must not wait for (bot/cli.py imports this module)
 
 RASA_DATA_VERSION = "3.1"
 DEFAULT_EPOCHS = 100

@@ -17,7 +17,7 @@ import csv
 import datetime as dt
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -342,61 +342,60 @@ def _turn_cells(c: ConversationSummary, t: TurnView) -> list[str]:
         "có" if t.misunderstood else "", feedback)]
 
 
-async def _start_csv(request: web.Request, name: str,
-                     header: tuple[str, ...]) -> tuple[web.StreamResponse, FilterForm] | None:
+CsvRows = AsyncIterator[list[list[str]]]
+
+
+async def _export(request: web.Request, name: str, header: tuple[str, ...],
+                  rows: Callable[[FilterForm], CsvRows]) -> web.StreamResponse:
+    """Stream a CSV file of the filtered conversations, batch by batch. A client that goes
+    away mid-way (a cancelled download, a closed tab) ends the export quietly: the next write
+    fails with ConnectionResetError, and nobody is left to tell."""
     form = parse_filter(request.query)
     if form.errors:
-        return None
+        return render(request, "error.html", status=400, message="; ".join(form.errors))
+    me = current_session(request).user
+    log.info("%s exported %s with filters %s", me.username, name, form.query())
+    await request.app[STAFF_STORE].audit(me.username, "conversation", "*", "export", None,
+                                         {"file": name, "filters": form.query()},
+                                         summary=f"Tải {name}.csv")
     stamp = dt.datetime.now(VN).strftime("%Y%m%d-%H%M")
     response = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"',
         "Cache-Control": "no-store",
     })
-    await response.prepare(request)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # the BOM makes Excel read the file as UTF-8
-    csv.writer(buffer).writerow(header)
-    await response.write(buffer.getvalue().encode("utf-8"))
-    me = current_session(request).user
-    log.info("%s exported %s with filters %s", me.username, name, form.query())
-    await request.app[STAFF_STORE].audit(me.username, "conversation", "*", "export", None,
-                                         {"file": name, "filters": form.query()},
-                                         summary=f"Tải {name}.csv")
-    return response, form
-
-
-def _bad_export(request: web.Request) -> web.Response:
-    form = parse_filter(request.query)
-    return render(request, "error.html", status=400, message="; ".join(form.errors))
+    try:
+        await response.prepare(request)
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # the BOM makes Excel read the file as UTF-8
+        csv.writer(buffer).writerow(header)
+        await response.write(buffer.getvalue().encode("utf-8"))
+        async for batch in rows(form):
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(batch)
+            await response.write(buffer.getvalue().encode("utf-8"))
+        await response.write_eof()
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
+        log.info("%s went away during the %s export; stopped", me.username, name)
+    return response
 
 
 async def export_conversations(request: web.Request) -> web.StreamResponse:
     """The filtered list as CSV, one row per conversation (at most EXPORT_MAX_ROWS)."""
-    started = await _start_csv(request, "hoi-thoai", SUMMARY_HEADER)
-    if started is None:
-        return _bad_export(request)
-    response, form = started
-    async for batch in _store(request).batches(form.wanted, previews=True):
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(_summary_cells(item) for item in batch)
-        await response.write(buffer.getvalue().encode("utf-8"))
-    await response.write_eof()
-    return response
+    async def rows(form: FilterForm) -> CsvRows:
+        async for batch in _store(request).batches(form.wanted, previews=True):
+            yield [_summary_cells(item) for item in batch]
+
+    return await _export(request, "hoi-thoai", SUMMARY_HEADER, rows)
 
 
 async def export_turns(request: web.Request) -> web.StreamResponse:
     """Every message of the filtered conversations as CSV (at most EXPORT_MAX_ROWS)."""
-    started = await _start_csv(request, "tin-nhan", TURN_HEADER)
-    if started is None:
-        return _bad_export(request)
-    response, form = started
-    async for batch in _store(request).turn_batches(form.wanted):
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(_turn_cells(item, turn) for item, turn in batch)
-        await response.write(buffer.getvalue().encode("utf-8"))
-    await response.write_eof()
-    return response
+    async def rows(form: FilterForm) -> CsvRows:
+        async for batch in _store(request).turn_batches(form.wanted):
+            yield [_turn_cells(item, turn) for item, turn in batch]
+
+    return await _export(request, "tin-nhan", TURN_HEADER, rows)
 
 
 def add_routes(app: web.Application) -> None:

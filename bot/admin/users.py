@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.admin.web import STAFF_STORE, current_session, form_data, render
-from bot.storage.staff import AccountError, Role
+from bot.storage.roles import Role
+from bot.storage.staff import AccountError
 
 
 async def users_page(request: web.Request, flash: str | None = None,

@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     dossier_api_deadline: float = Field(default=4.0, gt=0, le=30)
     dossier_lookups_per_hour: int = Field(default=10, ge=1, le=1000)
     simulator_host: str = "127.0.0.1"
-    simulator_port: int = Field(default=8099, ge=1, le=65535)
+    simulator_port: int = Field(default=8099, ge=1, le=65535, description="port of the "
+                                "simulator `egovbot serve` embeds; when not set and 8099 is "
+                                "taken, it takes a free port (serve prints its URL)")
 
     reload_interval: float = Field(default=2.0, gt=0, description="seconds between checks for "
                                    "published knowledge or a new model")

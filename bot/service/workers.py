@@ -32,12 +32,14 @@ import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+# bot/cli.py imports this module to build its parser (WORKER_FLAG), so `egovbot --help` must
+# not pay for aiohttp or the NLU here: the functions import what they run with when called.
+if TYPE_CHECKING:
+    from aiohttp import web
 
-from bot.dossier_api.simulator import create_simulator_app
-from bot.service.bootstrap import build_nlu, open_knowledge
-from bot.service.settings import Settings
+    from bot.service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +197,8 @@ class Supervisor:
 async def prepare(settings: Settings) -> None:
     """What every worker would otherwise race to do, done once: refuse a schema that is behind
     (SchemaBehind), seed an empty database, train and save a missing or stale model."""
+    from bot.service.bootstrap import build_nlu, open_knowledge
+
     engine, store = await open_knowledge(settings)
     try:
         await build_nlu(settings, store)
@@ -203,11 +207,35 @@ async def prepare(settings: Settings) -> None:
 
 
 async def start_simulator(settings: Settings) -> tuple[web.AppRunner, str]:
-    """The dossier-status simulator on its configured address, and its base URL."""
+    """The dossier-status simulator and its base URL: on ``EGOVBOT_SIMULATOR_PORT`` when that
+    is set (ListenError when it is taken); otherwise on the default port, or on any free port
+    when something else holds the default. The URL says which port it got."""
+    from aiohttp import web
+
+    from bot.dossier_api.simulator import create_simulator_app
+    from bot.service.listen import PortInUse, bound_port, listen
+
     runner = web.AppRunner(create_simulator_app(settings.dossier_api_token))
     await runner.setup()
-    await web.TCPSite(runner, settings.simulator_host, settings.simulator_port).start()
-    return runner, f"http://{settings.simulator_host}:{settings.simulator_port}"
+    host = settings.simulator_host
+
+    async def bind(port: int) -> None:
+        await listen(runner, host, port, host_setting="EGOVBOT_SIMULATOR_HOST",
+                     port_setting="EGOVBOT_SIMULATOR_PORT")
+
+    try:
+        try:
+            await bind(settings.simulator_port)
+        except PortInUse:
+            if "simulator_port" in settings.model_fields_set:  # chosen: do not pick another
+                raise
+            log.info("port %d is taken; the dossier-status simulator takes a free port",
+                     settings.simulator_port)
+            await bind(0)
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, f"http://{host}:{bound_port(runner)}"
 
 
 def worker_command(parent_pid: int, verbose: bool) -> list[str]:
@@ -230,8 +258,14 @@ async def serve_workers(settings: Settings, count: int, verbose: bool = False) -
     await prepare(settings)
     extra = {"PYTHONUNBUFFERED": "1"}
     simulator: web.AppRunner | None = None
-    if not settings.dossier_api_url:
-        simulator, extra["EGOVBOT_DOSSIER_API_URL"] = await start_simulator(settings)
+    if not settings.dossier_api_url:  # the workers get the URL with the port it really took
+        from bot.service.listen import ListenError
+
+        try:
+            simulator, extra["EGOVBOT_DOSSIER_API_URL"] = await start_simulator(settings)
+        except ListenError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
         _say(f"Dossier-status simulator on {extra['EGOVBOT_DOSSIER_API_URL']}")
     metrics_dir = tempfile.mkdtemp(prefix="egovbot-metrics-")
     extra["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -29,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.storage.roles import Role
 from knowledge.audit import recent_changes
 from knowledge.clock import as_utc, utcnow
 from knowledge.tables import AuditRow, Base
@@ -37,13 +37,6 @@ USERNAME_PATTERN = r"^[a-z0-9._-]{3,40}$"
 MIN_PASSWORD_CHARS = 10
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
-
-
-class Role(StrEnum):
-    """What a staff member may do: staff reads and works inboxes; admin also edits."""
-
-    STAFF = "staff"
-    ADMIN = "admin"
 
 
 class StaffUserRow(Base):

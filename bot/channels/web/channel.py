@@ -88,6 +88,12 @@ def forbidden(message: str) -> web.Response:
     return web.json_response({"error": message}, status=403)
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """The site icon of the chat page and the staff pages (drawn by docs/favicon.py)."""
+    return web.FileResponse(STATIC_DIR / "favicon.ico",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+
 class WebChannel:
     """The chat API, the polling endpoint and the widget's files."""
 
@@ -141,6 +147,7 @@ class WebChannel:
         app.router.add_route("OPTIONS", "/api/chat/session", preflight)
         if STATIC_DIR.is_dir():
             app.router.add_get("/", self.page)
+            app.router.add_get("/favicon.ico", favicon)  # browsers ask for it on every site
             app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def start(self) -> None:

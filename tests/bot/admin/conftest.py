@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
@@ -16,7 +17,8 @@ from playwright.async_api import Browser, Page
 from bot.admin.web import STAFF_STORE
 from bot.service.appkeys import ADMIN_APP
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.staff import Role, StaffStore
+from bot.storage.roles import Role
+from bot.storage.staff import StaffStore
 from tests.browser import launch_chromium
 
 PASSWORD = "mat-khau-rat-dai-1"
@@ -62,8 +64,9 @@ async def accounts(service: TestClient[Any, Any]) -> TestClient[Any, Any]:
     return service
 
 
-async def http_login(client: TestClient[Any, Any], username: str) -> str:
-    """Log the client in through the form; returns the session's CSRF token."""
+async def http_login(client: TestClient[Any, Any] | aiohttp.ClientSession, username: str) -> str:
+    """Log the client (a test client, or a session with a base URL) in through the form;
+    returns the session's CSRF token."""
     page = await (await client.get("/admin/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None

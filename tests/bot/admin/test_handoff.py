@@ -31,7 +31,7 @@ from bot.service.composition import Runtime
 from bot.service.settings import Settings
 from bot.storage.db import make_sessionmaker
 from bot.storage.handoff_queue import Outcome
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.office_hours import VN_TIME, OfficeSchedule
 from nlu.engine import NluModel

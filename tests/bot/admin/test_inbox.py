@@ -24,7 +24,7 @@ from bot.admin.web import STAFF_STORE
 from bot.service.app import create_app
 from bot.service.appkeys import ADMIN_APP, RUNTIME
 from bot.service.settings import Settings
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from bot.storage.tables import TrainingExampleRow, TurnRow
 from bot.storage.training import InboxGroup, TrainingStore
 from nlu.engine import NluModel

@@ -3,15 +3,20 @@ tags, CSV export and access rules, over real HTTP and in a browser."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 from sqlalchemy import update
@@ -19,8 +24,11 @@ from sqlalchemy import update
 import bot.storage.transcripts as transcripts_module
 from bot.admin.transcripts import TRANSCRIPTS, conversation_url
 from bot.admin.web import STAFF_STORE, VN
+from bot.service.app import create_app
 from bot.service.appkeys import ADMIN_APP, RUNTIME
+from bot.service.settings import Settings
 from bot.storage.conversations import TurnRecord
+from bot.storage.roles import Role
 from bot.storage.tables import ConversationRow
 from bot.storage.transcripts import (
     ConversationSummary,
@@ -29,7 +37,8 @@ from bot.storage.transcripts import (
     TranscriptFilter,
     parse_tags,
 )
-from tests.bot.admin.conftest import ADMIN, STAFF, LoginAs, http_login
+from nlu.engine import NluModel
+from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, LoginAs, http_login
 
 LINK = re.compile(r'href="/admin/conversations/([^"/?]*%3A[^"/?]*)"')
 OLD = dt.datetime(2025, 1, 10, 3, 0, tzinfo=dt.UTC)  # 10/01/2025 10:00 in Vietnam
@@ -307,6 +316,83 @@ async def test_csv_export_of_a_filtered_list(seeded: TestClient[Any, Any]) -> No
         ("telegram:12345", "Bot", "Bạn có thể nộp tại Sở Xây dựng")]
     log = await seeded.app[ADMIN_APP][STAFF_STORE].audit_log(kind="conversation", entry_id="*")
     assert [entry.action for entry in log] == ["export"] * 3
+
+
+@pytest.fixture
+async def served(tmp_path: Path, shipped_model: NluModel,
+                 simulator: str) -> AsyncIterator[tuple[web.Application, str]]:
+    """The app run as `egovbot serve` runs it (a plain AppRunner: unlike aiohttp's TestServer,
+    it does not cancel a handler whose client went away) on a loopback port; the app and its
+    base URL, with a staff account."""
+    settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token")
+    shipped_model.save(settings.model_path)
+    app = await create_app(settings, simulator)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    await app[ADMIN_APP][STAFF_STORE].add_user(STAFF, PASSWORD, Role.STAFF)
+    try:
+        yield app, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+class _RequestEnded(logging.Handler):
+    """Sets ``ended`` when the server is done with a request for ``path``: its access-log line,
+    or any ERROR record (aiohttp's "Error handling request" comes instead of the access line)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.ended = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR or (record.name == "aiohttp.access"
+                                               and self.path in record.getMessage()):
+            self.ended.set()
+
+
+@pytest.mark.parametrize("path", ["/admin/conversations.csv", "/admin/conversations/turns.csv"])
+async def test_a_client_leaving_mid_export_leaves_no_error_in_the_log(
+        served: tuple[web.Application, str], path: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    app, url = served
+    store = app[ADMIN_APP][TRANSCRIPTS]
+    real_batches = store.batches
+    left = asyncio.Event()
+
+    async def long_export(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """The first batch, then (once the client has gone) the same again, as a long
+        export would go on writing."""
+        first = await anext(aiter(real_batches(*args, **kwargs)))
+        yield first
+        await left.wait()
+        for _ in range(100):
+            yield first
+
+    monkeypatch.setattr(store, "batches", long_export)
+    caplog.set_level(logging.INFO)
+    watcher = _RequestEnded(path)
+    logging.getLogger().addHandler(watcher)
+    try:
+        async with aiohttp.ClientSession(url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+            chat = await client.post("/api/chat", json={"sender": "a", "message": "chào bạn"})
+            assert chat.status == 200
+            await http_login(client, STAFF)
+            response = await client.get(path)
+            assert response.status == 200
+            assert await response.content.readexactly(3) == b"\xef\xbb\xbf"  # the BOM
+            response.close()  # the download is cancelled: the connection is closed
+            left.set()
+            await asyncio.wait_for(watcher.ended.wait(), 600)  # only a guard against hanging
+    finally:
+        left.set()
+        logging.getLogger().removeHandler(watcher)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    assert any("went away" in r.getMessage() for r in caplog.records
+               if r.name == "bot.admin.transcripts")
 
 
 async def test_logged_out_is_redirected_and_staff_can_read(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.service.app import ADMIN_APP, DISPATCHER, RUNTIME, create_app
 from bot.service.settings import Settings
 from bot.storage.db import make_sessionmaker
 from bot.storage.inbox import Inbox
-from bot.storage.staff import Role
+from bot.storage.roles import Role
 from nlu.engine import NluModel
 
 
@@ -64,6 +65,19 @@ async def test_parse_health_and_readiness(service: TestClient[Any, Any]) -> None
     assert (await service.post("/model/parse", json={"txt": 1})).status == 400
     assert (await (await service.get("/healthz")).json())["status"] == "ok"
     assert (await service.get("/readyz")).status == 200
+
+
+async def test_the_site_has_an_icon(service: TestClient[Any, Any]) -> None:
+    response = await service.get("/favicon.ico")
+    assert response.status == 200
+    assert response.content_type == "image/vnd.microsoft.icon"
+    icon = await response.read()
+    assert icon[:4] == b"\x00\x00\x01\x00"  # an ICO file: reserved 0, type 1 (icon)
+    count = int.from_bytes(icon[4:6], "little")
+    assert count >= 1
+    for entry in range(count):  # each image it lists lies within the file
+        size, offset = struct.unpack_from("<II", icon, 6 + 16 * entry + 8)
+        assert offset + size <= len(icon)
 
 
 async def test_poll_returns_replies_sent_later(service: TestClient[Any, Any]) -> None:
