@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from nlu.classifier import IntentClassifier
 from nlu.entities import Gazetteer, pattern_entities
@@ -134,6 +135,37 @@ def train(data: TrainingData, lexicon: Lexicon) -> NluModel:
         data_hash=data_fingerprint(data),
         train_seconds=round(time.perf_counter() - started, 3),
     )
+
+
+class NluEngine(Protocol):
+    """What the bot asks of an NLU engine (the built-in one, or Rasa wrapping it): parse,
+    synchronously or waiting for I/O, and a copy with other phrases or another model."""
+
+    @property
+    def model(self) -> NluModel:
+        """The trained built-in model (retraining compares against it)."""
+        ...
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The knowledge base's procedure and place phrases."""
+        ...
+
+    def parse(self, text: str) -> ParseResult:
+        """Understand one message without waiting for I/O."""
+        ...
+
+    async def aparse(self, text: str) -> ParseResult:
+        """Understand one message (an engine over HTTP waits here)."""
+        ...
+
+    def with_lexicon(self, lexicon: Lexicon) -> NluEngine:
+        """The same engine with other phrases."""
+        ...
+
+    def with_model(self, model: NluModel) -> NluEngine:
+        """The same engine with another trained model."""
+        ...
 
 
 class BuiltinNlu:

@@ -141,23 +141,27 @@ class _Connection:
         self.session = None
 
 
-class RasaNlu(BuiltinNlu):
-    """The built-in engine with a Rasa server in front of it (see the module docstring).
+class RasaNlu:
+    """A Rasa server in front of a built-in engine it wraps (see the module docstring).
 
-    It is a ``BuiltinNlu`` so that everything that works with the built-in model (retraining,
-    evaluation, live reload of the lexicon or the model) keeps working: ``parse``,
-    ``with_lexicon`` and ``with_model`` behave as the built-in engine's, the last two keeping
-    the Rasa server, its HTTP session and its counters.
+    It offers what the bot asks of any engine (``NluEngine``): ``aparse`` goes to Rasa and
+    falls back to the wrapped engine; ``parse`` (the synchronous path), ``model`` and
+    ``lexicon`` are the wrapped engine's; ``with_lexicon`` and ``with_model`` give a new
+    wrapper around a new built-in engine that keeps the Rasa server, its HTTP session and its
+    counters.
     """
 
-    engine_name = "builtin"  # what ``parse`` (the built-in path) answers
+    engine_name = ENGINE_NAME
 
     def __init__(self, model: NluModel, lexicon: Lexicon, url: str, *,
                  oos_threshold: float = DEFAULT_OOS_THRESHOLD, timeout: float = 1.0,
                  text_form: TextForm = TextForm.PLAIN, token: str = "",
                  failure_threshold: int = 3, retry_after: float = 5.0,
-                 log_interval: float = 60.0, connection: _Connection | None = None) -> None:
-        super().__init__(model, lexicon, oos_threshold)
+                 log_interval: float = 60.0, connection: _Connection | None = None,
+                 fallback: BuiltinNlu | None = None) -> None:
+        """``fallback``: the built-in engine to wrap, when one is at hand with this model and
+        lexicon; otherwise one is built."""
+        self.fallback = fallback or BuiltinNlu(model, lexicon, oos_threshold)
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.text_form = text_form
@@ -165,23 +169,50 @@ class RasaNlu(BuiltinNlu):
         self._connection = connection or _Connection(failure_threshold, retry_after,
                                                      log_interval)
 
+    @classmethod
+    def around(cls, builtin: BuiltinNlu, url: str, *, timeout: float = 1.0,
+               text_form: TextForm = TextForm.PLAIN, token: str = "") -> RasaNlu:
+        """A Rasa engine wrapping this built-in engine."""
+        return cls(builtin.model, builtin.lexicon, url, oos_threshold=builtin.oos_threshold,
+                   timeout=timeout, text_form=text_form, token=token, fallback=builtin)
+
+    @property
+    def model(self) -> NluModel:
+        """The wrapped engine's model (what retraining compares against)."""
+        return self.fallback.model
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The knowledge base's phrases, as the wrapped engine has them."""
+        return self.fallback.lexicon
+
+    @property
+    def oos_threshold(self) -> float:
+        """Below this confidence a top intent becomes ``out_of_scope``."""
+        return self.fallback.oos_threshold
+
+    def parse(self, text: str) -> ParseResult:
+        """The synchronous path: the wrapped built-in engine."""
+        return self.fallback.parse(text)
+
     @property
     def stats(self) -> RasaStats:
         """The counters (shared by every copy made with ``with_lexicon``/``with_model``)."""
         return self._connection.stats
 
-    def _copy(self, model: NluModel, lexicon: Lexicon) -> RasaNlu:
-        return RasaNlu(model, lexicon, self.url, oos_threshold=self.oos_threshold,
-                       timeout=self.timeout, text_form=self.text_form, token=self.token,
-                       connection=self._connection)
+    def _around(self, builtin: BuiltinNlu) -> RasaNlu:
+        return RasaNlu(builtin.model, builtin.lexicon, self.url,
+                       oos_threshold=builtin.oos_threshold, timeout=self.timeout,
+                       text_form=self.text_form, token=self.token,
+                       connection=self._connection, fallback=builtin)
 
     def with_lexicon(self, lexicon: Lexicon) -> RasaNlu:
         """The same server with new procedure and place phrases."""
-        return self._copy(self.model, lexicon)
+        return self._around(self.fallback.with_lexicon(lexicon))
 
     def with_model(self, model: NluModel) -> RasaNlu:
         """The same server with a new built-in (fallback) model."""
-        return self._copy(model, self.lexicon)
+        return self._around(self.fallback.with_model(model))
 
     async def aparse(self, text: str) -> ParseResult:
         """Understand one message through Rasa, or the built-in engine when Rasa fails."""
@@ -278,7 +309,7 @@ class RasaNlu(BuiltinNlu):
             if value in self.lexicon.procedures:
                 return value
             for phrase in (surface, value):
-                hits = self.extractor.procedures.find(normalize(phrase))
+                hits = self.fallback.extractor.procedures.find(normalize(phrase))
                 if hits:
                     return hits[0].value
             return None

@@ -32,7 +32,7 @@ from bot.core.state import ConversationState
 from bot.service import metrics
 from knowledge.schema import Office, Procedure
 from knowledge.snapshot import KnowledgeSnapshot
-from nlu.engine import BuiltinNlu, Lexicon, NluModel
+from nlu.engine import Lexicon, NluEngine, NluModel
 from nlu.intents import EntityType, Intent
 from nlu.types import IntentScore, ParseResult, parse_async
 
@@ -56,7 +56,7 @@ class Brain:
     services they call (answering from the same knowledge). Build it with ``build_brain``."""
 
     knowledge: KnowledgeSnapshot
-    nlu: BuiltinNlu
+    nlu: NluEngine
     services: Services
     actions: Mapping[str, Action]
 
@@ -73,7 +73,7 @@ class Brain:
         return replace(self, services=replace(services, knowledge=self.knowledge))
 
 
-def build_brain(knowledge: KnowledgeSnapshot, nlu: BuiltinNlu, services: Services,
+def build_brain(knowledge: KnowledgeSnapshot, nlu: NluEngine, services: Services,
                 actions: Mapping[str, Action]) -> Brain:
     """The one way to make a brain: a new engine with the knowledge's lexicon (the model,
     and a Rasa server's connection, carry over), and the services answering from the same

@@ -38,7 +38,7 @@ from bot.storage.training import (
     ModelVersion,
     TrainingBusy,
 )
-from nlu.engine import BuiltinNlu, NluModel, train
+from nlu.engine import BuiltinNlu, NluEngine, NluModel, train
 from nlu.evaluate import predict, report
 from nlu.intents import EntityType
 from nlu.normalize import normalize
@@ -72,9 +72,12 @@ class RetrainRefused(Exception):
     """A retraining or restore that cannot start; the message says why (in Vietnamese)."""
 
 
-def builtin_engine(nlu: BuiltinNlu | RasaNlu) -> BuiltinNlu:
+def builtin_engine(nlu: NluEngine) -> BuiltinNlu:
     """The built-in engine of what serves (with Rasa, its fallback): the one retraining makes."""
-    return nlu if isinstance(nlu, BuiltinNlu) else nlu.fallback
+    if isinstance(nlu, RasaNlu):
+        return nlu.fallback
+    assert isinstance(nlu, BuiltinNlu)
+    return nlu
 
 
 def entity_finder(nlu: BuiltinNlu) -> EntityFinder:

@@ -24,7 +24,7 @@ from bot.service.settings import Settings
 from bot.storage.batch import WriteBatcher
 from bot.storage.stores import Stores, build_stores
 from knowledge.snapshot import KnowledgeSnapshot
-from nlu.engine import BuiltinNlu
+from nlu.engine import BuiltinNlu, NluEngine
 from nlu.rasa_engine import ENGINE_NAME, RasaNlu
 from nlu.rasa_project import TextForm
 
@@ -53,15 +53,15 @@ class Runtime:
         await self.engine.dispose()
 
 
-def select_nlu(settings: Settings, builtin: BuiltinNlu) -> BuiltinNlu:
+def select_nlu(settings: Settings, builtin: BuiltinNlu) -> NluEngine:
     """The engine ``settings.nlu_engine`` names (the built-in one is Rasa's fallback)."""
     if settings.nlu_engine == ENGINE_NAME:
         if not settings.rasa_url:
             raise LookupError("EGOVBOT_NLU_ENGINE=rasa needs EGOVBOT_RASA_URL "
                               "(for example http://127.0.0.1:5005)")
-        return RasaNlu(builtin.model, builtin.lexicon, settings.rasa_url,
-                       oos_threshold=settings.nlu_oos_threshold, timeout=settings.rasa_timeout,
-                       text_form=TextForm(settings.rasa_text_form), token=settings.rasa_token)
+        return RasaNlu.around(builtin, settings.rasa_url, timeout=settings.rasa_timeout,
+                              text_form=TextForm(settings.rasa_text_form),
+                              token=settings.rasa_token)
     return builtin
 
 
