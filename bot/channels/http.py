@@ -36,7 +36,7 @@ def parse_object(raw: bytes) -> dict[str, Any] | None:
     """The JSON object a body holds, or None when it holds anything else."""
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, a huge number, deep nesting
         return None
     return body if isinstance(body, dict) else None
 

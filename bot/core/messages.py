@@ -32,6 +32,8 @@ class IncomingMessage:
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (keeping line breaks and tabs) and cap the length."""
-    kept = "".join(ch for ch in text if ch in "\n\t" or (ch >= " " and ch != "\x7f"))
+    """Drop control characters (keeping line breaks and tabs) and lone UTF-16 surrogates
+    (JSON can carry them, no database can store them), and cap the length."""
+    kept = "".join(ch for ch in text if ch in "\n\t" or (
+        ch >= " " and ch != "\x7f" and not "\ud800" <= ch <= "\udfff"))
     return kept[:MAX_TEXT_CHARS].strip()

@@ -110,6 +110,43 @@ def test_zalo_events_with_a_bad_signature_are_refused_and_change_nothing(
     assert live.run(live.counts())["inbox"] == before["inbox"] + 1
 
 
+# --- malformed bodies ------------------------------------------------------------------------
+
+MALFORMED = {
+    "deep nesting": b"[" * 5000 + b"]" * 5000,
+    "a 5,000-digit number": b'{"update_id": ' + b"7" * 5000 + b"}",
+    "not UTF-8": b'{"text": "\xff\xfe"}',
+}
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/model/parse", "/webhooks/telegram",
+                                  "/webhooks/zalo"])
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_malformed_json_gets_a_400_and_changes_nothing(live: LiveService, path: str,
+                                                       kind: str) -> None:
+    before = live.run(live.counts())
+
+    async def deliver() -> int:
+        response = await live.client.post(path, data=MALFORMED[kind], headers={
+            "Content-Type": "application/json", SECRET_HEADER: TELEGRAM_SECRET})
+        return response.status
+
+    assert live.run(deliver()) == 400
+    assert live.run(live.counts()) == before
+
+
+def test_a_lone_surrogate_in_a_message_is_dropped_not_a_500(live: LiveService) -> None:
+    body = b'{"sender": "surrogate-1", "message": "\\ud800 ch\\u00e0o b\\u1ea1n"}'
+
+    async def deliver() -> tuple[int, Any]:
+        response = await live.client.post("/api/chat", data=body,
+                                          headers={"Content-Type": "application/json"})
+        return response.status, await response.json()
+
+    status, replies = live.run(deliver())
+    assert status == 200 and replies and replies[0]["text"]
+
+
 # --- one citizen cannot read another's conversation -------------------------------------
 
 
