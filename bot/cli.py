@@ -303,7 +303,7 @@ async def telegram_cmd(args: argparse.Namespace, settings: Settings) -> int:
     """Register (with the secret token) or remove the Telegram webhook."""
     from telegram.error import TelegramError
 
-    from bot.channels.telegram.channel import delete_webhook, set_webhook
+    from bot.channels.telegram.api import delete_webhook, set_webhook
 
     if not settings.telegram_token:
         sys.stderr.write("error: set EGOVBOT_TELEGRAM_TOKEN first\n")

@@ -19,19 +19,11 @@ with backoff, and a 403 (the user blocked the bot) marks the conversation unreac
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-import hashlib
 import hmac
-import html
 import logging
 import random
-import time
-import warnings
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from aiohttp import web
 from telegram import (
@@ -49,17 +41,23 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
-from telegram.warnings import PTBDeprecationWarning
+from telegram.ext import ContextTypes, TypeHandler
 
 from actions import texts
 from actions.base import MAX_TEXT_CHARS, MessageKind, Reply
 from bot.channels.base import Intake, shown_text
 from bot.channels.http import read_json
-from bot.channels.telegram.transport import AiohttpRequest
-from bot.channels.text import split_text as split_by_units
+from bot.channels.telegram.api import build_application
+from bot.channels.telegram.callbacks import MAX_BUTTONS, CallbackCodec
+from bot.channels.telegram.limits import SendLimiter, retry_after_seconds, retry_reason
+from bot.channels.telegram.render import escape_html, split_text
+from bot.channels.telegram.updates import (
+    ALLOWED_UPDATES,
+    CONTENT_ATTRIBUTES,
+    command_text,
+    malformed,
+)
 from bot.core.delivery import DeliveryFailed
 from bot.core.messages import IncomingMessage
 from bot.service import metrics
@@ -73,20 +71,8 @@ log = logging.getLogger(__name__)
 NAME = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
-MAX_MESSAGE_UTF16 = 4096  # Telegram's limit; counted in UTF-16 units to be safe
-MAX_CALLBACK_BYTES = 64
-MAX_BUTTONS = 100
-CALLBACK_PREFIX = "#"
-CALLBACK_KEY = "telegram:callback:"
-CHAT_BURST = 3
-OVERALL_BURST = 30
 RECENT_UPDATES = 10_000
 
-COMMANDS = {"start": "/start", "help": "/help", "tracuu": "/tracuu"}
-CONTENT_ATTRIBUTES = ("photo", "sticker", "voice", "video", "video_note", "audio", "document",
-                      "animation", "location", "venue", "contact", "poll", "dice", "story",
-                      "game")
 
 
 
@@ -101,275 +87,47 @@ class DeliveryError(DeliveryFailed):
 # Text: commands, escaping, splitting
 
 
-def malformed(update: Update) -> str | None:
-    """The field that makes an update unusable (missing, or of the wrong type), or None.
-
-    PTB's ``de_json`` checks no types: a forged or future update can hold a message without a
-    chat, a text that is a number, and so on; reading those must not crash the webhook.
-    """
-    def is_id(value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    if update.callback_query is not None:
-        query = update.callback_query
-        if not isinstance(query.id, str):
-            return "callback_query.id"
-        if query.data is not None and not isinstance(query.data, str):
-            return "callback_query.data"
-        if query.message is not None:
-            if not is_id(getattr(getattr(query.message, "chat", None), "id", None)):
-                return "callback_query.message.chat.id"
-        elif not is_id(getattr(query.from_user, "id", None)):
-            return "callback_query.from.id"
-    elif update.message is not None:
-        message = update.message
-        if not is_id(getattr(message.chat, "id", None)):
-            return "message.chat.id"
-        if message.text is not None and not isinstance(message.text, str):
-            return "message.text"
-    elif update.my_chat_member is not None:
-        change = update.my_chat_member
-        if not is_id(getattr(change.chat, "id", None)) or not isinstance(
-                getattr(change.chat, "type", None), str):
-            return "my_chat_member.chat"
-        if not isinstance(getattr(change.new_chat_member, "status", None), str):
-            return "my_chat_member.new_chat_member.status"
-    return None
 
 
-def command_text(text: str) -> str:
-    """A bot command as the payload it stands for (``/start@bot x`` -> ``/start``)."""
-    if not text.startswith("/"):
-        return text
-    head, _, rest = text.partition(" ")
-    name = head[1:].split("@", 1)[0].lower()
-    if name not in COMMANDS:
-        return text
-    if name == "tracuu" and rest.strip():
-        return f"tra cứu hồ sơ {rest.strip()}"
-    return COMMANDS[name]
 
 
-def split_text(text: str, limit: int = MAX_MESSAGE_UTF16) -> list[str]:
-    """Parts of a text that each fit one Telegram message."""
-    return split_by_units(text, limit, utf16=True)
 
 
-def escape_html(text: str) -> str:
-    """Plain text made safe for ``parse_mode=HTML`` (only < > & need escaping)."""
-    return html.escape(text, quote=False)
 
 
-def retry_after_seconds(error: RetryAfter) -> float:
-    """Seconds Telegram asked us to wait (PTB is moving this from int to timedelta)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 # ---------------------------------------------------------------------------------------------
 # Button payloads as callback_data
 
 
-def retry_reason(error: NetworkError) -> str:
-    """Why a send is retried, for the metrics: "timeout", "network" (no HTTP answer) or "5xx"
-    (Telegram answered with a server error; PTB keeps only its description)."""
-    if isinstance(error, TimedOut):
-        return "timeout"
-    if str(error).startswith(("aiohttp.", "Unknown error in HTTP implementation")):
-        return "network"
-    return "5xx"
 
 
-class CallbackCodec:
-    """Button payloads as ``callback_data`` of at most 64 bytes.
-
-    A payload that is a Rasa-style ``/intent{...}`` and fits in 64 UTF-8 bytes is sent as it is.
-    Anything else becomes ``#`` plus 16 characters of its SHA-256: deterministic, so the same
-    button always gets the same id and the store holds each payload once, and stored in the
-    key-value table, so buttons sent before a restart (or by another worker) still work.
-    """
-
-    def __init__(self, store: KeyValueStore, cache_size: int = 4096) -> None:
-        self.store = store
-        self.cache_size = cache_size
-        self._known: OrderedDict[str, str] = OrderedDict()
-
-    @staticmethod
-    def short_id(payload: str) -> str:
-        """The deterministic short id of a payload."""
-        digest = hashlib.sha256(payload.encode("utf-8")).digest()[:12]
-        return CALLBACK_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
-
-    def _remember(self, data: str, payload: str) -> None:
-        self._known[data] = payload
-        self._known.move_to_end(data)
-        while len(self._known) > self.cache_size:
-            self._known.popitem(last=False)
-
-    async def encode(self, payload: str) -> str:
-        """The ``callback_data`` for a payload."""
-        if payload.startswith("/") and len(payload.encode("utf-8")) <= MAX_CALLBACK_BYTES:
-            return payload
-        data = self.short_id(payload)
-        if data not in self._known:
-            # False when it is stored already (same payload, same id): nothing to do
-            await self.store.compare_and_set(CALLBACK_KEY + data[1:], {"payload": payload}, None)
-        self._remember(data, payload)
-        return data
-
-    async def decode(self, data: str | None) -> str | None:
-        """The payload a button stands for; None when the id is unknown or expired."""
-        if not data:
-            return None
-        if not data.startswith(CALLBACK_PREFIX):
-            return data
-        if data in self._known:
-            return self._known[data]
-        stored = await self.store.get(CALLBACK_KEY + data[1:])
-        payload = stored.value.get("payload") if stored is not None else None
-        if not isinstance(payload, str):
-            return None
-        self._remember(data, payload)
-        return payload
 
 
 # ---------------------------------------------------------------------------------------------
 # Rate limits
 
 
-@dataclass(slots=True)
-class _Bucket:
-    """A generic cell rate algorithm: ``rate`` per second with bursts of ``burst``."""
-
-    interval: float
-    tolerance: float
-    tat: float = 0.0  # theoretical arrival time of the next send
-
-    def reserve(self, at: float) -> float:
-        """Book a send at ``at`` or later; the time it may go."""
-        ready = max(at, self.tat - self.tolerance)
-        self.tat = max(self.tat, ready) + self.interval
-        return ready
 
 
-def _bucket(rate: float, burst: int) -> _Bucket | None:
-    return _Bucket(1.0 / rate, (burst - 1) / rate) if rate > 0 else None
 
 
-class SendLimiter:
-    """Spaces sends out: a rate for the whole bot, one per chat, and a pause after a 429.
-
-    Telegram asks for at most about 30 messages a second overall and one a second per chat
-    (short bursts tolerated); PTB's ``AIORateLimiter`` has no per-private-chat limit, hence this.
-    Each send books its slot at once, so concurrent senders never race for the same slot.
-    """
-
-    def __init__(self, overall_rate: float, chat_rate: float, *,
-                 overall_burst: int = OVERALL_BURST, chat_burst: int = CHAT_BURST,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.chat_rate = chat_rate
-        self.chat_burst = chat_burst
-        self._overall = _bucket(overall_rate, overall_burst)
-        self._chats: dict[int, _Bucket] = {}
-        self._paused_until = 0.0
-        self._bookings = 0
-
-    def _start(self) -> tuple[float, float]:
-        now = self.clock()
-        return now, max(now, self._paused_until)
-
-    def chat_delay(self, chat_id: int) -> float:
-        """Book the chat's next slot; seconds to wait for it (a chat's sends are sequential)."""
-        now, at = self._start()
-        if self.chat_rate > 0:
-            bucket = self._chats.get(chat_id)
-            if bucket is None:
-                bucket = self._chats[chat_id] = _Bucket(1.0 / self.chat_rate,
-                                                        (self.chat_burst - 1) / self.chat_rate)
-            at = bucket.reserve(at)
-            self._bookings += 1
-            if self._bookings % 1024 == 0:  # forget chats whose bucket is full again
-                self._chats = {k: b for k, b in self._chats.items() if b.tat > now}
-        return at - now
-
-    def overall_delay(self) -> float:
-        """Book the bot's next slot, once the chat's slot has come; seconds to wait for it."""
-        now, at = self._start()
-        if self._overall is not None:
-            at = self._overall.reserve(at)
-        return at - now
-
-    def pause(self, seconds: float) -> None:
-        """Hold every send for ``seconds`` (Telegram answered 429)."""
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
-
-    async def wait(self, chat_id: int) -> None:
-        """Wait for the chat's next slot, then for the bot's."""
-        delay = self.chat_delay(chat_id)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        delay = self.overall_delay()
-        if delay > 0:
-            await asyncio.sleep(delay)
 
 
 # ---------------------------------------------------------------------------------------------
 # PTB wiring
 
-TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def file_url(api_url: str) -> str:
-    """The file-download base that goes with a Bot API base URL."""
-    if api_url.endswith("/bot"):
-        return api_url[: -len("/bot")] + "/file/bot"
-    return api_url.replace("/bot{token}", "/file/bot{token}")
 
 
-def build_bot(settings: Settings) -> Bot:
-    """A bare Bot for one-off calls (the CLI)."""
-    return Bot(settings.telegram_token, base_url=settings.telegram_api_url,
-               base_file_url=file_url(settings.telegram_api_url),
-               request=AiohttpRequest(connections=4),
-               get_updates_request=AiohttpRequest(connections=1))
 
 
-def build_application(settings: Settings) -> TelegramApplication:
-    """PTB's Application for the configured API URL; with an Updater only in polling mode.
-
-    PTB talks HTTP through aiohttp (``telegram_request.AiohttpRequest``), not httpx.
-    """
-    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        Application.builder()
-        .token(settings.telegram_token)
-        .base_url(settings.telegram_api_url)
-        .base_file_url(file_url(settings.telegram_api_url))
-        .request(AiohttpRequest(connections=256))
-        .get_updates_request(AiohttpRequest(connections=1))
-    )
-    if settings.telegram_mode != "polling":
-        builder = builder.updater(None)
-    application: TelegramApplication = builder.build()
-    return application
 
 
-async def set_webhook(settings: Settings, url: str, drop_pending_updates: bool = False) -> bool:
-    """Register our webhook URL (with the secret) at Telegram."""
-    if not settings.telegram_webhook_secret:
-        raise ValueError("set EGOVBOT_TELEGRAM_WEBHOOK_SECRET before registering a webhook")
-    async with build_bot(settings) as bot:
-        return await bot.set_webhook(url, secret_token=settings.telegram_webhook_secret,
-                                     allowed_updates=list(ALLOWED_UPDATES),
-                                     drop_pending_updates=drop_pending_updates)
 
 
-async def delete_webhook(settings: Settings, drop_pending_updates: bool = False) -> bool:
-    """Remove the webhook (needed before polling)."""
-    async with build_bot(settings) as bot:
-        return await bot.delete_webhook(drop_pending_updates=drop_pending_updates)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,21 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from actions import texts
-from actions.base import MAX_TEXT_CHARS, Button, Link, MessageKind, Reply
-from bot.channels.base import Intake, shown_text
+from actions.base import MAX_TEXT_CHARS, MessageKind, Reply
+from bot.channels.base import Intake
 from bot.channels.http import bad_request, parse_object, read_body
-from bot.channels.text import split_text
 from bot.channels.zalo.client import (
     ZaloAuthError,
     ZaloClient,
@@ -47,6 +45,8 @@ from bot.channels.zalo.client import (
     ZaloUnavailable,
     ZaloWindowError,
 )
+from bot.channels.zalo.render import render
+from bot.channels.zalo.signature import signature_ok
 from bot.core.delivery import DeliveryFailed
 from bot.core.messages import IncomingMessage
 from bot.service import metrics
@@ -67,87 +67,24 @@ MEDIA_EVENTS = frozenset({
     "user_send_business_card",
 })
 USER_ID_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-MAX_TITLE_CHARS = 100
-MAX_PAYLOAD_CHARS = 1000
 REMEMBERED_MESSAGES = 10_000
 
 
 
 # --- rendering ---------------------------------------------------------------------------
 
-def query_button(button: Button) -> dict[str, Any]:
-    """A button whose payload comes back as the user's (hidden) message."""
-    return {"title": button.title[:MAX_TITLE_CHARS], "type": "oa.query.hide",
-            "payload": button.payload}
 
 
-def url_button(link: Link) -> dict[str, Any]:
-    """A button that opens a web page."""
-    return {"title": link.title[:MAX_TITLE_CHARS], "type": "oa.open.url",
-            "payload": {"url": link.url}}
 
 
-def with_buttons(text: str, buttons: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A cs message body: text, plus a button template when there are buttons."""
-    message: dict[str, Any] = {"text": text}
-    if buttons:
-        message["attachment"] = {"type": "template", "payload": {"buttons": list(buttons)}}
-    return message
 
 
-def render(replies: Sequence[Reply], max_chars: int, max_buttons: int) -> list[dict[str, Any]]:
-    """The cs ``message`` objects for some replies, in sending order."""
-    messages: list[dict[str, Any]] = []
-    for reply in replies:
-        usable = [b for b in reply.buttons if b.payload and len(b.payload) <= MAX_PAYLOAD_CHARS]
-        shown, overflow = usable[:max_buttons], usable[max_buttons:]
-        room = max_buttons - len(shown)
-        link_buttons, link_lines = reply.links[:room], reply.links[room:]
-        text = "\n".join([shown_text(reply),
-                          *(f"{link.title}: {link.url}" for link in link_lines)])
-        buttons = [query_button(b) for b in shown] + [url_button(link) for link in link_buttons]
-        parts = split_text(text, max_chars)
-        if not parts:
-            parts = [texts.MORE_CHOICES] if buttons else []
-        messages += [with_buttons(part, []) for part in parts[:-1]]
-        if parts:
-            messages.append(with_buttons(parts[-1], buttons))
-        for start in range(0, len(overflow), max_buttons):
-            chunk = overflow[start:start + max_buttons]
-            messages.append(with_buttons(texts.MORE_CHOICES, [query_button(b) for b in chunk]))
-    return messages
 
 
 # --- webhook signature -------------------------------------------------------------------
 
-def expected_signature(settings: Settings, raw: bytes, body: Mapping[str, Any],
-                       headers: Mapping[str, str]) -> str | None:
-    """The signature a genuine delivery carries, per the configured scheme (None: can't tell)."""
-    key = (settings.zalo_oa_secret if settings.zalo_signature_key == "oa_secret"
-           else settings.zalo_app_secret)
-    if not key:
-        return None
-    if settings.zalo_signature_scheme == "hmac-sha256":
-        return hmac.new(key.encode("utf-8"), raw, hashlib.sha256).hexdigest()
-    app_id = body.get("app_id")
-    timestamp = (headers.get(settings.zalo_signature_timestamp_header)
-                 if settings.zalo_signature_timestamp_header else body.get("timestamp"))
-    if app_id is None or timestamp is None:
-        return None
-    data = str(app_id).encode("utf-8") + raw + str(timestamp).encode("utf-8") + key.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
 
 
-def signature_ok(settings: Settings, raw: bytes, body: Mapping[str, Any],
-                 headers: Mapping[str, str]) -> bool:
-    """Whether the delivery's signature header matches (``mac=`` prefix and case ignored)."""
-    got = headers.get(settings.zalo_signature_header, "").strip()
-    if got[:4].lower() == "mac=":
-        got = got[4:].strip()
-    expected = expected_signature(settings, raw, body, headers)
-    if not got or expected is None:
-        return False
-    return hmac.compare_digest(got.lower().encode("utf-8"), expected.encode("utf-8"))
 
 
 # --- the channel -------------------------------------------------------------------------

@@ -17,14 +17,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from actions import texts
 from actions.base import Button, Link, MessageKind, Reply
 from bot.channels import ChannelDeps, build_channels
-from bot.channels.telegram.channel import (
-    SECRET_HEADER,
-    CallbackCodec,
-    SendLimiter,
-    TelegramChannel,
-    command_text,
-    split_text,
-)
+from bot.channels.telegram.callbacks import CallbackCodec
+from bot.channels.telegram.channel import SECRET_HEADER, TelegramChannel
+from bot.channels.telegram.limits import SendLimiter
+from bot.channels.telegram.render import split_text
+from bot.channels.telegram.updates import command_text
 from bot.channels.text import utf16_len
 from bot.cli import build_parser, telegram_cmd
 from bot.service.app import create_app

@@ -15,8 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from actions.base import MAX_TEXT_CHARS, Button, Link, Reply
-from bot.channels.zalo.channel import ZaloChannel, render, split_text
+from bot.channels.text import split_text
+from bot.channels.zalo.channel import ZaloChannel
 from bot.channels.zalo.client import ZaloUnavailable
+from bot.channels.zalo.render import render
 from bot.core.delivery import DeliveryFailed
 from bot.service.app import DISPATCHER, RUNTIME, create_app
 from bot.service.settings import Settings

@@ -1,0 +1,67 @@
+"""The Bot API client: PTB's Bot and Application over our aiohttp transport, and setting or
+deleting the webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import (
+    Bot,
+)
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.channels.telegram.transport import AiohttpRequest
+from bot.channels.telegram.updates import ALLOWED_UPDATES
+from bot.service.settings import Settings
+
+TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def file_url(api_url: str) -> str:
+    """The file-download base that goes with a Bot API base URL."""
+    if api_url.endswith("/bot"):
+        return api_url[: -len("/bot")] + "/file/bot"
+    return api_url.replace("/bot{token}", "/file/bot{token}")
+
+
+def build_bot(settings: Settings) -> Bot:
+    """A bare Bot for one-off calls (the CLI)."""
+    return Bot(settings.telegram_token, base_url=settings.telegram_api_url,
+               base_file_url=file_url(settings.telegram_api_url),
+               request=AiohttpRequest(connections=4),
+               get_updates_request=AiohttpRequest(connections=1))
+
+
+def build_application(settings: Settings) -> TelegramApplication:
+    """PTB's Application for the configured API URL; with an Updater only in polling mode.
+
+    PTB talks HTTP through aiohttp (``telegram_request.AiohttpRequest``), not httpx.
+    """
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        Application.builder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+        .request(AiohttpRequest(connections=256))
+        .get_updates_request(AiohttpRequest(connections=1))
+    )
+    if settings.telegram_mode != "polling":
+        builder = builder.updater(None)
+    application: TelegramApplication = builder.build()
+    return application
+
+
+async def set_webhook(settings: Settings, url: str, drop_pending_updates: bool = False) -> bool:
+    """Register our webhook URL (with the secret) at Telegram."""
+    if not settings.telegram_webhook_secret:
+        raise ValueError("set EGOVBOT_TELEGRAM_WEBHOOK_SECRET before registering a webhook")
+    async with build_bot(settings) as bot:
+        return await bot.set_webhook(url, secret_token=settings.telegram_webhook_secret,
+                                     allowed_updates=list(ALLOWED_UPDATES),
+                                     drop_pending_updates=drop_pending_updates)
+
+
+async def delete_webhook(settings: Settings, drop_pending_updates: bool = False) -> bool:
+    """Remove the webhook (needed before polling)."""
+    async with build_bot(settings) as bot:
+        return await bot.delete_webhook(drop_pending_updates=drop_pending_updates)
