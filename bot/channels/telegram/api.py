@@ -35,7 +35,7 @@ def build_bot(settings: Settings) -> Bot:
 def build_application(settings: Settings) -> TelegramApplication:
     """PTB's Application for the configured API URL; with an Updater only in polling mode.
 
-    PTB talks HTTP through aiohttp (``telegram_request.AiohttpRequest``), not httpx.
+    PTB talks HTTP through aiohttp (``bot.channels.telegram.transport.AiohttpRequest``), not httpx.
     """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()

@@ -2,10 +2,11 @@
 
 Updates arrive on ``POST /webhooks/telegram``. The ``X-Telegram-Bot-Api-Secret-Token`` header is
 checked in constant time (403 otherwise), the body becomes a python-telegram-bot ``Update``, and a
-text message or button tap is handed to the dispatcher with the ``update_id`` as its delivery id,
-so a redelivered update is stored once and answered once. The platform gets 200 at once; the
-reply goes out later through ``send``. In polling mode (development without a public URL) PTB's
-``Updater`` calls ``getUpdates`` and feeds the same ``handle_update``.
+text message, button tap or unreadable message (by kind) is handed to the intake with the
+``update_id`` as its delivery id, so a redelivered update is stored once and answered once. The
+platform gets 200 at once; the reply goes out later through ``send``. In polling mode
+(development without a public URL) PTB's ``Updater`` calls ``getUpdates`` and feeds the same
+``handle_update``.
 
 Sending follows the Bot API's rules: text is HTML-escaped and sent with ``parse_mode=HTML``;
 replies longer than 4,096 characters are split at paragraph, line, then word boundaries (the

@@ -4,7 +4,7 @@
 ``X-ZEvent-Signature`` (by default SHA-256 of app id + raw body + timestamp + OA secret key; the
 scheme is a setting because sources disagree), then answered 200 as soon as the message is in
 the inbox; the bot's work happens in the background and the replies go out through the v3 "cs"
-API (see ``zalo_client``). Repeated deliveries are dropped by the inbox (``msg_id``).
+API (see ``bot.channels.zalo.client``). Repeated deliveries are dropped by the inbox (``msg_id``).
 
 What the citizen sends:
 
