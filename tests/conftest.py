@@ -7,7 +7,7 @@ import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -24,7 +24,9 @@ from knowledge.store import KnowledgeStore
 from nlu.engine import BuiltinNlu, NluModel, train
 from nlu.rasa_data import load_training_data
 from tests.fakes.telegram_api import FakeTelegramApi
-from tests.scale.harness import PostgresDatabase, RedisServer
+
+if TYPE_CHECKING:  # the scale harness is imported only by the tests that use it
+    from tests.scale.harness import PostgresDatabase, RedisServer
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
@@ -157,6 +159,8 @@ async def service(tmp_path: Path, shipped_model: NluModel, simulator: str,
 @pytest.fixture
 async def database() -> AsyncIterator[PostgresDatabase]:
     """A fresh, migrated PostgreSQL database with a random name; dropped afterwards."""
+    from tests.scale.harness import PostgresDatabase
+
     db = PostgresDatabase()
     await db.create()
     try:
@@ -168,6 +172,8 @@ async def database() -> AsyncIterator[PostgresDatabase]:
 @pytest.fixture
 async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     """A private redis-server on a free loopback port."""
+    from tests.scale.harness import RedisServer
+
     server = RedisServer(tmp_path)
     await server.start()
     try:
