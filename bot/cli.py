@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import gc
 import getpass
 import json
@@ -94,6 +95,36 @@ async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     written = write_directory(bundle, target)
     _print(f"Wrote {len(written)} files to {args.path}")
+    return 0
+
+
+async def kb_import_catalog(args: argparse.Namespace, _settings: Settings) -> int:
+    """Parse a capture of the national catalog, print the report, and with --out write the
+    converted records (saying what changed since the file written before)."""
+    from knowledge.catalog.importer import compare, import_catalog, read_records, write_records
+
+    source = Path(args.file)
+    if not source.is_file():
+        sys.stderr.write(f"no such file: {source}\n")
+        return 2
+    captured = dt.date.fromisoformat(args.captured) if args.captured else None
+    try:
+        report = import_catalog(source, captured)
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        sys.stderr.write(f"cannot read {source}: {exc}\n")
+        return 2
+    for line in report.lines():
+        _print(line)
+    if not report.records:
+        sys.stderr.write("no record could be imported; nothing written\n")
+        return 2
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            for line in compare(read_records(out), report.records).lines():
+                _print(line)
+        write_records(report.records, out)
+        _print(f"wrote {len(report.records)} records to {out}")
     return 0
 
 
@@ -428,6 +459,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = kb.add_parser("export", help="write the knowledge base to YAML files")
     export.add_argument("path", help="a directory, or a .yaml file for one document")
     export.set_defaults(run=kb_export)
+    catalog = kb.add_parser("import-catalog", help="parse a national catalog capture "
+                            "(JSON Lines, gzipped or not) and report what was parsed")
+    catalog.add_argument("file")
+    catalog.add_argument("--out", help="write the converted records here (.jsonl.gz)")
+    catalog.add_argument("--captured", help="capture date, YYYY-MM-DD (default: from the "
+                         "file name)")
+    catalog.set_defaults(run=kb_import_catalog)
     search = kb.add_parser("search", help="accent-insensitive search")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=5)
