@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from nlu.dossier_code import find_dossier_codes
 from nlu.intents import EntityType
 from nlu.normalize import NormalizedText, Token, normalize
-from nlu.patterns import ID_NUMBER_PATTERN, PHONE_PATTERN, phone_digits
+from nlu.patterns import ID_NUMBER_PATTERN, PHONE_PATTERN, id_digits, phone_digits
 from nlu.types import Entity
 
 FUZZY_MIN_CHARS = 7
@@ -116,8 +116,8 @@ def pattern_entities(text: str) -> list[Entity]:
                             text[code.start : code.end], "pattern"))
     for match in ID_NUMBER_PATTERN.finditer(text):
         if free(match.start(), match.end()):
-            found.append(Entity(EntityType.ID_NUMBER, match.group(), match.start(), match.end(),
-                                1.0, match.group(), "pattern"))
+            found.append(Entity(EntityType.ID_NUMBER, id_digits(match.group()), match.start(),
+                                match.end(), 1.0, match.group(), "pattern"))
     for match in PHONE_PATTERN.finditer(text):
         digits = phone_digits(match.group())
         if digits is not None and free(match.start(), match.end()):

@@ -1,16 +1,54 @@
 """Regular expressions for personal data in citizen messages: ID numbers, phones, e-mails.
 
 One definition serves both entity extraction (``nlu.entities``) and transcript masking
-(``knowledge.redact``), so what the bot recognises is exactly what it masks.
+(``bot.storage.redact``), so what the bot recognises is exactly what it masks.
+
+Citizens type numbers the way they read them: in groups (``0012 3456 7804``,
+``001.234.567.805``, ``(091) 234-5604``), at the end of a sentence (``…567802.``) or glued to
+the word that names them (``CCCD-001234567803``, ``sdt0912345602``, ``sdt.0912345603``). The
+patterns accept those forms but stay away from dossier codes (``000.00.12.H31-261120-0001``),
+fees (``25.000 đồng``), dates and other numbers: a match may not continue a run of digits, and
+a grouped citizen ID number must start with ``0`` (its first three digits are a province code,
+001 to 096), which a year or an amount of money does not.
 """
 
 from __future__ import annotations
 
 import re
 
-ID_NUMBER_PATTERN = re.compile(r"(?<![\d.\-])\d{12}(?![\d.\-])")
-PHONE_PATTERN = re.compile(r"(?<![\w.+])(?:\+84|84|0)(?:[\s.\-]?\d){8,10}(?![\w])")
+_SEP = r"[\s.\-]"
+# Not inside a longer number: no digit before, and no digit before a dot or dash before.
+_NOT_AFTER_DIGITS = r"(?<!\d)(?<!\d[.,\-])"
+_NOT_BEFORE_DIGITS = r"(?!\d)(?![.,\-]\d)"
+ID_NUMBER_PATTERN = re.compile(
+    _NOT_AFTER_DIGITS
+    + r"(?:\d{12}"
+    + rf"|0\d{{3}}{_SEP}\d{{4}}{_SEP}\d{{4}}"
+    + rf"|0\d{{2}}{_SEP}\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{3}})"
+    + _NOT_BEFORE_DIGITS
+)
+
+# Words a phone number may be glued to ("sdt0912…", "sđt.0912…"); any other letter right
+# before a number means it belongs to a code such as a dossier's agency part ("H84-…").
+_PHONE_LABELS = ("dt", "đt", "dth", "đth", "tel", "phone", "mobile", "zalo")
+_AFTER_LABEL = "|".join(
+    rf"(?<=(?i:{label}){sep})" for label in _PHONE_LABELS for sep in ("", r"\.")
+)
+_PHONE_PREFIX = r"(?:\+84|84|0)"
+PHONE_PATTERN = re.compile(
+    rf"(?:(?<![\w.+])|{_AFTER_LABEL})"
+    + r"(?:"
+    # A trunk or area code in brackets: "(091) 234-5604", "(+84) 912 345 678".
+    + rf"\(\s?{_PHONE_PREFIX}\d{{0,4}}\s?\)\s?\d(?:{_SEP}?\d){{4,9}}"
+    + rf"|{_PHONE_PREFIX}(?:{_SEP}?\d){{8,10}}"
+    + r")(?![\w])"
+)
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def id_digits(raw: str) -> str:
+    """The 12 digits of a matched citizen ID number, without the separators it was typed with."""
+    return re.sub(r"\D", "", raw)
 
 
 def phone_digits(raw: str) -> str | None:

@@ -42,7 +42,7 @@ from nlu.dossier_code import canonical_dossier_code
 from nlu.engine import DEFAULT_OOS_THRESHOLD, BuiltinNlu, Lexicon, NluModel
 from nlu.intents import EntityType, Intent
 from nlu.normalize import normalize
-from nlu.patterns import phone_digits
+from nlu.patterns import id_digits, phone_digits
 from nlu.rasa_project import RasaText, TextForm, rasa_text
 from nlu.types import Entity, IntentScore, ParseResult
 
@@ -317,4 +317,6 @@ class RasaNlu:
             return canonical_dossier_code(surface) or canonical_dossier_code(value) or surface
         if entity == EntityType.PHONE:
             return phone_digits(surface) or value
+        if entity == EntityType.ID_NUMBER:
+            return id_digits(surface) or value
         return value

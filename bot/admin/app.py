@@ -10,9 +10,14 @@ Routes are registered relative to the mount point ("/login", "/kb/..."); every U
 write (links, redirects, cookie paths, ``next``) is the full one and assumes the mount at
 /admin. Routes must be added before the sub-app is mounted: mounting prefixes the routes that
 exist then.
+
+The pages' script is a file under ``static/`` (served at /admin/static/, behind the login like
+every other admin path) because their Content-Security-Policy forbids inline scripts.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiohttp import web
 
@@ -21,6 +26,8 @@ from bot.admin.web import RELOADER, RUNTIME, STAFF_STORE
 from bot.core.dispatcher import Dispatcher
 from bot.service.composition import Runtime
 from bot.service.reload import Reloader
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_admin_app(runtime: Runtime, dispatcher: Dispatcher,
@@ -38,4 +45,5 @@ def create_admin_app(runtime: Runtime, dispatcher: Dispatcher,
     inbox.add_routes(app)
     handoff.add_routes(app, dispatcher.channels)
     kb.add_routes(app)
+    app.router.add_static("/static/", STATIC_DIR)
     return app

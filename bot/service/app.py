@@ -28,6 +28,7 @@ from bot.service.appkeys import ADMIN_APP, DISPATCHER, RELOADER, RUNTIME
 from bot.service.composition import build_runtime
 from bot.service.coordination.dedup import RedisDeliveryDedup
 from bot.service.coordination.redis_client import redis_ready
+from bot.service.headers import set_security_headers
 from bot.service.reload import Reloader
 from bot.service.settings import Settings
 from nlu.rasa_engine import RasaNlu
@@ -109,6 +110,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
     app[RELOADER] = reloader
+    app.on_response_prepare.append(set_security_headers)  # the sub-app's responses too
     app.router.add_post("/model/parse", parse)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

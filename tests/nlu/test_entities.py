@@ -85,3 +85,21 @@ def test_id_number_and_phone() -> None:
 
 def test_a_dossier_code_is_not_read_as_a_phone() -> None:
     assert [e.entity for e in pattern_entities("000.00.12.H31-251103-0042")] == ["dossier_code"]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "value"),
+    [
+        ("Số CCCD của tôi là 001234567802.", "id_number", "001234567802"),
+        ("CCCD-001234567803", "id_number", "001234567803"),
+        ("cccd 0012 3456 7804", "id_number", "001234567804"),
+        ("cccd 001.234.567.805", "id_number", "001234567805"),
+        ("sdt0912345602", "phone", "0912345602"),
+        ("sdt.0912345603", "phone", "0912345603"),
+        ("gọi (091) 234-5604", "phone", "0912345604"),
+        ("gọi (+84) 912 345 606", "phone", "0912345606"),
+    ],
+)
+def test_id_numbers_and_phones_in_common_formats_give_digits(
+        text: str, entity: str, value: str) -> None:
+    assert [(e.entity, e.value) for e in pattern_entities(text)] == [(entity, value)]

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 NAME = "web"
 STATIC_DIR = Path(__file__).parent / "static"
+# The chat page is a template (the city is filled in); it is kept out of STATIC_DIR so that
+# /static/ cannot serve it raw.
+PAGE_TEMPLATE = Path(__file__).parent / "templates" / "index.html"
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ISSUED_ID = re.compile(r"^w[0-9a-f]{32}$")  # ids the server issues: never taken unsigned
 SECRET_KEY = "web.sender_secret"  # the HMAC key, in the key-value store (shared by workers)
@@ -177,7 +180,7 @@ class WebChannel:
         """The chat page, naming the deployment's city (from the knowledge base)."""
         assert self.intake is not None
         city = self.intake.city_name()
-        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        page = PAGE_TEMPLATE.read_text(encoding="utf-8")
         return web.Response(text=page.replace("{{city}}", html.escape(city)),
                             content_type="text/html", charset="utf-8")
 

@@ -68,3 +68,38 @@ async def test_a_broken_upload_shows_the_errors(login_as: LoginAs,
                                         "hoặc bằng 0")
     await expect(alert).to_contain_text("Các bước thực hiện (steps): Cần ít nhất một mục")
     assert await runtime.stores.knowledge.export_bundle() == bundle
+
+
+async def test_the_editor_scripts_run_under_the_pages_content_security_policy(
+        login_as: LoginAs) -> None:
+    page = await login_as(ADMIN)
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    asked: list[str] = []
+
+    async def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    await page.get_by_role("link", name="Cơ sở tri thức").click()
+    await page.get_by_label("Tìm thủ tục").fill("ho chieu")
+    await page.get_by_role("button", name="Tìm", exact=True).click()
+    await page.get_by_role("link", name="Cấp hộ chiếu phổ thông ở trong nước").click()
+    edit_url = page.url
+
+    fees = page.locator("#rows-fees tr")
+    rows = await fees.count()
+    await page.get_by_role("button", name="+ Thêm dòng lệ phí").click()  # admin.js
+    await expect(fees).to_have_count(rows + 1)
+
+    await page.get_by_label("Lệ phí dòng 1: số tiền (đồng)").fill("275.000")
+    await page.get_by_role("button", name="Xuất bản").click()  # asks first (admin.js); "no"
+    assert asked == ["Xuất bản ngay? Người dân sẽ nhận câu trả lời theo nội dung này."]
+    assert page.url == edit_url
+    await page.goto(edit_url)
+    await expect(page.get_by_label("Lệ phí dòng 1: số tiền (đồng)")).to_have_value("200000")
+    for path in ("/admin", "/admin/handoff", "/admin/conversations", "/admin/kb/audit"):
+        await page.goto(edit_url.split("/admin")[0] + path)
+    assert refused == []
