@@ -13,7 +13,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-VN_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps +07:00 all year
+from knowledge.clock import VN_TIME
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 DEFAULT_SCHEDULE = "mon-fri 07:30-11:30,13:30-17:00"

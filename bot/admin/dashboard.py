@@ -11,7 +11,8 @@ from aiohttp import web
 from actions.texts import INTENT_LABELS
 from bot.admin.charts import shares, stacked_by_day
 from bot.admin.web import RUNTIME, render
-from bot.storage.stats import VN, figures
+from bot.storage.stats import figures
+from knowledge.clock import VN_TIME
 
 PERIODS = (7, 14, 30, 90)
 
@@ -25,7 +26,7 @@ async def dashboard(request: web.Request) -> web.Response:
     if days not in PERIODS:
         days = 14
     runtime = request.app[RUNTIME]
-    end = dt.datetime.now(VN).date()
+    end = dt.datetime.now(VN_TIME).date()
     start = end - dt.timedelta(days=days - 1)
     data = await figures(runtime.stores.sessions, start, end)
     names = {pid: p.name for pid, p in runtime.pipeline.brain.knowledge.procedures.items()}

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from actions.base import ConversationStatus
 from actions.texts import INTENT_LABELS
-from bot.admin.web import RUNTIME, STAFF_STORE, VN, current_session, form_data, render
+from bot.admin.web import RUNTIME, STAFF_STORE, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
 from bot.storage.transcripts import (
     COUNT_CAP,
@@ -40,6 +40,7 @@ from bot.storage.transcripts import (
     parse_tags,
     tag_slug,
 )
+from knowledge.clock import VN_TIME
 from nlu.intents import Intent
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class FilterForm:
 
 
 def _vn_day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), VN)
+    return dt.datetime.combine(day, dt.time(), VN_TIME)
 
 
 def parse_filter(query: Mapping[str, str]) -> FilterForm:
@@ -291,7 +292,7 @@ async def set_tags(request: web.Request) -> web.StreamResponse:
 def _csv_time(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(VN_TIME).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _cell(value: Any) -> str:
@@ -358,7 +359,7 @@ async def _export(request: web.Request, name: str, header: tuple[str, ...],
     await request.app[STAFF_STORE].audit(me.username, "conversation", "*", "export", None,
                                          {"file": name, "filters": form.query()},
                                          summary=f"Tải {name}.csv")
-    stamp = dt.datetime.now(VN).strftime("%Y%m%d-%H%M")
+    stamp = dt.datetime.now(VN_TIME).strftime("%Y%m%d-%H%M")
     response = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"',

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from bot.service.composition import Runtime
 from bot.service.reload import Reloader
 from bot.storage.staff import StaffSession, StaffStore
+from knowledge.clock import in_vietnam
 
 TEMPLATES = Path(__file__).parent / "templates"
 # What the admin sub-app holds, given when it is built (bot/admin/app.py)
@@ -20,7 +21,6 @@ STAFF_STORE = web.AppKey("staff_store", StaffStore)
 RUNTIME = web.AppKey("admin_runtime", Runtime)
 RELOADER = web.AppKey("admin_reloader", Reloader)
 SESSION_KEY = web.RequestKey("staff_session", StaffSession)
-VN = dt.timezone(dt.timedelta(hours=7))
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -34,8 +34,7 @@ def local_time(value: dt.datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     """A timestamp in Vietnam time."""
     if value is None:
         return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(VN).strftime(fmt)
+    return in_vietnam(value).strftime(fmt)
 
 
 environment.filters["vntime"] = local_time

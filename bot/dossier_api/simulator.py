@@ -17,13 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from actions.dossier_source import DossierNotFound, DossierStatus
+from knowledge.clock import VN_TIME
 from nlu.dossier_code import canonical_dossier_code
-
-VN = dt.timezone(dt.timedelta(hours=7))
 
 
 def _at(day: str, hour: int = 9) -> str:
-    return dt.datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=VN).isoformat()
+    return dt.datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=VN_TIME).isoformat()
 
 
 def _dossier(code: str, procedure: str, status: str, status_text: str, received: str,

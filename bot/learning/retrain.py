@@ -38,6 +38,7 @@ from bot.storage.training import (
     ModelVersion,
     TrainingBusy,
 )
+from knowledge.clock import VN_TIME
 from nlu.engine import BuiltinNlu, NluEngine, NluModel, train
 from nlu.evaluate import predict, report
 from nlu.intents import EntityType
@@ -55,7 +56,6 @@ from nlu.types import Entity
 log = logging.getLogger(__name__)
 
 EntityFinder = Callable[[str], Sequence[Entity]]
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))  # versions are named by local time
 
 # What the page says while a job runs.
 STAGE_READING = "Đang đọc dữ liệu huấn luyện"
@@ -192,7 +192,7 @@ class Retrainer:
         if self.running and self.job is not None:
             raise RetrainRefused(self._busy_message(self.job.username, self.job.started_at))
         examples = await self.training.examples()
-        version = dt.datetime.now(VIETNAM_TIME).strftime("%Y%m%d-%H%M%S")
+        version = dt.datetime.now(VN_TIME).strftime("%Y%m%d-%H%M%S")
         path = self.model_path(version)
         try:
             row = await self.training.start_model(version, str(path), username, len(examples))
@@ -211,7 +211,7 @@ class Retrainer:
 
     @staticmethod
     def _busy_message(username: str, since: dt.datetime) -> str:
-        local = since.astimezone(VIETNAM_TIME)
+        local = since.astimezone(VN_TIME)
         return (f"Đang có một lần huấn luyện lại chạy (do {username} bắt đầu lúc "
                 f"{local:%H:%M}). Vui lòng chờ xong rồi thử lại.")
 

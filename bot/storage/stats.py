@@ -13,9 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.tables import ConversationRow, TurnRow
-from knowledge.clock import as_utc, utcnow
-
-VN = dt.timezone(dt.timedelta(hours=7))
+from knowledge.clock import VN_TIME, as_utc, utcnow
 
 
 @dataclass(slots=True)
@@ -51,15 +49,15 @@ class Figures:
 
 
 def _day(value: dt.datetime) -> dt.date:
-    return as_utc(value).astimezone(VN).date()
+    return as_utc(value).astimezone(VN_TIME).date()
 
 
 async def figures(sessions: async_sessionmaker[AsyncSession], start: dt.date, end: dt.date,
                   now: dt.datetime | None = None) -> Figures:
     """Figures for the days from ``start`` to ``end`` inclusive (Vietnam time)."""
     # stored times are UTC (SQLite keeps the clock time without an offset)
-    begin = dt.datetime.combine(start, dt.time(), VN).astimezone(dt.UTC)
-    finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN).astimezone(dt.UTC)
+    begin = dt.datetime.combine(start, dt.time(), VN_TIME).astimezone(dt.UTC)
+    finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN_TIME).astimezone(dt.UTC)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     index = {day: i for i, day in enumerate(days)}
     now = now or utcnow()

@@ -10,7 +10,8 @@ from aiohttp.test_utils import TestClient
 from bot.service.appkeys import RUNTIME
 from bot.storage.conversations import TurnRecord
 from bot.storage.db import make_sessionmaker
-from bot.storage.stats import VN, figures
+from bot.storage.stats import figures
+from knowledge.clock import VN_TIME as VN
 from tests.bot.admin.conftest import ADMIN, STAFF, LoginAs, http_login
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import update
 
 import bot.storage.transcripts as transcripts_module
 from bot.admin.transcripts import TRANSCRIPTS, conversation_url
-from bot.admin.web import STAFF_STORE, VN
+from bot.admin.web import STAFF_STORE
 from bot.service.app import create_app
 from bot.service.appkeys import ADMIN_APP, RUNTIME
 from bot.service.settings import Settings
@@ -37,6 +37,7 @@ from bot.storage.transcripts import (
     TranscriptFilter,
     parse_tags,
 )
+from knowledge.clock import VN_TIME as VN
 from nlu.engine import NluModel
 from tests.bot.admin.conftest import ADMIN, PASSWORD, STAFF, LoginAs, http_login
 
