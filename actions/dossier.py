@@ -7,29 +7,55 @@ cannot be enumerated.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Reply, payload
 from actions.dossier_source import DossierNotFound, DossierState, DossierStatus, DossierUnavailable
 from actions.feedback import rateable
+from knowledge.clock import in_vietnam
 from nlu.dossier_code import dossier_code_problem, find_code_attempt
 from nlu.intents import EntityType, Intent
 
 RATE_WINDOW_SECONDS = 3600.0
 
 
-def explain(dossier: DossierStatus, procedure_name: str | None, hotline: str) -> str:
-    """The status in plain Vietnamese with dates and what to do next."""
+OPEN = frozenset({DossierState.RECEIVED, DossierState.PROCESSING,
+                  DossierState.NEED_SUPPLEMENT, DossierState.OVERDUE})
+WAITING = frozenset({DossierState.RECEIVED, DossierState.PROCESSING})
+
+
+def timing(dossier: DossierStatus, today: dt.date) -> tuple[str, int]:
+    """The appointment date against today for a dossier not finished yet ("" when there is
+    none to compare), and how many days late it is (0 when not late)."""
+    if dossier.status not in OPEN or dossier.due_at is None:
+        return "", 0
+    left = (in_vietnam(dossier.due_at).date() - today).days
+    if left > 0:
+        return texts.DOSSIER_DAYS_LEFT.format(days=left), 0
+    if left == 0:
+        return texts.DOSSIER_DUE_TODAY, 0
+    return texts.DOSSIER_LATE.format(days=-left), -left
+
+
+def explain(dossier: DossierStatus, procedure_name: str | None, hotline: str,
+            now: dt.datetime) -> str:
+    """The status in plain Vietnamese with dates (Vietnam time) compared with today, and what
+    to do next."""
     lines = [f"Hồ sơ {dossier.code}"]
     if procedure_name:
         lines.append(f"Thủ tục: {procedure_name}")
     lines.append(f"Tình trạng: {dossier.status_text or dossier.status.value}")
     if dossier.agency:
         lines.append(f"Cơ quan xử lý: {dossier.agency}")
-    lines.append(f"Ngày tiếp nhận: {texts.day(dossier.received_at)}")
+    lines.append(f"Ngày tiếp nhận: {texts.day(in_vietnam(dossier.received_at))}")
     if dossier.due_at:
-        lines.append(f"Ngày hẹn trả kết quả: {texts.day(dossier.due_at)}")
+        lines.append(f"Ngày hẹn trả kết quả: {texts.day(in_vietnam(dossier.due_at))}")
     if dossier.completed_at:
-        lines.append(f"Ngày có kết quả: {texts.day(dossier.completed_at)}")
+        lines.append(f"Ngày có kết quả: {texts.day(in_vietnam(dossier.completed_at))}")
+    when, late = timing(dossier, in_vietnam(now).date())
+    if when:
+        lines.append(when)
     if dossier.current_step:
         lines.append(f"Bước hiện tại: {dossier.current_step}")
     reason = dossier.history[-1].note if dossier.history else ""
@@ -38,7 +64,9 @@ def explain(dossier: DossierStatus, procedure_name: str | None, hotline: str) ->
         label = "Cần bổ sung" if dossier.status == DossierState.NEED_SUPPLEMENT else "Lý do"
         lines.append(f"{label}: {reason}")
     lines.append("")
-    lines.append(texts.DOSSIER_STATUS_NEXT[dossier.status].format(hotline=hotline))
+    next_step = (texts.DOSSIER_LATE_NEXT if late and dossier.status in WAITING
+                 else texts.DOSSIER_STATUS_NEXT[dossier.status])
+    lines.append(next_step.format(hotline=hotline))
     return "\n".join(lines)
 
 
@@ -84,7 +112,7 @@ class DossierStatusLookup:
             return ActionResult((Reply(texts.DOSSIER_UNAVAILABLE.format(hotline=hotline),
                                        handoff),), {"awaiting": None})
         procedure = kb.procedures.get(dossier.procedure)
-        text = explain(dossier, procedure.name if procedure else None, hotline)
+        text = explain(dossier, procedure.name if procedure else None, hotline, ctx.now)
         buttons: tuple[Button, ...] = ()
         if procedure is not None and dossier.status in (DossierState.NEED_SUPPLEMENT,
                                                         DossierState.RETURNED):

@@ -148,6 +148,13 @@ DOSSIER_STATUS_NEXT: dict[str, str] = {
     "rejected": "Hồ sơ bị từ chối giải quyết. Bạn xem lý do bên dưới; nếu chưa rõ, "
                 "hãy liên hệ nơi nộp hồ sơ hoặc gọi {hotline}.",
 }
+# The appointment date against today (Vietnam time), for dossiers not finished yet.
+DOSSIER_DAYS_LEFT = "Còn {days} ngày nữa đến ngày hẹn trả kết quả."
+DOSSIER_DUE_TODAY = "Hôm nay là ngày hẹn trả kết quả."
+DOSSIER_LATE = "Hồ sơ đã trễ hẹn {days} ngày."
+# What to do about a late dossier (received or processing), instead of "wait for the date".
+DOSSIER_LATE_NEXT = ("Bạn có thể liên hệ nơi nộp hồ sơ hoặc gọi {hotline} để hỏi lý do; cơ quan "
+                     "phải có văn bản xin lỗi và hẹn lại ngày trả kết quả.")
 UNVERIFIED = "⚠️ Lưu ý: {note} Vui lòng kiểm tra lại tại {where} hoặc gọi tổng đài {hotline}."
 SOURCE = "Nguồn: {source} (cập nhật {verified})."
 OTHER_ASPECTS = "Bạn muốn xem thêm:"

@@ -16,6 +16,7 @@ from bot.service.coordination.rate_limits import MemoryRateLimiter
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
 from tests.actions.support import (
+    OPEN_TIME,
     CountingDossiers,
     DownDossiers,
     has_feedback_buttons,
@@ -52,8 +53,11 @@ async def test_every_status_is_explained_with_dates_and_what_to_do(
     assert str(seeded["agency"]) in reply.text
     received = dt.date.fromisoformat(str(seeded["received_at"])[:10])
     assert f"Ngày tiếp nhận: {received:%d/%m/%Y}" in reply.text
-    next_step = texts.DOSSIER_STATUS_NEXT[str(seeded["status"])].format(hotline="1800 1096")
-    assert reply.text.endswith(next_step)
+    due = dt.date.fromisoformat(str(seeded["due_at"])[:10])
+    late = seeded["status"] in ("received", "processing") and due < OPEN_TIME.date()
+    advice = (texts.DOSSIER_LATE_NEXT if late
+              else texts.DOSSIER_STATUS_NEXT[str(seeded["status"])])
+    assert reply.text.endswith(advice.format(hotline="1800 1096"))
     assert has_feedback_buttons(reply)
     assert result.slots == {"awaiting": None, "procedure": procedure.id}
 
@@ -168,3 +172,45 @@ async def test_a_dossier_of_a_procedure_the_knowledge_base_lacks_still_gets_its_
     assert "Thủ tục:" not in text
     assert not any(b.startswith(f"/{Intent.PROCEDURE_DOCUMENTS}") for b in buttons)
     assert slots == {"awaiting": None, "procedure": None}
+
+
+PROCESSING_CODE = "000.00.12.H31-261118-0002"  # processing, due 27/11/2026 17:00 (Vietnam)
+DUE_0312_CODE = "000.00.12.H31-261124-0008"  # processing, due 03/12/2026 17:00 (Vietnam)
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+async def look_up_at(services: Services, code: str, now: dt.datetime) -> str:
+    result = await DossierStatusLookup().run(make_context(
+        services, f"tra cứu hồ sơ {code}", Intent.DOSSIER_STATUS, now=now))
+    return only_reply(result.replies).text
+
+
+async def test_a_dossier_past_its_date_is_late_and_the_citizen_is_told_what_to_do(
+        services: Services) -> None:
+    text = await look_up_at(services, PROCESSING_CODE,
+                            dt.datetime(2026, 12, 4, 10, 0, tzinfo=VIETNAM))
+    assert "Ngày hẹn trả kết quả: 27/11/2026" in text
+    assert "Hồ sơ đã trễ hẹn 7 ngày." in text
+    assert text.endswith(texts.DOSSIER_LATE_NEXT.format(hotline="1800 1096"))
+    assert "Bạn chờ đến ngày hẹn" not in text
+
+
+@pytest.mark.parametrize(("now", "said"), [
+    (dt.datetime(2026, 12, 1, 9, 0, tzinfo=VIETNAM), "Còn 2 ngày nữa đến ngày hẹn trả kết quả."),
+    (dt.datetime(2026, 12, 3, 8, 0, tzinfo=VIETNAM), "Hôm nay là ngày hẹn trả kết quả."),
+    # 18:30 UTC on 03/12 is already 04/12 in Vietnam: one day late
+    (dt.datetime(2026, 12, 3, 18, 30, tzinfo=dt.UTC), "Hồ sơ đã trễ hẹn 1 ngày."),
+])
+async def test_the_appointment_date_is_compared_with_today_in_vietnam(
+        services: Services, now: dt.datetime, said: str) -> None:
+    text = await look_up_at(services, DUE_0312_CODE, now)
+    assert said in text
+    waiting = texts.DOSSIER_STATUS_NEXT["processing"].format(hotline="1800 1096")
+    assert text.endswith(waiting) == ("trễ hẹn" not in said)
+
+
+async def test_a_finished_dossier_gets_no_countdown(services: Services) -> None:
+    text = await look_up_at(services, "000.00.12.H31-261105-0005",
+                            dt.datetime(2026, 12, 4, 10, 0, tzinfo=VIETNAM))
+    assert "Ngày có kết quả: 16/11/2026" in text
+    assert "trễ hẹn" not in text and "Còn " not in text and "Hôm nay" not in text
