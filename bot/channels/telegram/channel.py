@@ -72,7 +72,6 @@ log = logging.getLogger(__name__)
 NAME = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-RECENT_UPDATES = 10_000
 
 
 
