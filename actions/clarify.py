@@ -7,6 +7,14 @@ from actions.base import ActionContext, ActionResult, Button, Reply, payload
 from nlu.intents import PROCEDURE_INTENTS, Intent
 
 MAX_CANDIDATES = 4
+BUTTON_CHARS = 60
+
+
+def button_title(name: str) -> str:
+    """A procedure's name as a button's title: official names can run to 300 characters."""
+    name = name.removeprefix("Thủ tục ").strip()
+    name = name[:1].upper() + name[1:]
+    return name if len(name) <= BUTTON_CHARS else name[:BUTTON_CHARS - 1].rstrip() + "…"
 
 
 class AskProcedure:
@@ -15,13 +23,18 @@ class AskProcedure:
     name = "ask_procedure"
 
     async def run(self, ctx: ActionContext) -> ActionResult:
-        """Ask which procedure the question is about."""
+        """Ask which procedure the question is about: the close candidates procedure search
+        found, else the best names matching the words."""
         kb = ctx.services.knowledge
-        hits = kb.index.search(ctx.text, limit=MAX_CANDIDATES, kind="procedure", min_score=70)
+        ids = [choice.id for choice in ctx.parse.procedure_choices]
+        if not ids:
+            ids = [hit.id for hit in kb.index.search(ctx.text, limit=MAX_CANDIDATES,
+                                                     kind="procedure", min_score=70)]
         buttons = tuple(
-            Button(kb.procedures[hit.id].name[:60], payload(ctx.intent, procedure=hit.id))
-            for hit in hits
-            if hit.id in kb.procedures
+            Button(button_title(kb.procedures[procedure_id].name),
+                   payload(ctx.intent, procedure=procedure_id))
+            for procedure_id in ids[:MAX_CANDIDATES]
+            if procedure_id in kb.procedures
         )
         text = texts.ASK_PROCEDURE if buttons else texts.ASK_PROCEDURE_NO_CANDIDATES
         return ActionResult((Reply(text, buttons),),

@@ -27,44 +27,79 @@ ASPECT_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
 }
 
 
+MAX_ITEMS = 10  # steps or papers shown in one answer (one phone screen or two)
+MAX_ITEM_CHARS = 280  # a national record's step can be a page long
+
+
 def _numbered(lines: list[str]) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ITEM_CHARS else text[:MAX_ITEM_CHARS - 1].rstrip() + "…"
+
+
+def _listed(items: list[str], more: str) -> str:
+    """Numbered items, at most ``MAX_ITEMS``, each clipped, with how many were left out."""
+    shown = _numbered([_clip(item) for item in items[:MAX_ITEMS]])
+    if len(items) > MAX_ITEMS:
+        shown += "\n" + more.format(count=len(items) - MAX_ITEMS)
+    return shown
+
+
+def silent(what: str, procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """"The national record does not say …", and where to ask."""
+    offices = kb.offices_for(procedure)
+    where = offices[0].name if offices else "cơ quan tiếp nhận hồ sơ"
+    return texts.RECORD_SILENT.format(what=texts.SILENT_WHAT[what], where=where,
+                                      hotline=kb.city.hotline)
+
+
 def overview(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """Numbered steps with who handles it and how long it takes."""
-    return (
-        f"Thủ tục {procedure.name}\n"
-        f"Cơ quan giải quyết: {procedure.agency}\n"
-        f"Các bước:\n{_numbered(procedure.steps)}\n"
-        f"Thời gian: {procedure.processing_time.text}"
-    )
+    lines = [f"Thủ tục {procedure.name}",
+             f"Cơ quan giải quyết: {procedure.agency}" if procedure.agency
+             else silent("agency", procedure, kb)]
+    if procedure.steps:
+        lines.append(f"Các bước:\n{_listed(procedure.steps, texts.MORE_STEPS)}")
+    else:
+        lines.append(silent("steps", procedure, kb))
+    if procedure.processing_time is not None:
+        lines.append(f"Thời gian: {procedure.processing_time.text}")
+    return "\n".join(lines)
 
 
 def documents(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """A checklist of papers with copies and conditions."""
+    if not procedure.documents:
+        return silent("documents", procedure, kb)
     lines = []
     for document in procedure.documents:
         line = document.name
         if document.copies:
             line += f" ({document.copies})"
-        if document.condition:
+        if document.condition and not procedure.is_national:
             line += f" — {document.condition}"
         if document.note:
             line += f". {document.note}"
         lines.append(line)
-    return f"Giấy tờ cần chuẩn bị cho thủ tục {procedure.name}:\n{_numbered(lines)}"
+    return (f"Giấy tờ cần chuẩn bị cho thủ tục {procedure.name}:\n"
+            f"{_listed(lines, texts.MORE_DOCUMENTS)}")
 
 
 def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """Itemised fees with their legal source; an unknown amount is said to be unknown."""
+    if not procedure.fees:
+        return silent("fees", procedure, kb)
     lines = []
     for fee in procedure.fees:
         amount = texts.vnd(fee.amount_vnd) if fee.amount_vnd is not None else (
             "chưa có mức chính thức cho địa phương")
-        note = fee.note or ""
+        note = _clip(fee.note or "")
         if fee.amount_vnd and note.startswith(texts.vnd(fee.amount_vnd).split()[0]):
             line = f"{fee.name}: {note}"  # the note already states the amount with its unit
+        elif fee.amount_vnd is None and note:
+            line = f"{fee.name}: {note}"  # the record's own words, the amount unstated
         else:
             line = f"{fee.name}: {amount}" + (f". {note}" if note else "")
         if fee.legal_source:
@@ -75,16 +110,24 @@ def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
 
 def duration(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """The processing time."""
-    text = f"Thời gian giải quyết thủ tục {procedure.name}: {procedure.processing_time.text}"
-    days = procedure.processing_time.working_days
-    if days is not None and days >= 1 and texts.days(days) not in procedure.processing_time.text:
-        text += f" (khoảng {texts.days(days)} ngày làm việc)"
+    time = procedure.processing_time
+    if time is None:
+        return silent("processing_time", procedure, kb)
+    text = f"Thời gian giải quyết thủ tục {procedure.name}: {time.text}"
+    if (time.working_days is not None and time.working_days >= 1
+            and texts.days(time.working_days) not in time.text):
+        text += f" (khoảng {texts.days(time.working_days)} ngày làm việc)"
     return text
 
 
 def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """Who receives the dossier, and the offices with what is known of them."""
-    lines = [f"Nơi nộp hồ sơ thủ tục {procedure.name}:", procedure.agency]
+    lines = [f"Nơi nộp hồ sơ thủ tục {procedure.name}:"]
+    if procedure.is_national:
+        lines += [texts.LEVEL_PLACES[level] for level in texts.LEVEL_PLACES
+                  if level in procedure.level]
+    lines.append(f"Cơ quan giải quyết: {procedure.agency}" if procedure.is_national
+                 and procedure.agency else procedure.agency)
     offices = kb.offices_for(procedure)
     if offices:
         lines.append("Các nơi tiếp nhận:")
@@ -95,9 +138,11 @@ def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
                 f"giờ làm việc: {office.hours}" if office.hours else "",
             ]
             lines.append(f"{i}. {office.name} ({'; '.join(d for d in details if d)})")
+    elif not procedure.agency:
+        lines.append(silent("place", procedure, kb))
     if procedure.online.mode != "none":
         lines.append("Bạn cũng có thể nộp trực tuyến (hỏi \"nộp online\" để xem cách làm).")
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
 def online(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
@@ -108,6 +153,20 @@ def online(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     if procedure.online.link:
         text += f"\nĐường link: {procedure.online.link}"
     return text
+
+
+def source_line(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """Where the answer comes from: the national template (said to be unchecked), an
+    officer's check, or the curated entry's source and date."""
+    source = next((s for s in procedure.sources if s.startswith("http")), procedure.sources[0])
+    if procedure.is_national:
+        return texts.NATIONAL_SOURCE.format(code=procedure.code, source=source,
+                                            captured=texts.day(procedure.verified),
+                                            city=kb.city.name)
+    if procedure.checked_by is not None:
+        return texts.CHECKED_SOURCE.format(source=source, city=kb.city.name,
+                                           verified=texts.day(procedure.verified))
+    return texts.SOURCE.format(source=source, verified=texts.day(procedure.verified))
 
 
 RENDERERS: dict[str, Callable[[Procedure, KnowledgeSnapshot], str]] = {
@@ -167,11 +226,7 @@ class ProcedureAspect:
                                  "pending_intent": self.aspect})
         body = RENDERERS[self.aspect](procedure, kb)
         parts = [body, *unverified_warnings(procedure, self.aspect, kb)]
-        if procedure.sources:
-            source = next((s for s in procedure.sources if s.startswith("http")),
-                          procedure.sources[0])
-            parts.append(texts.SOURCE.format(source=source,
-                                             verified=texts.day(procedure.verified)))
+        parts.append(source_line(procedure, kb))
         links: tuple[Link, ...] = ()
         if self.aspect == Intent.PROCEDURE_ONLINE and procedure.online.link:
             links = (Link("Nộp hồ sơ trực tuyến", str(procedure.online.link)),)

@@ -157,6 +157,33 @@ DOSSIER_LATE_NEXT = ("Bạn có thể liên hệ nơi nộp hồ sơ hoặc gọ
                      "phải có văn bản xin lỗi và hẹn lại ngày trả kết quả.")
 UNVERIFIED = "⚠️ Lưu ý: {note} Vui lòng kiểm tra lại tại {where} hoặc gọi tổng đài {hotline}."
 SOURCE = "Nguồn: {source} (cập nhật {verified})."
+# A national-catalog procedure not yet checked for the city: say so, and cite its page.
+NATIONAL_SOURCE = ("Đây là mẫu thủ tục chung toàn quốc (mã {code}, Cơ sở dữ liệu quốc gia về "
+                   "thủ tục hành chính, cập nhật {captured}), chưa được cán bộ {city} kiểm tra. "
+                   "Xem đầy đủ: {source}")
+# A national record promoted by an officer.
+CHECKED_SOURCE = "Nguồn: {source} (cán bộ {city} kiểm tra ngày {verified})."
+# What the national record does not state: never guessed.
+RECORD_SILENT = ("Bản ghi quốc gia không ghi {what}. Bạn hỏi {where} hoặc gọi tổng đài "
+                 "{hotline} nhé.")
+SILENT_WHAT = {
+    "agency": "cơ quan giải quyết",
+    "steps": "các bước thực hiện",
+    "documents": "thành phần hồ sơ",
+    "fees": "lệ phí",
+    "processing_time": "thời gian giải quyết",
+    "place": "nơi nộp hồ sơ",
+}
+# Where a national procedure is filed, by its level in the record.
+LEVEL_PLACES = {
+    "Cấp xã": "Thủ tục thực hiện ở cấp xã: bạn nộp tại Trung tâm Phục vụ hành chính công "
+              "của xã, phường, đặc khu nơi bạn cư trú.",
+    "Cấp tỉnh": "Thủ tục thực hiện ở cấp thành phố: bạn nộp tại Trung tâm Phục vụ hành chính "
+                "công thành phố, hồ sơ chuyển đến cơ quan giải quyết.",
+    "Cấp bộ": "Thủ tục do cơ quan trung ương giải quyết, không nộp ở xã, phường.",
+}
+MORE_STEPS = "… (còn {count} bước nữa, xem đầy đủ ở trang thủ tục)"
+MORE_DOCUMENTS = "… (còn {count} giấy tờ nữa, xem đầy đủ ở trang thủ tục)"
 OTHER_ASPECTS = "Bạn muốn xem thêm:"
 WITH_STAFF = ""  # while staff has the conversation the bot stays silent
 

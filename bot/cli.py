@@ -98,9 +98,13 @@ async def kb_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def kb_import_catalog(args: argparse.Namespace, _settings: Settings) -> int:
-    """Parse a capture of the national catalog, print the report, and with --out write the
-    converted records (saying what changed since the file written before)."""
+async def kb_import_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    """Parse a capture of the national catalog, print the report, and store the records in
+    the database (keeping officers' edits; saying what changed). With --out, also write the
+    converted file the project ships; with --dry-run, only report."""
+    from bot.service.coordination.redis_client import connect
+    from bot.service.reload import KB_VERSION, announce
+    from bot.storage.key_values import KeyValueStore
     from knowledge.catalog.importer import compare, import_catalog, read_records, write_records
 
     source = Path(args.file)
@@ -108,6 +112,7 @@ async def kb_import_catalog(args: argparse.Namespace, _settings: Settings) -> in
         sys.stderr.write(f"no such file: {source}\n")
         return 2
     captured = dt.date.fromisoformat(args.captured) if args.captured else None
+    started = time.perf_counter()
     try:
         report = import_catalog(source, captured)
     except (OSError, UnicodeDecodeError, EOFError) as exc:
@@ -125,6 +130,18 @@ async def kb_import_catalog(args: argparse.Namespace, _settings: Settings) -> in
                 _print(line)
         write_records(report.records, out)
         _print(f"wrote {len(report.records)} records to {out}")
+    if not args.dry_run:
+        async with knowledge_database(settings) as (_engine, store):
+            changes = await store.catalog.import_records(report.records)
+            redis = connect(settings.redis_url) if settings.redis_url else None
+            try:  # live reload in every running worker
+                await announce(KeyValueStore(store.sessions), KB_VERSION, {"by": "cli"}, redis)
+            finally:
+                if redis is not None:
+                    await redis.aclose()
+        for line in changes.lines():
+            _print(line)
+    _print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -465,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--out", help="write the converted records here (.jsonl.gz)")
     catalog.add_argument("--captured", help="capture date, YYYY-MM-DD (default: from the "
                          "file name)")
+    catalog.add_argument("--dry-run", action="store_true",
+                         help="only parse and report; change nothing in the database")
     catalog.set_defaults(run=kb_import_catalog)
     search = kb.add_parser("search", help="accent-insensitive search")
     search.add_argument("query")

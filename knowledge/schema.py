@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, min_length=2, max_length=64)]
@@ -41,6 +50,18 @@ class OnlineMode(StrEnum):
     FULL = "full"  # toàn trình: start to finish online
     PARTIAL = "partial"  # submit online, but some step in person
     NONE = "none"  # in person only
+
+
+class Tier(StrEnum):
+    """Where a procedure's facts come from.
+
+    ``verified``: written or checked for this city by its officers (the curated procedures and
+    the national records an officer promoted). ``national``: the national catalog's template
+    record as published, not yet checked for the city; answers say so.
+    """
+
+    VERIFIED = "verified"
+    NATIONAL = "national"
 
 
 class UnverifiedField(StrEnum):
@@ -90,26 +111,62 @@ class Online(Strict):
 
 
 class Procedure(Strict):
-    """One administrative procedure, written for citizens."""
+    """One administrative procedure, written for citizens.
 
+    A verified procedure must state its agency, steps, papers, time and fees. A national
+    template may lack any of them (the record does not say): the answer then says so instead
+    of guessing. ``tier`` comes first so the checks of the later fields can read it.
+    """
+
+    tier: Tier = Tier.VERIFIED
     id: Slug
     code: ShortText | None = None  # national portal code(s), e.g. "1.001193"
     name: ShortText
     aliases: list[ShortText] = Field(default_factory=list)
     category: ShortText
     level: ShortText
-    agency: LongText
+    agency: str = Field(default="", max_length=4000, validate_default=True)
     offices: list[Slug] = Field(default_factory=list)
-    steps: list[LongText] = Field(min_length=1)
-    documents: list[Document] = Field(min_length=1)
-    processing_time: ProcessingTime
-    fees: list[Fee] = Field(min_length=1)
+    steps: list[LongText] = Field(default_factory=list, validate_default=True)
+    documents: list[Document] = Field(default_factory=list, validate_default=True)
+    processing_time: ProcessingTime | None = Field(default=None, validate_default=True)
+    fees: list[Fee] = Field(default_factory=list, validate_default=True)
     online: Online
     legal_basis: list[ShortText] = Field(default_factory=list)
     sources: list[ShortText] = Field(min_length=1)
     verified: dt.date
+    checked_by: ShortText | None = None  # the officer who promoted a national record
     unverified: dict[UnverifiedField, ShortText] = Field(default_factory=dict)
     status: PublishStatus = PublishStatus.PUBLISHED
+
+    @property
+    def is_national(self) -> bool:
+        """Whether this is the national template, not checked for the city."""
+        return self.tier == Tier.NATIONAL
+
+    @field_validator("agency")
+    @classmethod
+    def _agency_stated(cls, agency: str, info: ValidationInfo) -> str:
+        if not agency and info.data.get("tier", Tier.VERIFIED) == Tier.VERIFIED:
+            raise PydanticCustomError("string_too_short", "a verified procedure names its "
+                                      "agency", {"min_length": 1})
+        return agency
+
+    @field_validator("steps", "documents", "fees")
+    @classmethod
+    def _listed(cls, items: list[object], info: ValidationInfo) -> list[object]:
+        if not items and info.data.get("tier", Tier.VERIFIED) == Tier.VERIFIED:
+            raise PydanticCustomError("too_short", "a verified procedure lists at least one",
+                                      {"min_length": 1})
+        return items
+
+    @field_validator("processing_time")
+    @classmethod
+    def _timed(cls, time: ProcessingTime | None,
+               info: ValidationInfo) -> ProcessingTime | None:
+        if time is None and info.data.get("tier", Tier.VERIFIED) == Tier.VERIFIED:
+            raise PydanticCustomError("missing", "a verified procedure states its time")
+        return time
 
     @field_validator("aliases")
     @classmethod
@@ -176,6 +233,9 @@ class City(Strict):
     hotline: ShortText
     hotline_note: ShortText | None = None
     portals: list[Portal] = Field(default_factory=list)
+    # Where a national-catalog procedure is filed in this city, by the record's level
+    # ("Cấp xã" -> the commune one-stop shops): office ids.
+    level_offices: dict[ShortText, Slug] = Field(default_factory=dict)
     sources: list[ShortText] = Field(default_factory=list)
 
 
@@ -190,6 +250,11 @@ class KnowledgeBundle(Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> KnowledgeBundle:
         problems = reference_problems(self.procedures, self.offices, self.faqs)
+        office_ids = {office.id for office in self.offices}
+        problems += [ReferenceProblem("city", "city", "level_offices", office_id,
+                                      f"city: unknown office {office_id!r} for level {level!r}")
+                     for level, office_id in self.city.level_offices.items()
+                     if office_id not in office_ids]
         if problems:
             raise ValueError("; ".join(problem.message for problem in problems))
         return self

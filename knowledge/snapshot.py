@@ -11,24 +11,27 @@ from dataclasses import dataclass
 from knowledge.schema import City, Faq, Office, Procedure
 from knowledge.search import KnowledgeIndex
 from knowledge.store import KnowledgeStore
+from knowledge.synonyms import Synonym
 
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeSnapshot:
-    """Published procedures, offices, FAQs and the city, with a search index."""
+    """Published procedures (the curated ones first, then the national catalog's), offices,
+    FAQs, the city and the synonym table, with a search index."""
 
     city: City
     procedures: dict[str, Procedure]
     offices: dict[str, Office]
     faqs: dict[str, Faq]
     index: KnowledgeIndex
+    synonyms: tuple[Synonym, ...] = ()
 
     @classmethod
     def build(cls, city: City, procedures: list[Procedure], offices: list[Office],
-              faqs: list[Faq]) -> KnowledgeSnapshot:
+              faqs: list[Faq], synonyms: tuple[Synonym, ...] = ()) -> KnowledgeSnapshot:
         """A snapshot of the given entries."""
         return cls(city, {p.id: p for p in procedures}, {o.id: o for o in offices},
-                   {f.id: f for f in faqs}, KnowledgeIndex(procedures, faqs))
+                   {f.id: f for f in faqs}, KnowledgeIndex(procedures, faqs), synonyms)
 
     @classmethod
     async def load(cls, store: KnowledgeStore) -> KnowledgeSnapshot:
@@ -36,8 +39,11 @@ class KnowledgeSnapshot:
         city = await store.city()
         if city is None:
             raise LookupError("the knowledge base is empty: run 'egovbot kb load' first")
-        return cls.build(city, await store.procedures(), await store.offices(),
-                         await store.faqs())
+        offices = await store.offices()
+        procedures = await store.procedures()
+        national = await store.catalog.procedures(city, {o.id for o in offices}, procedures)
+        return cls.build(city, procedures + national, offices, await store.faqs(),
+                         tuple(await store.synonyms.all()))
 
     def offices_for(self, procedure: Procedure) -> list[Office]:
         """Offices that receive a procedure: those it names, else those that say they handle it."""

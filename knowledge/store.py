@@ -9,8 +9,10 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge.catalog.store import CatalogStore
 from knowledge.schema import City, Faq, KnowledgeBundle, Office, Procedure, PublishStatus
 from knowledge.search import faq_search_text, procedure_search_text
+from knowledge.synonyms import SynonymStore
 from knowledge.tables import CityRow, FaqRow, OfficeRow, ProcedureRow
 
 EntryRow = ProcedureRow | OfficeRow | FaqRow
@@ -50,8 +52,10 @@ def procedure_to_row_values(procedure: Procedure) -> dict[str, Any]:
         "offices": data["offices"],
         "steps": data["steps"],
         "documents": data["documents"],
-        "processing_time_text": procedure.processing_time.text,
-        "processing_working_days": procedure.processing_time.working_days,
+        "processing_time_text": procedure.processing_time.text if procedure.processing_time
+        else "",
+        "processing_working_days": procedure.processing_time.working_days
+        if procedure.processing_time else None,
         "fees": data["fees"],
         "online_mode": procedure.online.mode.value,
         "online_link": data["online"]["link"],
@@ -142,6 +146,8 @@ class KnowledgeStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        self.catalog = CatalogStore(sessions)
+        self.synonyms = SynonymStore(sessions)
 
     async def is_empty(self) -> bool:
         """True when no procedure has been loaded yet."""

@@ -137,3 +137,41 @@ class AuditRow(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class NationalRecordRow(Base):
+    """One record of the national procedure catalog, as imported, with the city's own layer:
+    an officer's corrections (``edits``, procedure fields laid over the record), local aliases
+    among them, and the promotion to the verified tier (who, when). A re-import replaces
+    ``record`` and keeps the city's layer."""
+
+    __tablename__ = "national_records"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(300), index=True)
+    levels: Mapped[str] = mapped_column(String(300))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    edits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    promoted_by: Mapped[str | None] = mapped_column(String(40))
+    promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    captured: Mapped[dt.date] = mapped_column(Date)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class SynonymRow(Base):
+    """Everyday words for an official term ("sổ hồng", "sổ đỏ" -> "giấy chứng nhận quyền sử
+    dụng đất"): procedure search reads a question with the official term added. Staff edit
+    them; they need no retraining."""
+
+    __tablename__ = "kb_synonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phrases: Mapped[list[str]] = mapped_column(JSON)
+    meaning: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

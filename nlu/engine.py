@@ -13,7 +13,7 @@ import hashlib
 import pickle
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -21,8 +21,9 @@ from nlu.classifier import IntentClassifier
 from nlu.entities import Gazetteer, pattern_entities
 from nlu.intents import EntityType, Intent
 from nlu.normalize import NormalizedText, normalize
+from nlu.procedure_search import ProcedureDoc, ProcedureRetriever
 from nlu.rasa_data import TrainingData
-from nlu.types import Entity, IntentScore, ParseResult
+from nlu.types import Entity, IntentScore, ParseResult, ProcedureScore
 
 MODEL_FORMAT = 1
 PLACEHOLDERS = {
@@ -33,14 +34,18 @@ PLACEHOLDERS = {
     EntityType.PLACE: "zzplace",
 }
 DEFAULT_OOS_THRESHOLD = 0.25
+WIDER_BY = 0.15  # procedure search overrides a named phrase that covers this much less
 
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
-    """Phrases that name entity values: procedure id -> names/aliases, place -> names."""
+    """Phrases that name entity values: procedure id -> names/aliases, place -> names; and
+    what procedure search reads: every procedure's words and the synonym table."""
 
     procedures: Mapping[str, list[str]] = field(default_factory=dict)
     places: Mapping[str, list[str]] = field(default_factory=dict)
+    documents: tuple[ProcedureDoc, ...] = ()
+    synonyms: tuple[tuple[tuple[str, ...], str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -179,6 +184,8 @@ class BuiltinNlu:
         self.lexicon = lexicon
         self.oos_threshold = oos_threshold
         self.extractor = EntityExtractor(lexicon, model.synonyms)
+        self.retriever = ProcedureRetriever(lexicon.documents, lexicon.synonyms)
+        self._codes = {doc.id: doc.code for doc in lexicon.documents}
 
     def with_lexicon(self, lexicon: Lexicon) -> BuiltinNlu:
         """The same model with new procedure and place phrases."""
@@ -195,7 +202,8 @@ class BuiltinNlu:
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
         message = normalize(text)
-        entities = self.extractor.extract(message)
+        entities, procedures, choices = self.resolve_procedure(
+            message, self.extractor.extract(message))
         if not message.tokens:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0)
             return ParseResult(text, top, (top,), tuple(entities), self.engine_name)
@@ -203,4 +211,34 @@ class BuiltinNlu:
         top = ranking[0]
         if top.confidence < self.oos_threshold:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0 - top.confidence)
-        return ParseResult(text, top, tuple(ranking), tuple(entities), self.engine_name)
+        return ParseResult(text, top, tuple(ranking), tuple(entities), self.engine_name,
+                           procedures, choices)
+
+    def resolve_procedure(self, message: NormalizedText, entities: list[Entity]) -> tuple[
+            list[Entity], tuple[ProcedureScore, ...], tuple[ProcedureScore, ...]]:
+        """The message's entities with the procedure procedure search finds (when no phrase
+        named one, or when the search's procedure holds clearly more of the message's words),
+        the search's ranking, and the close candidates to ask about."""
+        found = self.retriever.retrieve(message)
+        named = next((e for e in entities if e.entity == EntityType.PROCEDURE), None)
+        others = [e for e in entities if e.entity != EntityType.PROCEDURE]
+        choices = found.choices
+        chosen = found.chosen
+        if named is not None:
+            mine = next((s for s in found.ranking if s.id == named.value), None)
+            better = (chosen if chosen is not None and chosen.id != named.value
+                      and chosen.coverage > (mine.coverage if mine else 0.0) + WIDER_BY
+                      else None)
+            if better is None:
+                tagged = [replace(e, code=self._codes.get(e.value, ""))
+                          if e.entity == EntityType.PROCEDURE else e for e in entities]
+                return tagged, found.ranking, ()
+            chosen, choices = better, ()
+        if chosen is None or found.span is None:
+            return others, found.ranking, choices
+        start, end = found.span
+        if any(start < e.end and e.start < end for e in others):
+            start, end = start, start  # a span shared with a code or place: keep the value
+        entity = Entity(EntityType.PROCEDURE, chosen.id, start, end, chosen.score,
+                        message.original[start:end], "procedure_search", chosen.code)
+        return sorted([*others, entity], key=lambda e: e.start), found.ranking, ()

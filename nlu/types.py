@@ -17,10 +17,11 @@ class Entity:
     confidence: float = 1.0
     text: str = ""
     extractor: str = ""
+    code: str = ""  # a procedure's national code, where it has one
 
     def to_dict(self) -> dict[str, Any]:
-        """Rasa's entity shape."""
-        return {
+        """Rasa's entity shape (plus ``code`` for a procedure that has one)."""
+        data: dict[str, Any] = {
             "entity": self.entity,
             "value": self.value,
             "start": self.start,
@@ -28,6 +29,26 @@ class Entity:
             "confidence": round(self.confidence, 4),
             "extractor": self.extractor,
         }
+        if self.code:
+            data["code"] = self.code
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureScore:
+    """A candidate procedure for a message: id, national code, name, score (0–1) and the
+    share of the message's words it contains."""
+
+    id: str
+    code: str
+    name: str
+    score: float
+    coverage: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """One item of ``procedure_ranking``, shaped like Rasa's ``intent_ranking``."""
+        return {"id": self.id, "code": self.code, "name": self.name,
+                "score": round(self.score, 4)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +72,9 @@ class ParseResult:
     intent_ranking: tuple[IntentScore, ...] = ()
     entities: tuple[Entity, ...] = field(default_factory=tuple)
     engine: str = ""
+    procedure_ranking: tuple[ProcedureScore, ...] = ()
+    # Procedures equally likely when none was clearly named: the bot asks which one.
+    procedure_choices: tuple[ProcedureScore, ...] = ()
 
     def entity_values(self, entity: str) -> list[str]:
         """The values of every entity of one type, in message order."""
@@ -68,6 +92,7 @@ class ParseResult:
             "intent": self.intent.to_dict(),
             "intent_ranking": [score.to_dict() for score in self.intent_ranking],
             "entities": [entity.to_dict() for entity in self.entities],
+            "procedure_ranking": [score.to_dict() for score in self.procedure_ranking],
         }
 
     @classmethod

@@ -265,7 +265,7 @@ def snapshot_with(base: KnowledgeSnapshot, kind: str, entry_id: str,
         tables[kind][entry_id] = entry
     return KnowledgeSnapshot.build(base.city, list(tables["procedure"].values()),
                                    list(tables["office"].values()),
-                                   list(tables["faq"].values()))
+                                   list(tables["faq"].values()), base.synonyms)
 
 
 async def _ask(runtime: Runtime, snapshot: KnowledgeSnapshot, question: str,

@@ -30,24 +30,43 @@ from bot.core.payloads import parse_payload
 from bot.core.policy import Decision, FaqMatch, decide
 from bot.core.state import ConversationState
 from bot.service import metrics
+from knowledge.catalog.convert import variant_key
 from knowledge.schema import Office, Procedure
 from knowledge.snapshot import KnowledgeSnapshot
+from knowledge.synonyms import Synonym
 from nlu.engine import Lexicon, NluEngine, NluModel
 from nlu.intents import EntityType, Intent
+from nlu.procedure_search import ProcedureDoc
 from nlu.types import IntentScore, ParseResult, parse_async
 
 
-def build_lexicon(procedures: Sequence[Procedure], offices: Sequence[Office]) -> Lexicon:
-    """Procedure and place phrases for the NLU, from knowledge-base entries."""
+def build_lexicon(procedures: Sequence[Procedure], offices: Sequence[Office],
+                  synonyms: Sequence[Synonym] = ()) -> Lexicon:
+    """Procedure and place phrases for the NLU, from knowledge-base entries: the names and
+    aliases of curated procedures (and the local aliases of national ones) as phrases, every
+    procedure's words for procedure search, and the synonym table."""
     return Lexicon(
-        procedures={p.id: [p.name, *p.aliases] for p in procedures},
+        procedures={p.id: [p.name, *p.aliases] if not p.is_national else list(p.aliases)
+                    for p in procedures if not p.is_national or p.aliases},
         places={place: [place] for office in offices for place in office.places},
+        documents=tuple(procedure_doc(p) for p in procedures),
+        synonyms=tuple((tuple(s.phrases), s.meaning) for s in synonyms),
     )
+
+
+def procedure_doc(procedure: Procedure) -> ProcedureDoc:
+    """What procedure search reads of a procedure: names, field, papers."""
+    words = " ".join([procedure.category, *(d.name[:200] for d in procedure.documents[:20])])
+    return ProcedureDoc(procedure.id, procedure.code or "", procedure.name,
+                        tuple(procedure.aliases), words, not procedure.is_national,
+                        procedure.level, variant_key(procedure.name)
+                        if procedure.is_national else "")
 
 
 def lexicon_of(knowledge: KnowledgeSnapshot) -> Lexicon:
     """The lexicon of a knowledge snapshot."""
-    return build_lexicon(list(knowledge.procedures.values()), list(knowledge.offices.values()))
+    return build_lexicon(list(knowledge.procedures.values()), list(knowledge.offices.values()),
+                         knowledge.synonyms)
 
 
 @dataclass(frozen=True, slots=True)

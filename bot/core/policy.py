@@ -10,10 +10,13 @@ message. The first rule that applies wins:
 3. the answer to "which procedure?" completes the question that was waiting for it;
 4. an admin-written FAQ that matches strongly answers instead of a procedure answer or
    the fallback;
-5. an unsure parse offers the two or three likeliest meanings as buttons;
-6. a procedure question uses the procedure named, else the one under discussion, else asks;
-7. a second misunderstanding in a row offers a person;
-8. everything else goes to the action named after the intent.
+5. a question naming no procedure clearly, where procedure search found a few equally
+   likely ones, asks which one with those as buttons (instead of guessing, or answering
+   about the procedure under discussion);
+6. an unsure parse offers the two or three likeliest meanings as buttons;
+7. a procedure question uses the procedure named, else the one under discussion, else asks;
+8. a second misunderstanding in a row offers a person;
+9. everything else goes to the action named after the intent.
 """
 
 from __future__ import annotations
@@ -100,6 +103,13 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if intent == Intent.OUT_OF_SCOPE and procedure:
         return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
                         "only a procedure was named", procedure)
+
+    if procedure is None and parse.procedure_choices and (
+            intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
+            or confidence < LOW_CONFIDENCE):
+        asked = intent if intent in PROCEDURE_INTENTS else Intent.PROCEDURE_OVERVIEW
+        return Decision("ask_procedure", asked,
+                        f"{len(parse.procedure_choices)} procedures equally likely")
 
     if intent != Intent.OUT_OF_SCOPE and confidence < LOW_CONFIDENCE:
         options = tuple(s for s in parse.intent_ranking

@@ -7,13 +7,16 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.brain import build_lexicon
+from bot.core.brain import lexicon_of
 from bot.service.settings import Settings
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import ensure_schema
 from bot.storage.training import TrainingStore
+from knowledge.catalog.importer import CATALOG_FILE, read_records
 from knowledge.files import load_directory
+from knowledge.snapshot import KnowledgeSnapshot
 from knowledge.store import KnowledgeStore
+from knowledge.synonyms import SYNONYMS_FILE, read_synonyms
 from nlu.engine import BuiltinNlu, Lexicon, NluModel, data_fingerprint, train
 from nlu.rasa_data import load_training_data
 
@@ -35,12 +38,23 @@ async def open_knowledge(settings: Settings, seed: bool = True) -> tuple[AsyncEn
         summary = await store.load_bundle(load_directory(settings.knowledge_dir))
         log.info("seeded the knowledge base from %s: %s", settings.knowledge_dir,
                  summary.counts())
+        await seed_catalog(settings.knowledge_dir, store)
     return engine, store
 
 
+async def seed_catalog(directory: Path, store: KnowledgeStore) -> None:
+    """Load the shipped national catalog and synonym table into an empty database."""
+    records = directory / CATALOG_FILE
+    if records.exists() and await store.catalog.count() == 0:
+        changes = await store.catalog.import_records(list(read_records(records).values()))
+        log.info("seeded the national catalog from %s: %s", records, changes.lines()[0])
+    if not await store.synonyms.all():
+        await store.synonyms.replace(read_synonyms(directory / SYNONYMS_FILE))
+
+
 async def load_lexicon(store: KnowledgeStore) -> Lexicon:
-    """The lexicon of the published knowledge base."""
-    return build_lexicon(await store.procedures(), await store.offices())
+    """The lexicon of the published knowledge base (both tiers, and the synonyms)."""
+    return lexicon_of(await KnowledgeSnapshot.load(store))
 
 
 def load_or_train_model(settings: Settings, lexicon: Lexicon) -> NluModel:

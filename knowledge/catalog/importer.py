@@ -28,6 +28,7 @@ from knowledge.catalog.parse import (
 from knowledge.catalog.record import NationalRecord
 
 STRUCTURED = ("steps", "ways", "documents", "legal_basis")
+CATALOG_FILE = "catalog/national.jsonl.gz"  # the converted form, inside a knowledge directory
 
 
 class RecordError(ValueError):
