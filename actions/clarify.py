@@ -51,8 +51,8 @@ class Clarify:
         buttons = []
         for option in ctx.options:
             label = texts.INTENT_LABELS.get(option.name)
-            if label is None:
-                continue
+            if label is None or option.name == Intent.HUMAN_HANDOFF:
+                continue  # a person is always offered last
             if option.name in PROCEDURE_INTENTS and ctx.procedure:
                 name = ctx.services.knowledge.procedures[ctx.procedure].name
                 title = f"{label}: {name}"[:60]

@@ -98,7 +98,7 @@ def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
         note = _clip(fee.note or "")
         if fee.amount_vnd and note.startswith(texts.vnd(fee.amount_vnd).split()[0]):
             line = f"{fee.name}: {note}"  # the note already states the amount with its unit
-        elif fee.amount_vnd is None and note:
+        elif fee.amount_vnd is None and note and procedure.is_national:
             line = f"{fee.name}: {note}"  # the record's own words, the amount unstated
         else:
             line = f"{fee.name}: {amount}" + (f". {note}" if note else "")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import sys
@@ -40,6 +41,7 @@ from bot.service.bootstrap import load_or_train_model, open_knowledge
 from bot.service.settings import Settings
 from knowledge.catalog.convert import codes_in, procedure_id, variant_key
 from knowledge.catalog.importer import CATALOG_FILE, read_records
+from knowledge.catalog.record import NationalRecord
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.engine import BuiltinNlu
 from nlu.evaluate import predict, report, without_diacritics
@@ -67,11 +69,17 @@ def read_questions(path: Path) -> list[Question]:
                      bool(item["diacritics"])) for item in raw]
 
 
+@functools.cache
+def shipped_records() -> dict[str, NationalRecord]:
+    """The catalog the project ships, by code."""
+    return read_records(Settings().knowledge_dir / CATALOG_FILE)
+
+
 def answering_ids(knowledge: KnowledgeSnapshot, codes: frozenset[str]) -> set[str]:
     """The procedure ids that answer for these national codes: the record itself, or the
     curated procedure that covers it (by code, or as the same procedure at another level)."""
     ids = {procedure_id(code) for code in codes if procedure_id(code) in knowledge.procedures}
-    records = read_records(Settings().knowledge_dir / CATALOG_FILE)
+    records = shipped_records()
     keys = {variant_key(records[code].name) for code in codes if code in records}
     for procedure in knowledge.procedures.values():
         if procedure.is_national:

@@ -19,9 +19,14 @@ from typing import Protocol
 
 from nlu.classifier import IntentClassifier
 from nlu.entities import Gazetteer, pattern_entities
-from nlu.intents import EntityType, Intent
+from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, normalize
-from nlu.procedure_search import ProcedureDoc, ProcedureRetriever
+from nlu.procedure_search import (
+    MAX_CHOICES,
+    ProcedureDoc,
+    Retrieval,
+    retriever_for,
+)
 from nlu.rasa_data import TrainingData
 from nlu.types import Entity, IntentScore, ParseResult, ProcedureScore
 
@@ -34,7 +39,10 @@ PLACEHOLDERS = {
     EntityType.PLACE: "zzplace",
 }
 DEFAULT_OOS_THRESHOLD = 0.25
+SEARCH_EXTRACTOR = "procedure_search"
 WIDER_BY = 0.15  # procedure search overrides a named phrase that covers this much less
+OUT_OF_SCOPE_COVERAGE = 0.85  # out of scope, a searched procedure must hold this much
+SURE_INTENT = 0.5  # an intent this sure that is not about a procedure drops a searched one
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +192,7 @@ class BuiltinNlu:
         self.lexicon = lexicon
         self.oos_threshold = oos_threshold
         self.extractor = EntityExtractor(lexicon, model.synonyms)
-        self.retriever = ProcedureRetriever(lexicon.documents, lexicon.synonyms)
+        self.retriever = retriever_for(lexicon.documents, lexicon.synonyms)
         self._codes = {doc.id: doc.code for doc in lexicon.documents}
 
     def with_lexicon(self, lexicon: Lexicon) -> BuiltinNlu:
@@ -200,19 +208,44 @@ class BuiltinNlu:
         return self.parse(text)
 
     def parse(self, text: str) -> ParseResult:
-        """Understand one message."""
+        """Understand one message.
+
+        The intent is classified with the phrases of known procedures masked, as in
+        training; a procedure found by procedure search is not masked (its words are often
+        the question's own: "làm lại sổ đỏ bị mất")."""
         message = normalize(text)
-        entities, procedures, choices = self.resolve_procedure(
-            message, self.extractor.extract(message))
+        phrased = self.extractor.extract(message)
+        entities, procedures, choices = self.resolve_procedure(message, phrased)
         if not message.tokens:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0)
             return ParseResult(text, top, (top,), tuple(entities), self.engine_name)
-        ranking = self.model.classifier.rank(masked_text(message, entities))
+        ranking = self.model.classifier.rank(masked_text(message, phrased))
         top = ranking[0]
         if top.confidence < self.oos_threshold:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0 - top.confidence)
+        gate = (OUT_OF_SCOPE_COVERAGE if top.name == Intent.OUT_OF_SCOPE
+                else 2.0 if top.name not in PROCEDURE_INTENTS and top.confidence >= SURE_INTENT
+                else 0.0)
+        if gate:
+            # out of scope, only a searched procedure that holds nearly all the words; and
+            # "cho em gặp nhân viên", "hồ sơ của em xong chưa" are not about a procedure
+            entities = [e for e in entities
+                        if e.extractor != SEARCH_EXTRACTOR or e.confidence >= gate]
+            if not choices or choices[0].coverage < gate:
+                choices = ()
         return ParseResult(text, top, tuple(ranking), tuple(entities), self.engine_name,
                            procedures, choices)
+
+    @staticmethod
+    def _narrower(found: Retrieval, best: ProcedureScore, named: ProcedureScore | None,
+                  by: float = WIDER_BY) -> bool:
+        """Whether the search's candidate holds every word the named procedure holds, and
+        clearly more of the message."""
+        if named is None:
+            return best.coverage >= WIDER_BY * 4
+        ours = found.positions.get(named.id, frozenset())
+        return (best.coverage > named.coverage + by
+                and ours <= found.positions.get(best.id, frozenset()))
 
     def resolve_procedure(self, message: NormalizedText, entities: list[Entity]) -> tuple[
             list[Entity], tuple[ProcedureScore, ...], tuple[ProcedureScore, ...]]:
@@ -226,19 +259,24 @@ class BuiltinNlu:
         chosen = found.chosen
         if named is not None:
             mine = next((s for s in found.ranking if s.id == named.value), None)
-            better = (chosen if chosen is not None and chosen.id != named.value
-                      and chosen.coverage > (mine.coverage if mine else 0.0) + WIDER_BY
-                      else None)
-            if better is None:
+            # a guess overrides a named phrase only when the phrase holds far less
+            best = chosen or (choices[0] if choices and self._narrower(
+                found, choices[0], mine, WIDER_BY * 2) else None)
+            if best is None or best.id == named.value or not self._narrower(
+                    found, best, mine):
                 tagged = [replace(e, code=self._codes.get(e.value, ""))
                           if e.entity == EntityType.PROCEDURE else e for e in entities]
                 return tagged, found.ranking, ()
-            chosen, choices = better, ()
+            # the phrase named a broader procedure than the message asks about
+            # ("tạm ngừng hộ kinh doanh" is not "đăng ký hộ kinh doanh"); when unsure, the
+            # named one is among the choices
+            if chosen is None and mine is not None and mine not in choices:
+                choices = (*choices[:MAX_CHOICES - 1], mine)
         if chosen is None or found.span is None:
             return others, found.ranking, choices
         start, end = found.span
         if any(start < e.end and e.start < end for e in others):
             start, end = start, start  # a span shared with a code or place: keep the value
-        entity = Entity(EntityType.PROCEDURE, chosen.id, start, end, chosen.score,
-                        message.original[start:end], "procedure_search", chosen.code)
+        entity = Entity(EntityType.PROCEDURE, chosen.id, start, end, chosen.coverage,
+                        message.original[start:end], SEARCH_EXTRACTOR, chosen.code)
         return sorted([*others, entity], key=lambda e: e.start), found.ranking, ()

@@ -70,8 +70,10 @@ def normalize(text: str) -> NormalizedText:
     return NormalizedText(original, tuple(tokens))
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
-    """The accent-insensitive key of a text: its normalised plain form."""
+    """The accent-insensitive key of a text: its normalised plain form (cached: the
+    knowledge base folds the same names at every reload)."""
     return normalize(text).plain
 
 

@@ -16,6 +16,7 @@ nearest the citizen.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,12 +30,22 @@ from nlu.normalize import NormalizedText, normalize
 from nlu.types import ProcedureScore
 
 TOP = 5
+POOL = 40  # candidates rescored by coverage and name fit
+NAME_FIT = 0.5  # weight of the name-fit bonus
+EXPANSION_WORDS = 1.5  # an official term a synonym stands for weighs as much as this many words
+UNKNOWN_WEIGHT = 0.5  # weight of a word no procedure has, against a rare known word
+UNIT_SHARE = 0.6  # share of an official term's words a procedure must contain
+EVIDENCE = 6.0  # rarity (summed idf) of what the question says of the chosen procedure
 BODY_WEIGHT = 0.35  # the records' own words count less than their names
 SURE_COVERAGE = 0.6  # share of the question's words the chosen procedure must contain
-CLOSE_SCORE = 0.9  # a runner-up this close to the top is a real alternative
+NAME_FILLER = frozenset({"thu", "tuc", "dang", "ky"})  # "Thủ tục đăng ký …": said or not
+WHOLE_NAME = 0.99  # share of a name's words said for "the citizen typed its name"
+CENTRAL_ONLY = 0.9  # a procedure filed only at a ministry or an embassy, for a city's citizen
+CLOSE_SCORE = 0.88  # a runner-up this close to the top is a real alternative
 CHOICE_SCORE = 0.75  # candidates offered when asking
 MAX_CHOICES = 4
-TYPO_CUTOFF = 80.0
+TYPO_CUTOFF = 85.0
+MEND_MIN_CHARS = 5  # shorter words are mended only when run together
 LEVEL_ORDER = {"Cấp xã": 0, "Cấp tỉnh": 1, "Cấp bộ": 2}
 
 # Words that ask about a procedure rather than name one (already without diacritics).
@@ -50,7 +61,8 @@ QUESTION_PHRASES = (
 # ("căn" in "căn cước", "đăng" in "đăng ký", "tử" in "khai tử", "nhà", "sao", "chủ" are not
 # question words).
 QUESTION_WORDS = frozenset({
-    "a", "ad", "admin", "ah", "ak", "anh", "biet", "cac", "cho", "co", "cua", "duoc", "em",
+    "a", "ad", "admin", "ah", "ak", "anh", "biet", "cac", "can", "cho", "co", "cua", "da",
+    "duoc", "em", "gio", "mang", "o",
     "gi", "giup", "gium", "gom", "ha", "hay", "j", "khong", "ko", "la", "lam", "luon",
     "muon", "nao", "nay", "nhe", "nhi", "nhung", "nop", "oi", "online", "phai", "roi", "thi",
     "tien", "toi", "uh", "va", "vay", "voi", "xin",
@@ -81,21 +93,36 @@ class Retrieval:
     chosen: ProcedureScore | None = None
     choices: tuple[ProcedureScore, ...] = ()
     span: tuple[int, int] | None = None
+    positions: dict[str, frozenset[int]] = field(default_factory=dict)  # id -> tokens it holds
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One thing the question says: a word of the citizen's, or an official term a synonym
+    stands for (several words, said once)."""
+
+    words: tuple[str, ...]
+    positions: tuple[int, ...]  # token indices of the message it came from
 
 
 @dataclass(slots=True)
 class _Query:
-    terms: list[str] = field(default_factory=list)  # unigrams then bigrams
-    units: list[str] = field(default_factory=list)  # content unigrams
-    positions: dict[str, list[int]] = field(default_factory=dict)  # unigram -> token indices
+    words: list[str] = field(default_factory=list)  # the citizen's content words, in order
+    expansions: list[list[str]] = field(default_factory=list)  # official terms
+    units: list[_Unit] = field(default_factory=list)
 
 
 def _grams(words: Sequence[str]) -> list[str]:
     return [*words, *(f"{a}_{b}" for a, b in pairwise(words))]
 
 
+@functools.lru_cache(maxsize=65536)
+def _plain_words(text: str) -> tuple[str, ...]:
+    return tuple(word for token in normalize(text).tokens for word in token.plain.split())
+
+
 def _plain(text: str) -> list[str]:
-    return [token.plain for token in normalize(text).tokens]
+    return list(_plain_words(text))
 
 
 class ProcedureRetriever:
@@ -120,8 +147,10 @@ class ProcedureRetriever:
         if not self.docs:
             return
         titles, bodies = [], []
+        self._title_words: list[frozenset[str]] = []
         for doc in self.docs:
             title = _plain(" ".join((doc.name, *doc.aliases)))
+            self._title_words.append(frozenset(_plain(doc.name)) - QUESTION_WORDS - NAME_FILLER)
             body = _plain(f"{doc.name} {doc.words}")
             self.vocabulary.update(title)
             self.vocabulary.update(body)
@@ -131,7 +160,7 @@ class ProcedureRetriever:
         self._body.index(bodies, show_progress=False)
         self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 3)
         self._df = {word: 0 for word in self.vocabulary}
-        for words in titles:
+        for words in bodies:
             for word in set(words):
                 if word in self._df:
                     self._df[word] += 1
@@ -145,9 +174,9 @@ class ProcedureRetriever:
     def _mend(self, word: str) -> list[str]:
         """A word as the index knows it: itself, its closest known word, or two known words
         it runs together ("khaisinh")."""
-        if word in self.vocabulary or len(word) < 3 or word.isdigit():
+        if word in self.vocabulary or len(word) < MEND_MIN_CHARS or word.isdigit():
             return [word]
-        for cut in range(2, len(word) - 1):
+        for cut in range(3, len(word) - 2):
             if word[:cut] in self.vocabulary and word[cut:] in self.vocabulary:
                 return [word[:cut], word[cut:]]
         best = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio,
@@ -155,38 +184,47 @@ class ProcedureRetriever:
         return [best[0]] if best is not None else [word]
 
     def _query(self, message: NormalizedText) -> _Query:
-        words = [token.plain for token in message.tokens]
-        origin = list(range(len(words)))  # token index each word came from
-        # everyday phrases -> official terms
-        i, out, out_origin = 0, [], []
+        # a token may hold several words ("cccd" -> "căn cước công dân"): each word keeps
+        # the index of the token it came from
+        pairs = [(word, at) for at, token in enumerate(message.tokens)
+                 for word in token.plain.split()]
+        words = [word for word, _ in pairs]
+        origin = [at for _, at in pairs]
+        keep = [True] * len(words)
+        query = _Query()
+        # everyday phrases -> official terms (each said once)
+        i = 0
         while i < len(words):
             for phrase, target in self._synonyms:
                 if words[i:i + len(phrase)] == phrase:
-                    out += target
-                    out_origin += [origin[i]] * len(target)
+                    query.expansions.append(target)
+                    query.units.append(_Unit(tuple(target), tuple(origin[i:i + len(phrase)])))
+                    keep[i:i + len(phrase)] = [False] * len(phrase)
                     i += len(phrase)
                     break
             else:
-                out.append(words[i])
-                out_origin.append(origin[i])
                 i += 1
-        # drop the question's own words
-        keep = [True] * len(out)
+        # the question's own words
         for phrase in self._question:
-            for j in range(len(out) - len(phrase) + 1):
-                if out[j:j + len(phrase)] == phrase:
+            for j in range(len(words) - len(phrase) + 1):
+                if words[j:j + len(phrase)] == phrase:
                     keep[j:j + len(phrase)] = [False] * len(phrase)
-        query = _Query()
-        content: list[str] = []
-        for word, kept, at in zip(out, keep, out_origin, strict=True):
+        seen: set[str] = set()
+        for word, kept, at in zip(words, keep, origin, strict=True):
             if not kept or word in QUESTION_WORDS:
                 continue
             for mended in self._mend(word):
-                content.append(mended)
-                query.positions.setdefault(mended, []).append(at)
-        query.units = list(dict.fromkeys(content))
-        query.terms = _grams(content)
+                query.words.append(mended)
+                if mended not in seen:
+                    seen.add(mended)
+                    query.units.append(_Unit((mended,), (at,)))
         return query
+
+    def _scores(self, terms: list[str]) -> np.ndarray:
+        if not terms:
+            return np.zeros(len(self.docs), dtype=np.float32)
+        return np.asarray(self._title.get_scores(terms)
+                          + BODY_WEIGHT * self._body.get_scores(terms))
 
     def retrieve(self, message: NormalizedText | str) -> Retrieval:
         """The procedures a question is likeliest about, and how sure that is."""
@@ -197,11 +235,13 @@ class ProcedureRetriever:
         query = self._query(message)
         if not query.units:
             return Retrieval()
-        scores = (self._title.get_scores(query.terms)
-                  + BODY_WEIGHT * self._body.get_scores(query.terms))
+        scores = self._scores(_grams(query.words))
+        for expansion in query.expansions:
+            scores = scores + self._scores(_grams(expansion)) * (EXPANSION_WORDS
+                                                                 / len(expansion))
         if not scores.any():
             return Retrieval()
-        top = np.argsort(-scores)[:TOP * 4]
+        top = np.argsort(-scores)[:POOL]
         best: dict[str, int] = {}
         for index in top:
             if scores[index] <= 0:
@@ -212,16 +252,20 @@ class ProcedureRetriever:
             if kept is None or self._prefer(doc, self.docs[kept], scores[index],
                                             scores[kept]):
                 best[key] = int(index)
-        picked = sorted(best.values(), key=lambda i: -scores[i])[:TOP]
-        covered = {i: self._coverage(query, i) for i in picked}
+        pool = sorted(best.values(), key=lambda i: -scores[i])
+        covered = self._coverage(query, pool)
+        said = {word for unit in query.units for word in unit.words}
+        ranked = sorted(((float(scores[i] / scores[pool[0]]) * covered[i][0]
+                          * (1 + NAME_FIT * self._fit(i, said))
+                          * (1.0 if self._local(self.docs[i].id) else CENTRAL_ONLY), i)
+                         for i in pool), reverse=True)[:TOP]
+        whole = {self.docs[i].id for _s, i in ranked if self._fit(i, said) >= WHOLE_NAME}
         ranking = tuple(
             ProcedureScore(self.docs[i].id, self.docs[i].code, self.docs[i].name,
-                           float(scores[i] / scores[picked[0]]) * covered[i][0],
-                           covered[i][0])
-            for i in picked)
-        ranking = tuple(sorted(ranking, key=lambda s: -s.score))
-        return self._decide(ranking, {self.docs[i].id: covered[i][1] for i in picked},
-                            message, query)
+                           score / ranked[0][0], covered[i][0])
+            for score, i in ranked)
+        return self._decide(ranking, {self.docs[i].id: covered[i][1] for _s, i in ranked},
+                            message, query, whole)
 
     def _local(self, procedure_id: str) -> bool:
         """Whether a procedure is filed in the city (not only at a ministry)."""
@@ -238,32 +282,78 @@ class ProcedureRetriever:
         return LEVEL_ORDER.get(doc.level.split(",")[0], 3) < LEVEL_ORDER.get(
             kept.level.split(",")[0], 3)
 
-    def _coverage(self, query: _Query, index: int) -> tuple[float, list[str]]:
-        """The rarity-weighted share of the question's words a procedure contains."""
-        total, hit, words = 0.0, 0.0, []
-        for word in query.units:
-            weight = self._idf(word)
-            total += weight
-            if (self._title.get_scores([word])[index] > 0
-                    or self._body.get_scores([word])[index] > 0):
-                hit += weight
-                words.append(word)
-        return (hit / total if total else 0.0), words
+    def _fit(self, index: int, units: set[str]) -> float:
+        """The share of a procedure's name the question says: "khai tử có yếu tố nước ngoài"
+        fits "Đăng ký khai tử có yếu tố nước ngoài" better than "Đăng ký lại khai tử …"."""
+        words = self._title_words[index]
+        return len(words & units) / len(words) if words else 0.0
 
-    def _decide(self, ranking: tuple[ProcedureScore, ...], matched: dict[str, list[str]],
-                message: NormalizedText, query: _Query) -> Retrieval:
+    def _coverage(self, query: _Query, pool: list[int]) -> dict[int, tuple[float, list[int]]]:
+        """Per candidate: the rarity-weighted share of the question's units it contains, and
+        the message positions of the units it contains."""
+        present: dict[str, np.ndarray] = {}
+        for unit in query.units:
+            for word in unit.words:
+                if word not in present:
+                    present[word] = ((self._title.get_scores([word]) > 0)
+                                     | (self._body.get_scores([word]) > 0))
+        rows = np.array(pool)
+        hits = []
+        for unit in query.units:
+            share = sum(present[word][rows].astype(float) for word in unit.words)
+            hits.append(share / len(unit.words) >= UNIT_SHARE)
+        # a word no procedure has ("world cup", a name) counts, at half weight: a question
+        # of many such words is not about a procedure
+        weights = [max(self._idf(word) for word in unit.words)
+                   * (1.0 if any(word in self._df for word in unit.words) else UNKNOWN_WEIGHT)
+                   for unit in query.units]
+        useful = list(range(len(query.units)))
+        total = sum(weights[k] for k in useful)
+        result: dict[int, tuple[float, list[int]]] = {}
+        for column, index in enumerate(pool):
+            got = [k for k in useful if hits[k][column]]
+            result[index] = ((sum(weights[k] for k in got) / total) if total else 0.0,
+                             [p for k in got for p in query.units[k].positions])
+        return result
+
+    def _evidence(self, positions: list[int], query: _Query) -> float:
+        """How much the question says of a procedure: the rarity of the words it holds
+        ("cảm ơn" holds a word or two of some name, but common ones); an official term a
+        synonym stands for is enough on its own."""
+        held = set(positions)
+        return sum(EVIDENCE if len(unit.words) > 1 else self._idf(unit.words[0])
+                   for unit in query.units if held & set(unit.positions))
+
+    def _decide(self, ranking: tuple[ProcedureScore, ...], matched: dict[str, list[int]],
+                message: NormalizedText, query: _Query, whole: set[str]) -> Retrieval:
+        """Chosen when one leads clearly (or alone has every word of its name said);
+        choices when a few are close or the leader holds too little of the question."""
         top = ranking[0]
-        if top.coverage < SURE_COVERAGE:
-            return Retrieval(ranking)
+        held = {key: frozenset(value) for key, value in matched.items()}
+        if self._evidence(matched[top.id], query) < EVIDENCE:
+            return Retrieval(ranking, positions=held)
         close = tuple(s for s in ranking if s.score >= top.score * CHOICE_SCORE)
-        if len(ranking) > 1 and ranking[1].score >= top.score * CLOSE_SCORE:
+        clear = (len(ranking) == 1 or ranking[1].score < top.score * CLOSE_SCORE
+                 or (top.id in whole and ranking[1].id not in whole))
+        if not clear:
             local = [s for s in close[:MAX_CHOICES] if self._local(s.id)]
-            if len(local) != 1:
-                return Retrieval(ranking, choices=close[:MAX_CHOICES])
-            top = local[0]  # the one a citizen files here; the others are central-only
-        positions = sorted(p for word in matched[top.id] for p in query.positions.get(word, []))
+            if len(local) == 1:
+                top, clear = local[0], True  # the one filed here; the others central-only
+        if not clear or top.coverage < SURE_COVERAGE:
+            # likely, not sure: ask, offering the leaders
+            return Retrieval(ranking, choices=(close if len(close) > 1 else ranking)[
+                :MAX_CHOICES], positions=held)
+        positions = sorted(matched[top.id])
         span = None
         if positions:
             tokens = message.tokens
             span = (tokens[positions[0]].start, tokens[positions[-1]].end)
-        return Retrieval(ranking, chosen=top, span=span)
+        return Retrieval(ranking, chosen=top, span=span, positions=held)
+
+
+@functools.lru_cache(maxsize=4)
+def retriever_for(docs: tuple[ProcedureDoc, ...],
+                  synonyms: tuple[tuple[tuple[str, ...], str], ...]) -> ProcedureRetriever:
+    """The retriever of these procedures and synonyms, built once: an engine with the same
+    knowledge (a new model, a Rasa wrapper, a preview of an unrelated draft) shares it."""
+    return ProcedureRetriever(docs, synonyms)

@@ -8,6 +8,7 @@ procedure with the row version it came from, and a reload after one edit convert
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,12 +74,18 @@ class EditRefused(ValueError):
         self.errors = error.errors()
 
 
+# Converted procedures by (code, row version, city context), shared by every store in the
+# process: a reload after one edit converts one record, and copies of one database (workers,
+# tests) convert once.
+_CONVERTED: dict[tuple[Any, ...], Procedure] = {}
+MAX_CONVERTED = 20_000
+
+
 class CatalogStore:
     """National records in the database."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self._converted: dict[str, tuple[tuple[Any, ...], Procedure]] = {}
 
     async def count(self) -> int:
         """How many records the database holds."""
@@ -229,23 +236,26 @@ class CatalogStore:
         async with self.sessions() as session:
             versions = (await session.execute(select(
                 NationalRecordRow.code, NationalRecordRow.name, NationalRecordRow.updated_at,
-                NationalRecordRow.captured))).all()
+                NationalRecordRow.captured, NationalRecordRow.edits,
+                NationalRecordRow.promoted_by, NationalRecordRow.promoted_at))).all()
             # the same procedure at another level is covered too ("… (thực hiện tại cấp tỉnh)")
-            variants = {variant_key(name) for code, name, _u, _c in versions if code in covered}
-            wanted = {code: (updated, captured, context)
-                      for code, name, updated, captured in versions
-                      if code not in covered and variant_key(name) not in variants}
-            stale = [code for code, version in wanted.items()
-                     if self._converted.get(code, ((),))[0] != version]
+            variants = {variant_key(row.name) for row in versions if row.code in covered}
+            # a row's version: its time stamp has whole seconds only, so the layer counts too
+            wanted = {row.code: (row.code, row.updated_at, row.captured,
+                                 json.dumps(row.edits, sort_keys=True), row.promoted_by,
+                                 row.promoted_at, context)
+                      for row in versions
+                      if row.code not in covered and variant_key(row.name) not in variants}
+            stale = [code for code, key in wanted.items() if key not in _CONVERTED]
+            if len(_CONVERTED) + len(stale) > MAX_CONVERTED:
+                _CONVERTED.clear()
+                stale = list(wanted)
             for start in range(0, len(stale), 500):
                 chunk = stale[start:start + 500]
                 for row in (await session.scalars(select(NationalRecordRow).where(
                         NationalRecordRow.code.in_(chunk)))).all():
-                    self._converted[row.code] = (wanted[row.code], self._convert(
-                        row, city, office_ids))
-        for code in set(self._converted) - set(wanted):
-            del self._converted[code]
-        return [self._converted[code][1] for code in sorted(wanted)]
+                    _CONVERTED[wanted[row.code]] = self._convert(row, city, office_ids)
+        return [_CONVERTED[wanted[code]] for code in sorted(wanted)]
 
     def _convert(self, row: NationalRecordRow, city: City, office_ids: set[str]) -> Procedure:
         promoted_at = row.promoted_at.date() if row.promoted_at else None

@@ -6,7 +6,7 @@ import pytest
 
 from actions import texts
 from actions.base import Services, payload
-from actions.clarify import MAX_CANDIDATES, AskProcedure, Clarify
+from actions.clarify import MAX_CANDIDATES, AskProcedure, Clarify, button_title
 from bot.core.payloads import parse_payload
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
@@ -27,7 +27,9 @@ async def test_ask_procedure_offers_the_closest_procedures_for_the_pending_quest
         parse = parse_payload(button.payload)
         assert parse is not None and parse.intent.name == Intent.PROCEDURE_FEE
         procedure = knowledge.procedures[parse.first("procedure") or ""]
-        assert button.title == procedure.name[:60]
+        assert button.title == button_title(procedure.name)
+        assert len(button.title) <= 60 and procedure.name.startswith(
+            ("Thủ tục ", button.title.rstrip("…")))
     assert result.slots == {"awaiting": "procedure", "pending_intent": Intent.PROCEDURE_FEE}
 
 

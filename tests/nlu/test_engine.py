@@ -16,7 +16,9 @@ def test_the_issue_example(nlu: BuiltinNlu) -> None:
     result = nlu.parse("lam cccd het bao nhieu tien").to_dict()
     assert result["intent"]["name"] == "procedure_fee"
     assert [e["value"] for e in result["entities"] if e["entity"] == "procedure"] == ["can-cuoc"]
-    assert set(result) == {"text", "intent", "intent_ranking", "entities"}
+    assert set(result) == {"text", "intent", "intent_ranking", "entities", "procedure_ranking"}
+    procedure = next(e for e in result["entities"] if e["entity"] == "procedure")
+    assert procedure["code"] == "1.014061; 1.014063; 1.014064"  # the curated entry's codes
     ranking = result["intent_ranking"]
     assert ranking[0]["name"] == "procedure_fee"
     assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
