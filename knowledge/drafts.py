@@ -42,7 +42,8 @@ from knowledge.store import ENTRY_MODELS, Entry, KnowledgeStore, LoadSummary
 from knowledge.tables import AuditRow, KbDraftRow
 
 KB_KINDS = ("procedure", "faq", "office")
-AUDIT_KINDS = (*KB_KINDS, "city", "kb")
+# the catalog layer (corrections, promotions) and the synonym table are audited here too
+AUDIT_KINDS = (*KB_KINDS, "city", "kb", "national", "synonyms")
 HIDEABLE_KINDS = ("procedure", "faq")  # offices have no status: they are always shown
 
 

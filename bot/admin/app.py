@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.admin import auth, dashboard, handoff, inbox, kb, transcripts, users
+from bot.admin import auth, catalog, dashboard, handoff, inbox, kb, transcripts, users
 from bot.admin.web import RELOADER, RUNTIME, STAFF_STORE
 from bot.core.dispatcher import Dispatcher
 from bot.service.composition import Runtime
@@ -45,5 +45,6 @@ def create_admin_app(runtime: Runtime, dispatcher: Dispatcher,
     inbox.add_routes(app)
     handoff.add_routes(app, dispatcher.channels)
     kb.add_routes(app)
+    catalog.add_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -2,7 +2,10 @@
 
 * ``GET /admin/inbox``: questions the bot was unsure of, fell back on, or whose answer got a 👎,
   grouped (the same question asked many ways appears once). For each, the officer picks the
-  right intent and, optionally, the procedure ("Lưu nhãn"), or dismisses it ("Bỏ qua").
+  right intent and, optionally, the procedure ("Lưu nhãn"), or dismisses it ("Bỏ qua"). The
+  procedure is any one the bot answers from, curated or national: typed as its id (the
+  curated ones are suggested), or found with the search box the page's script adds, which
+  asks ``GET /admin/api/procedures?q=`` (``bot/admin/catalog.py``).
 * ``GET /admin/inbox/export.yml``: every labelled example as a Rasa NLU YAML file.
 * ``GET /admin/models``: model versions with their figures, the running one marked;
   "Huấn luyện lại" (retrain in the background; the page follows the job and shows the figures
@@ -70,9 +73,16 @@ def _training(request: web.Request) -> TrainingStore:
 
 
 async def _procedures(request: web.Request) -> list[tuple[str, str]]:
-    """Published procedures as (id, name), by name."""
+    """Published curated procedures as (id, name), by name: the choices offered without a
+    search (any procedure of either tier can be found through ``/admin/api/procedures``)."""
     procedures = await request.app[RUNTIME].stores.knowledge.procedures()
     return sorted(((p.id, p.name) for p in procedures), key=lambda item: item[1])
+
+
+def _live_procedures(request: web.Request) -> dict[str, str]:
+    """Every procedure citizens are answered from now (both tiers), id -> name."""
+    return {p.id: p.name for p in request.app[RUNTIME].pipeline.brain.knowledge.procedures
+            .values()}
 
 
 async def inbox_page(request: web.Request, flash: str | None = None,
@@ -99,7 +109,7 @@ async def label(request: web.Request) -> web.Response:
     if intent not in INBOX_INTENT_LABELS:
         return await inbox_page(request, "Vui lòng chọn ý định đúng của câu hỏi.",
                                 flash_error=True, status=400)
-    names = dict(await _procedures(request))
+    names = _live_procedures(request)
     if procedure and procedure not in names:
         return await inbox_page(request, "Thủ tục đã chọn không có hoặc chưa được công bố.",
                                 flash_error=True, status=400)

@@ -32,6 +32,7 @@ from bot.service.composition import Runtime
 from bot.service.reload import KB_VERSION, Reloader, announce
 from knowledge.clock import utcnow
 from knowledge.drafts import (
+    AUDIT_KINDS,
     HIDEABLE_KINDS,
     KB_KINDS,
     EntryInvalid,
@@ -66,6 +67,7 @@ STATUS_LABELS = {
 ACTION_LABELS = {
     "publish": "Xuất bản", "hide": "Ẩn", "show": "Hiện lại", "delete": "Xóa", "undo": "Hoàn tác",
     "import": "Nạp tệp", "create": "Tạo mới", "update": "Sửa",
+    "promote": "Xác minh cho thành phố", "demote": "Bỏ xác minh",
 }
 MESSAGES = {
     "saved": "Đã lưu nháp. Người dân chưa thấy thay đổi này cho đến khi bạn bấm «Xuất bản».",
@@ -98,7 +100,7 @@ def _kind(request: web.Request) -> str:
     return kind
 
 
-async def _announce(request: web.Request, what: str) -> None:
+async def announce_change(request: web.Request, what: str) -> None:
     """Tell every worker to reload the knowledge base, and reload this one now."""
     runtime, reloader = _live(request)
     user = current_session(request).user.username
@@ -419,7 +421,7 @@ async def submit(request: web.Request) -> web.StreamResponse:
         if action == "publish":
             change = await editor.publish(kind, entry.id, user)
             if change.changed:
-                await _announce(request, f"{kind} {entry.id}")
+                await announce_change(request, f"{kind} {entry.id}")
             raise web.HTTPSeeOther(_entry_url(kind, entry.id,
                                               "published" if change.changed else "unchanged"))
     except EntryInvalid as invalid:
@@ -454,7 +456,7 @@ async def _entry_action(request: web.Request) -> web.StreamResponse:
     except EntryInvalid as invalid:
         return render(request, "error.html", status=400, message=str(invalid))
     if change.changed:
-        await _announce(request, f"{operation} {kind} {entry_id}")
+        await announce_change(request, f"{operation} {kind} {entry_id}")
     message = {"hide": "hidden", "show": "shown", "delete": "deleted",
                "undo": "undone"}[operation]
     if change.after is None:
@@ -529,7 +531,7 @@ async def audit_page(request: web.Request) -> web.Response:
     runtime, _reloader = _live(request)
     kind = request.query.get("kind") or None
     entry_id = request.query.get("entry") or None
-    if kind is not None and kind not in (*KB_KINDS, "city", "kb"):
+    if kind is not None and kind not in AUDIT_KINDS:
         kind = None
     rows = await KbEditor(runtime.stores.knowledge).history(kind, entry_id, limit=200)
     seen: set[tuple[str, str]] = set()
@@ -541,7 +543,8 @@ async def audit_page(request: web.Request) -> web.Response:
         views.append(AuditView(row, field_diffs(row.before, row.after),
                                latest and row.kind in KB_KINDS, row.after is not None))
     return render(request, "kb_audit.html", views=views, kind=kind, entry_id=entry_id,
-                  kind_labels={**KIND_LABELS, "city": "thông tin thành phố", "kb": "cả tệp"},
+                  kind_labels={**KIND_LABELS, "city": "thông tin thành phố", "kb": "cả tệp",
+                               "national": "bản ghi quốc gia", "synonyms": "từ đồng nghĩa"},
                   action_labels=ACTION_LABELS, flash=MESSAGES.get(request.query.get("msg", "")))
 
 
@@ -620,7 +623,7 @@ async def upload_yaml(request: web.Request) -> web.Response:
                                  status=400)
     user = current_session(request).user.username
     summary = await _editor(request).import_bundle(bundle, user, name)
-    await _announce(request, f"import {name}")
+    await announce_change(request, f"import {name}")
     counts = summary.counts().replace("added", "thêm").replace("updated", "cập nhật")
     counts = counts.replace("unchanged", "giữ nguyên")
     return await import_page(request, done=_summary_lines(
@@ -642,7 +645,7 @@ async def upload_faq_csv(request: web.Request) -> web.Response:
                                  upload="csv", status=400)
     user = current_session(request).user.username
     summary = await _editor(request).import_bundle(bundle, user, name)
-    await _announce(request, f"import {name}")
+    await announce_change(request, f"import {name}")
     faqs_added = len(summary.added.get("faqs", []))
     faqs_updated = len(summary.updated.get("faqs", []))
     return await import_page(request, done=_summary_lines(

@@ -31,7 +31,11 @@
       row.querySelectorAll("input, textarea").forEach(function (input) {
         input.name = input.name.replace(/\.\d+\./, "." + index + ".");
         input.id = "f-" + input.name;
-        input.value = "";
+        if (input.type === "checkbox") {
+          input.checked = false;
+        } else {
+          input.value = "";
+        }
         input.removeAttribute("aria-invalid");
         input.removeAttribute("aria-describedby");
         var label = input.getAttribute("aria-label");
@@ -42,6 +46,68 @@
       body.appendChild(row);
       row.querySelector("input, textarea").focus();
     });
+  });
+
+  // Inbox: a search box per question finds any procedure (curated or national) through
+  // /admin/api/procedures and puts the chosen one's id into the procedure field; without
+  // this script the officer types the id.
+  document.querySelectorAll(".procedure-search[data-target]").forEach(function (box) {
+    var target = document.getElementById(box.dataset.target);
+    var search = box.querySelector("input[type=search]");
+    var results = box.querySelector(".procedure-results");
+    var chosen = box.querySelector(".procedure-chosen");
+    var timer = null;
+    var asked = 0;
+    box.hidden = false;
+    var show = function (procedures) {
+      results.textContent = "";
+      if (!procedures.length) {
+        results.textContent = "Không tìm thấy thủ tục nào.";
+        return;
+      }
+      procedures.forEach(function (p) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "procedure-hit";
+        button.textContent = p.name + (p.code ? " (" + p.code + ")" : "") +
+          (p.tier === "national" ? " — bản ghi quốc gia" : "");
+        button.addEventListener("click", function () {
+          target.value = p.id;
+          chosen.textContent = "Đã chọn: " + p.name + " (" + p.id + ")";
+          results.textContent = "";
+        });
+        results.appendChild(button);
+      });
+    };
+    var ask = function () {
+      var query = search.value.trim();
+      var mine = ++asked;
+      if (!query) {
+        results.textContent = "";
+        return;
+      }
+      fetch("/admin/api/procedures?q=" + encodeURIComponent(query), {
+        credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (data) {
+        if (data && mine === asked) {
+          show(data.procedures);
+        }
+      }).catch(function () {});
+    };
+    search.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 200);
+    });
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {  // searching must not submit the label
+        event.preventDefault();
+        clearTimeout(timer);
+        ask();
+      }
+    });
+    target.addEventListener("input", function () { chosen.textContent = ""; });
   });
 
   // Handoff queue: the lists refresh themselves, and the tab title counts who is waiting.
