@@ -22,7 +22,6 @@ from nlu.entities import Gazetteer, pattern_entities
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, normalize
 from nlu.procedure_search import (
-    MAX_CHOICES,
     ProcedureDoc,
     Retrieval,
     retriever_for,
@@ -42,6 +41,7 @@ DEFAULT_OOS_THRESHOLD = 0.25
 SEARCH_EXTRACTOR = "procedure_search"
 WIDER_BY = 0.15  # procedure search overrides a named phrase that covers this much less
 OUT_OF_SCOPE_COVERAGE = 0.85  # out of scope, a searched procedure must hold this much
+NAMED_YIELDS = True  # a named phrase torn with a search leader above it: ask
 SURE_INTENT = 0.5  # an intent this sure that is not about a procedure drops a searched one
 
 
@@ -252,26 +252,25 @@ class BuiltinNlu:
         """The message's entities with the procedure procedure search finds (when no phrase
         named one, or when the search's procedure holds clearly more of the message's words),
         the search's ranking, and the close candidates to ask about."""
-        found = self.retriever.retrieve(message)
         named = next((e for e in entities if e.entity == EntityType.PROCEDURE), None)
+        found = self.retriever.retrieve(message, {
+            e.value: frozenset(i for i, token in enumerate(message.tokens)
+                               if e.start <= token.start < e.end)
+            for e in entities if e.entity == EntityType.PROCEDURE})
         others = [e for e in entities if e.entity != EntityType.PROCEDURE]
         choices = found.choices
         chosen = found.chosen
-        if named is not None:
-            mine = next((s for s in found.ranking if s.id == named.value), None)
-            # a guess overrides a named phrase only when the phrase holds far less
-            best = chosen or (choices[0] if choices and self._narrower(
-                found, choices[0], mine, WIDER_BY * 2) else None)
-            if best is None or best.id == named.value or not self._narrower(
-                    found, best, mine):
-                tagged = [replace(e, code=self._codes.get(e.value, ""))
-                          if e.entity == EntityType.PROCEDURE else e for e in entities]
-                return tagged, found.ranking, ()
-            # the phrase named a broader procedure than the message asks about
-            # ("tạm ngừng hộ kinh doanh" is not "đăng ký hộ kinh doanh"); when unsure, the
-            # named one is among the choices
-            if chosen is None and mine is not None and mine not in choices:
-                choices = (*choices[:MAX_CHOICES - 1], mine)
+        close = {choice.id for choice in choices}
+        leads = bool(found.ranking) and found.ranking[0].id == (named.value if named else "")
+        if named is not None and (
+                (chosen is None and (not choices or (named.value in close
+                                                     and (leads or not NAMED_YIELDS))))
+                or (chosen is not None and chosen.id == named.value)):
+            # search agrees, is torn between it and others, or has nothing to say: the
+            # phrase names the procedure
+            tagged = [replace(e, code=self._codes.get(e.value, ""))
+                      if e.entity == EntityType.PROCEDURE else e for e in entities]
+            return tagged, found.ranking, ()
         if chosen is None or found.span is None:
             return others, found.ranking, choices
         start, end = found.span

@@ -17,8 +17,9 @@ nearest the citizen.
 from __future__ import annotations
 
 import functools
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -29,11 +30,18 @@ from rapidfuzz import fuzz, process
 from nlu.normalize import NormalizedText, normalize
 from nlu.types import ProcedureScore
 
+# bm25s logs every index it builds at DEBUG through a handler of its own
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
 TOP = 5
 POOL = 40  # candidates rescored by coverage and name fit
+PHRASE_WEIGHT = 1.0  # an official term's weight, per word, against a word said alone
+PHRASE_BOOST = 1.2  # a procedure a known phrase of the message names
+RAW_EXP = 1.0  # weight (exponent) of the BM25 score against coverage and name fit
 NAME_FIT = 0.5  # weight of the name-fit bonus
 EXPANSION_WORDS = 1.5  # an official term a synonym stands for weighs as much as this many words
 UNKNOWN_WEIGHT = 0.5  # weight of a word no procedure has, against a rare known word
+BODY_CREDIT = 0.5  # a question's word found only in a procedure's papers, not its name
 UNIT_SHARE = 0.6  # share of an official term's words a procedure must contain
 EVIDENCE = 6.0  # rarity (summed idf) of what the question says of the chosen procedure
 BODY_WEIGHT = 0.35  # the records' own words count less than their names
@@ -132,6 +140,7 @@ class ProcedureRetriever:
                  synonyms: Sequence[tuple[Sequence[str], str]] = ()) -> None:
         self.docs = list(docs)
         self._by_id = {doc.id: doc for doc in self.docs}
+        self._index = {doc.id: index for index, doc in enumerate(self.docs)}
         self._synonyms: list[tuple[list[str], list[str]]] = []
         for phrases, meaning in synonyms:
             target = _plain(meaning)
@@ -226,8 +235,12 @@ class ProcedureRetriever:
         return np.asarray(self._title.get_scores(terms)
                           + BODY_WEIGHT * self._body.get_scores(terms))
 
-    def retrieve(self, message: NormalizedText | str) -> Retrieval:
-        """The procedures a question is likeliest about, and how sure that is."""
+    def retrieve(self, message: NormalizedText | str,
+                 named: Mapping[str, frozenset[int]] | None = None) -> Retrieval:
+        """The procedures a question is likeliest about, and how sure that is. ``named``:
+        procedures a known phrase of the message names ("sổ đỏ"), with the phrase's token
+        positions; they weigh more, unless the phrase is part of a longer everyday phrase
+        ("đổi sổ đỏ" is not "sổ đỏ")."""
         if isinstance(message, str):
             message = normalize(message)
         if not self.docs:
@@ -235,6 +248,9 @@ class ProcedureRetriever:
         query = self._query(message)
         if not query.units:
             return Retrieval()
+        longer = [set(unit.positions) for unit in query.units if len(unit.words) > 1]
+        boosted = {procedure_id for procedure_id, at in (named or {}).items()
+                   if not any(at < phrase for phrase in longer)}
         scores = self._scores(_grams(query.words))
         for expansion in query.expansions:
             scores = scores + self._scores(_grams(expansion)) * (EXPANSION_WORDS
@@ -252,12 +268,17 @@ class ProcedureRetriever:
             if kept is None or self._prefer(doc, self.docs[kept], scores[index],
                                             scores[kept]):
                 best[key] = int(index)
+        for procedure_id in boosted:
+            index = self._index.get(procedure_id)
+            if index is not None and index not in best.values():
+                best[procedure_id] = index
         pool = sorted(best.values(), key=lambda i: -scores[i])
         covered = self._coverage(query, pool)
         said = {word for unit in query.units for word in unit.words}
-        ranked = sorted(((float(scores[i] / scores[pool[0]]) * covered[i][0]
+        ranked = sorted(((float(scores[i] / scores[pool[0]]) ** RAW_EXP * covered[i][0]
                           * (1 + NAME_FIT * self._fit(i, said))
-                          * (1.0 if self._local(self.docs[i].id) else CENTRAL_ONLY), i)
+                          * (1.0 if self._local(self.docs[i].id) else CENTRAL_ONLY)
+                          * (PHRASE_BOOST if self.docs[i].id in boosted else 1.0), i)
                          for i in pool), reverse=True)[:TOP]
         whole = {self.docs[i].id for _s, i in ranked if self._fit(i, said) >= WHOLE_NAME}
         ranking = tuple(
@@ -283,36 +304,46 @@ class ProcedureRetriever:
             kept.level.split(",")[0], 3)
 
     def _fit(self, index: int, units: set[str]) -> float:
-        """The share of a procedure's name the question says: "khai tử có yếu tố nước ngoài"
-        fits "Đăng ký khai tử có yếu tố nước ngoài" better than "Đăng ký lại khai tử …"."""
+        """The share of a procedure's name the question says, weighted by rarity: "khai tử
+        có yếu tố nước ngoài" fits "Đăng ký khai tử có yếu tố nước ngoài" better than
+        "Đăng ký lại khai tử …"."""
         words = self._title_words[index]
-        return len(words & units) / len(words) if words else 0.0
+        if not words:
+            return 0.0
+        total = sum(self._idf(word) for word in words)
+        return sum(self._idf(word) for word in words & units) / total
 
     def _coverage(self, query: _Query, pool: list[int]) -> dict[int, tuple[float, list[int]]]:
         """Per candidate: the rarity-weighted share of the question's units it contains, and
         the message positions of the units it contains."""
-        present: dict[str, np.ndarray] = {}
+        named: dict[str, np.ndarray] = {}  # word -> in the name or an alias, per candidate
+        said: dict[str, np.ndarray] = {}  # word -> anywhere in the procedure's words
+        rows = np.array(pool)
         for unit in query.units:
             for word in unit.words:
-                if word not in present:
-                    present[word] = ((self._title.get_scores([word]) > 0)
-                                     | (self._body.get_scores([word]) > 0))
-        rows = np.array(pool)
-        hits = []
+                if word not in named:
+                    named[word] = (self._title.get_scores([word]) > 0)[rows]
+                    said[word] = named[word] | (self._body.get_scores([word]) > 0)[rows]
+        credit = []  # per unit, per candidate: 1 in the name, BODY_CREDIT in its words only
         for unit in query.units:
-            share = sum(present[word][rows].astype(float) for word in unit.words)
-            hits.append(share / len(unit.words) >= UNIT_SHARE)
+            in_name = sum(named[word].astype(float) for word in unit.words) / len(unit.words)
+            in_words = sum(said[word].astype(float) for word in unit.words) / len(unit.words)
+            credit.append(np.where(in_name >= UNIT_SHARE, 1.0,
+                                   np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0)))
         # a word no procedure has ("world cup", a name) counts, at half weight: a question
         # of many such words is not about a procedure
-        weights = [max(self._idf(word) for word in unit.words)
+        # an everyday phrase weighs as the official words it stands for
+        weights = [(max(self._idf(word) for word in unit.words) if len(unit.words) == 1
+                    else PHRASE_WEIGHT * sum(self._idf(word) for word in set(unit.words)))
                    * (1.0 if any(word in self._df for word in unit.words) else UNKNOWN_WEIGHT)
                    for unit in query.units]
         useful = list(range(len(query.units)))
         total = sum(weights[k] for k in useful)
         result: dict[int, tuple[float, list[int]]] = {}
         for column, index in enumerate(pool):
-            got = [k for k in useful if hits[k][column]]
-            result[index] = ((sum(weights[k] for k in got) / total) if total else 0.0,
+            got = [k for k in useful if credit[k][column] > 0]
+            result[index] = ((sum(weights[k] * credit[k][column] for k in got) / total)
+                             if total else 0.0,
                              [p for k in got for p in query.units[k].positions])
         return result
 
@@ -339,7 +370,7 @@ class ProcedureRetriever:
             local = [s for s in close[:MAX_CHOICES] if self._local(s.id)]
             if len(local) == 1:
                 top, clear = local[0], True  # the one filed here; the others central-only
-        if not clear or top.coverage < SURE_COVERAGE:
+        if not clear or (top.coverage < SURE_COVERAGE and top.id not in whole):
             # likely, not sure: ask, offering the leaders
             return Retrieval(ranking, choices=(close if len(close) > 1 else ranking)[
                 :MAX_CHOICES], positions=held)

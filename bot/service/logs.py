@@ -111,5 +111,4 @@ def configure_logging(level: int | str = logging.WARNING, fmt: str = "text",
     handler._egovbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("bm25s").setLevel(logging.INFO)  # not a line per index it builds
     return handler

@@ -175,3 +175,17 @@ async def test_a_synonym_staff_add_is_used_without_retraining(store: KnowledgeSt
                                                      meaning="đăng ký khai sinh")], "can-bo")
     after = BuiltinNlu(shipped_model, lexicon_of(await KnowledgeSnapshot.load(store)))
     assert after.parse(question).first(EntityType.PROCEDURE) == "khai-sinh"
+
+
+def test_the_shipped_synonym_table_has_each_phrase_once() -> None:
+    """The officers' editor refuses a phrase on two rows; the shipped table must load there."""
+    from collections import Counter
+
+    from bot.service.settings import Settings as Shipped
+    from knowledge.synonyms import SYNONYMS_FILE, read_synonyms
+    from nlu.normalize import fold
+
+    synonyms = read_synonyms(Shipped().knowledge_dir / SYNONYMS_FILE)
+    assert len(synonyms) > 50
+    counts = Counter(fold(phrase) for synonym in synonyms for phrase in synonym.phrases)
+    assert [phrase for phrase, count in counts.items() if count > 1] == []
