@@ -148,8 +148,6 @@ async def test_parse_reports_the_procedure_its_code_and_a_ranking(runtime: Runti
     assert runtime.pipeline.brain.nlu.parse("bao nhiêu tiền").procedure_ranking == ()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: the curated 'chứng thực chữ ký' phrase still "
-                   "wins over the closer 'người dịch' records instead of asking")
 async def test_close_candidates_are_offered_as_buttons(runtime: Runtime) -> None:
     replies = await ask(runtime, "chứng thực chữ ký người dịch cần gì")
     reply = replies[-1]
