@@ -1,5 +1,6 @@
 # egovbot: `make run` starts the service, `make test` checks everything (CI), `make check` is the
 # fast tier to run while working (ruff, mypy and the tests not marked slow). All install first.
+# Tests run in two pytest-xdist workers: these machines have two cores.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,14 +37,14 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 pytest: $(STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck pytest
 
 # The fast tier: no browser, worker processes, PostgreSQL/Redis or fuzzing (see the `slow`
 # marker in pyproject.toml). The whole -m expression: it replaces addopts' `-m 'not rasa'`.
 check: lint typecheck
-	$(BIN)/pytest -q -m "not slow and not rasa"
+	$(BIN)/pytest -q -n 2 -m "not slow and not rasa"
 
 bench: $(STAMP)
 	$(BIN)/python bench/nlu.py

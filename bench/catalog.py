@@ -51,7 +51,8 @@ from nlu.rasa_data import load_training_data
 
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"heldout": DATA / "catalog_questions_heldout.yaml",
-        "dev": DATA / "catalog_questions_dev.yaml"}
+        "dev": DATA / "catalog_questions_dev.yaml",
+        "dev2": DATA / "catalog_questions_dev2.yaml"}
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,43 @@ async def import_whole(settings: Settings, capture: Path) -> tuple[float, int]:
         await engine.dispose()
 
 
+async def serve_memory(with_catalog: bool, questions: list[str],
+                       work: Path) -> tuple[float, float]:
+    """Resident memory (MB) of ``egovbot serve`` after start-up, and its high-water mark
+    after answering the questions through ``/model/parse``: with the shipped knowledge, or
+    with a copy of it that has no national catalog."""
+    import shutil
+
+    import aiohttp
+
+    from bench.compare_rasa import Server, free_port
+
+    knowledge = work / ("with" if with_catalog else "without")
+    shutil.copytree(Settings().knowledge_dir, knowledge)
+    if not with_catalog:
+        (knowledge / CATALOG_FILE).unlink()
+    port = free_port()
+    os.environ.update({"EGOVBOT_DATA_DIR": str(work / f"var-{knowledge.name}"),
+                       "EGOVBOT_KNOWLEDGE_DIR": str(knowledge), "EGOVBOT_PORT": str(port)})
+    command = [sys.executable, "-m", "bot.cli", "serve"]
+    async with Server(command, port, work / f"serve-{knowledge.name}.log", "/readyz") as server:
+        assert server.process is not None
+        started = rss_mb(server.process.pid)
+        async with aiohttp.ClientSession() as session:
+            for text in questions:
+                async with session.post(server.url + "/model/parse", json={"text": text}) as r:
+                    await r.read()
+        return started, server.peak_mb()
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 async def build(settings: Settings) -> tuple[KnowledgeSnapshot, KnowledgeSnapshot, Any]:
     """The full snapshot (both tiers, from a freshly seeded database) and the curated one."""
     engine, store = await open_knowledge(settings)
@@ -225,6 +263,20 @@ def main() -> int:
         saved, rebuilt = asyncio.run(reload_after_edit(fresh))
         print(f"publishing one edit of a national record: saved in {saved:.2f} s, knowledge "
               f"and procedure search rebuilt in {rebuilt:.2f} s (target <= 2 s)")
+    if not args.quick:
+        texts = [q.text for q in read_questions(SETS[args.set])]
+        saved_env = dict(os.environ)
+        with tempfile.TemporaryDirectory() as work:
+            memory = {label: asyncio.run(serve_memory(label == "catalog", texts, Path(work)))
+                      for label in ("curated", "catalog")}
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for label, (after_start, peak) in memory.items():
+            print(f"egovbot serve, {label:8s}: {after_start:.0f} MB after start-up, peak "
+                  f"{peak:.0f} MB after {len(texts)} parses")
+        print(f"resident memory, catalog - curated: "
+              f"{memory['catalog'][1] - memory['curated'][1]:+.0f} MB at peak "
+              f"(target <= +100 MB)")
     if args.capture is not None:
         with tempfile.TemporaryDirectory() as data_dir:
             seconds, count = asyncio.run(import_whole(Settings(data_dir=Path(data_dir)),

@@ -22,6 +22,7 @@ from nlu.entities import Gazetteer, pattern_entities
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, normalize
 from nlu.procedure_search import (
+    MAX_CHOICES,
     ProcedureDoc,
     Retrieval,
     retriever_for,
@@ -42,6 +43,8 @@ SEARCH_EXTRACTOR = "procedure_search"
 WIDER_BY = 0.15  # procedure search overrides a named phrase that covers this much less
 OUT_OF_SCOPE_COVERAGE = 0.85  # out of scope, a searched procedure must hold this much
 NAMED_YIELDS = True  # a named phrase torn with a search leader above it: ask
+RESCUE_EVIDENCE = 12.0  # search this sure of a procedure keeps it when "out of scope" …
+RESCUE_INTENT = 0.05  # … if some question about a procedure is at least this likely
 SURE_INTENT = 0.5  # an intent this sure that is not about a procedure drops a searched one
 
 
@@ -194,6 +197,7 @@ class BuiltinNlu:
         self.extractor = EntityExtractor(lexicon, model.synonyms)
         self.retriever = retriever_for(lexicon.documents, lexicon.synonyms)
         self._codes = {doc.id: doc.code for doc in lexicon.documents}
+        self._names = {doc.id: doc.name for doc in lexicon.documents}
 
     def with_lexicon(self, lexicon: Lexicon) -> BuiltinNlu:
         """The same model with new procedure and place phrases."""
@@ -215,7 +219,7 @@ class BuiltinNlu:
         the question's own: "làm lại sổ đỏ bị mất")."""
         message = normalize(text)
         phrased = self.extractor.extract(message)
-        entities, procedures, choices = self.resolve_procedure(message, phrased)
+        entities, procedures, choices, evidence = self.resolve_procedure(message, phrased)
         if not message.tokens:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0)
             return ParseResult(text, top, (top,), tuple(entities), self.engine_name)
@@ -223,7 +227,15 @@ class BuiltinNlu:
         top = ranking[0]
         if top.confidence < self.oos_threshold:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0 - top.confidence)
-        gate = (OUT_OF_SCOPE_COVERAGE if top.name == Intent.OUT_OF_SCOPE
+        # out of scope, a searched procedure must hold nearly all the words, unless search
+        # says a lot of it and the message reads somewhat like a question about one: a long
+        # question in a citizen's own words about a procedure the classifier never saw ("bà
+        # tôi mất rồi có phải đi xóa hộ khẩu không") reads as out of scope, and the policy
+        # answers about the procedure all the same
+        about = max((i.confidence for i in ranking if i.name in PROCEDURE_INTENTS), default=0.0)
+        kept = evidence >= RESCUE_EVIDENCE and about >= RESCUE_INTENT
+        gate = (0.0 if top.name == Intent.OUT_OF_SCOPE and kept
+                else OUT_OF_SCOPE_COVERAGE if top.name == Intent.OUT_OF_SCOPE
                 else 2.0 if top.name not in PROCEDURE_INTENTS and top.confidence >= SURE_INTENT
                 else 0.0)
         if gate:
@@ -235,6 +247,12 @@ class BuiltinNlu:
                 choices = ()
         return ParseResult(text, top, tuple(ranking), tuple(entities), self.engine_name,
                            procedures, choices)
+
+    def _score_of(self, named: Entity, found: Retrieval) -> ProcedureScore:
+        """The named procedure as search scored it (or unscored, when it ranked lower)."""
+        return next((s for s in found.ranking if s.id == named.value),
+                    ProcedureScore(named.value, self._codes.get(named.value, ""),
+                                   self._names.get(named.value, named.value), 0.0))
 
     @staticmethod
     def _narrower(found: Retrieval, best: ProcedureScore, named: ProcedureScore | None,
@@ -248,10 +266,11 @@ class BuiltinNlu:
                 and ours <= found.positions.get(best.id, frozenset()))
 
     def resolve_procedure(self, message: NormalizedText, entities: list[Entity]) -> tuple[
-            list[Entity], tuple[ProcedureScore, ...], tuple[ProcedureScore, ...]]:
+            list[Entity], tuple[ProcedureScore, ...], tuple[ProcedureScore, ...], float]:
         """The message's entities with the procedure procedure search finds (when no phrase
         named one, or when the search's procedure holds clearly more of the message's words),
-        the search's ranking, and the close candidates to ask about."""
+        the search's ranking, the close candidates to ask about, and how much the message
+        says of the search's leader."""
         named = next((e for e in entities if e.entity == EntityType.PROCEDURE), None)
         found = self.retriever.retrieve(message, {
             e.value: frozenset(i for i, token in enumerate(message.tokens)
@@ -270,12 +289,16 @@ class BuiltinNlu:
             # phrase names the procedure
             tagged = [replace(e, code=self._codes.get(e.value, ""))
                       if e.entity == EntityType.PROCEDURE else e for e in entities]
-            return tagged, found.ranking, ()
+            return tagged, found.ranking, (), found.evidence
         if chosen is None or found.span is None:
-            return others, found.ranking, choices
+            if named is not None and choices and named.value not in close:
+                # the procedure the citizen's phrase names stays one of the buttons
+                choices = (*choices[:MAX_CHOICES - 1], self._score_of(named, found))
+            return others, found.ranking, choices, found.evidence
         start, end = found.span
         if any(start < e.end and e.start < end for e in others):
             start, end = start, start  # a span shared with a code or place: keep the value
         entity = Entity(EntityType.PROCEDURE, chosen.id, start, end, chosen.coverage,
                         message.original[start:end], SEARCH_EXTRACTOR, chosen.code)
-        return sorted([*others, entity], key=lambda e: e.start), found.ranking, ()
+        return (sorted([*others, entity], key=lambda e: e.start), found.ranking, (),
+                found.evidence)

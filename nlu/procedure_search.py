@@ -102,6 +102,7 @@ class Retrieval:
     choices: tuple[ProcedureScore, ...] = ()
     span: tuple[int, int] | None = None
     positions: dict[str, frozenset[int]] = field(default_factory=dict)  # id -> tokens it holds
+    evidence: float = 0.0  # how much the question says of the leader (summed rarity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +362,9 @@ class ProcedureRetriever:
         choices when a few are close or the leader holds too little of the question."""
         top = ranking[0]
         held = {key: frozenset(value) for key, value in matched.items()}
-        if self._evidence(matched[top.id], query) < EVIDENCE:
-            return Retrieval(ranking, positions=held)
+        evidence = self._evidence(matched[top.id], query)
+        if evidence < EVIDENCE:
+            return Retrieval(ranking, positions=held, evidence=evidence)
         close = tuple(s for s in ranking if s.score >= top.score * CHOICE_SCORE)
         clear = (len(ranking) == 1 or ranking[1].score < top.score * CLOSE_SCORE
                  or (top.id in whole and ranking[1].id not in whole))
@@ -373,13 +375,13 @@ class ProcedureRetriever:
         if not clear or (top.coverage < SURE_COVERAGE and top.id not in whole):
             # likely, not sure: ask, offering the leaders
             return Retrieval(ranking, choices=(close if len(close) > 1 else ranking)[
-                :MAX_CHOICES], positions=held)
+                :MAX_CHOICES], positions=held, evidence=evidence)
         positions = sorted(matched[top.id])
         span = None
         if positions:
             tokens = message.tokens
             span = (tokens[positions[0]].start, tokens[positions[-1]].end)
-        return Retrieval(ranking, chosen=top, span=span, positions=held)
+        return Retrieval(ranking, chosen=top, span=span, positions=held, evidence=evidence)
 
 
 @functools.lru_cache(maxsize=4)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from knowledge.catalog.record import FilingMode, FilingWay, NationalRecord
@@ -48,6 +49,7 @@ def procedure_id(code: str) -> str:
     return ID_PREFIX + re.sub(r"[^a-z0-9]+", "-", code.lower()).strip("-")
 
 
+@lru_cache(maxsize=16384)  # every brain build asks again for the same names
 def variant_key(name: str) -> str:
     """A name without its level ("… (thực hiện tại cấp tỉnh)"): records with the same key
     are one procedure filed at different levels, one choice for a citizen."""

@@ -160,6 +160,29 @@ async def test_close_candidates_are_offered_as_buttons(runtime: Runtime) -> None
     assert all(p is not None and p.intent.name == Intent.PROCEDURE_DOCUMENTS for p in chosen)
 
 
+async def test_a_long_question_in_everyday_words_is_not_turned_away(runtime: Runtime) -> None:
+    # the classifier, trained on the curated procedures' questions, reads this as out of
+    # scope; procedure search says a lot of one record, so the bot answers from it
+    question = ("em muốn khoan giếng lấy nước ngầm dùng cho gia đình thì có phải đăng ký "
+                "khai thác nước dưới đất không")
+    parse = runtime.pipeline.brain.nlu.parse(question)
+    assert parse.first(EntityType.PROCEDURE) == procedure_id("1.001662")
+    text = (await ask(runtime, question))[-1].text
+    assert "nước dưới đất" in text and "mẫu thủ tục chung toàn quốc" in text
+    # a question that only shares words with some records stays out of scope
+    off_topic = (await ask(runtime, "lãi suất tiết kiệm ngân hàng nào cao nhất", "78"))[-1]
+    assert off_topic.text == texts.OUT_OF_SCOPE
+
+
+async def test_a_procedure_the_citizen_named_stays_among_the_choices(runtime: Runtime) -> None:
+    # "đăng ký xe" names the curated procedure; search prefers three national records that
+    # say "online" — the bot asks, and the one the citizen named is one of the buttons
+    reply = (await ask(runtime, "đăng ký xe online trên cổng dịch vụ công được chưa"))[-1]
+    assert reply.text == texts.ASK_PROCEDURE
+    chosen = [parse_payload(b.payload) for b in reply.buttons]
+    assert "dang-ky-xe" in [p.first(EntityType.PROCEDURE) for p in chosen if p is not None]
+
+
 async def test_a_synonym_staff_add_is_used_without_retraining(store: KnowledgeStore,
                                                               shipped_model: NluModel) -> None:
     from bot.core.brain import lexicon_of
