@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -122,12 +123,32 @@ class _Query:
 
 
 def _grams(words: Sequence[str]) -> list[str]:
-    return [*words, *(f"{a}_{b}" for a, b in pairwise(words))]
+    # one copy of each pair: indexing the catalog would otherwise make a million strings
+    return [*words, *(sys.intern(f"{a}_{b}") for a, b in pairwise(words))]
 
 
-@functools.lru_cache(maxsize=65536)
-def _plain_words(text: str) -> tuple[str, ...]:
-    return tuple(word for token in normalize(text).tokens for word in token.plain.split())
+def _words_of(text: str) -> tuple[str, ...]:
+    # one copy of each word: the catalog's bodies say "giấy", "tờ", "khai" a million times
+    return tuple(sys.intern(word) for token in normalize(text).tokens
+                 for word in token.plain.split())
+
+
+_plain_words = functools.lru_cache(maxsize=65536)(_words_of)  # questions and names repeat
+_BODIES: dict[tuple[str, int], str] = {}  # (id, hash of its text) -> its words, spaced
+
+
+def _body_words(doc: ProcedureDoc) -> list[str]:
+    """A procedure's name and words, as words; kept by a small key (not the long text) and
+    as one plain string (a byte a letter), so a reload after one edit reads one record
+    again, not all, and the catalog's bodies take a few MB."""
+    text = f"{doc.name} {doc.words}"
+    key = (doc.id, hash(text))
+    words = _BODIES.get(key)
+    if words is None:
+        if len(_BODIES) > 20_000:
+            _BODIES.clear()
+        words = _BODIES[key] = " ".join(_words_of(text))
+    return [sys.intern(word) for word in words.split()]
 
 
 def _plain(text: str) -> list[str]:
@@ -161,7 +182,7 @@ class ProcedureRetriever:
         for doc in self.docs:
             title = _plain(" ".join((doc.name, *doc.aliases)))
             self._title_words.append(frozenset(_plain(doc.name)) - QUESTION_WORDS - NAME_FILLER)
-            body = _plain(f"{doc.name} {doc.words}")
+            body = _body_words(doc)
             self.vocabulary.update(title)
             self.vocabulary.update(body)
             titles.append(_grams(title))

@@ -9,6 +9,7 @@ tested against, not only ours.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -127,8 +128,16 @@ def load_training_data(paths: Iterable[Path | str]) -> TrainingData:
     """Read Rasa NLU YAML files (a directory means every .yml/.yaml file under it)."""
     data = TrainingData()
     for path in _expand(paths):
-        data = data.merge(_load_file(path))
+        stat = path.stat()
+        data = data.merge(_load_file_once(path, stat.st_mtime_ns, stat.st_size))
     return data
+
+
+@functools.lru_cache(maxsize=32)
+def _load_file_once(path: Path, mtime_ns: int, size: int) -> TrainingData:
+    """A file read once per version: every start and test reads the shipped data. The
+    result is only ever merged into a new TrainingData, never changed."""
+    return _load_file(path)
 
 
 def _expand(paths: Iterable[Path | str]) -> Iterator[Path]:

@@ -20,6 +20,7 @@ from bot.service.bootstrap import build_nlu, open_knowledge
 from bot.service.coordination.locks import RedisConversationLocks
 from bot.service.coordination.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from bot.service.coordination.redis_client import connect
+from bot.service.memory import release_freed_memory
 from bot.service.settings import Settings
 from bot.storage.batch import WriteBatcher
 from bot.storage.stores import Stores, build_stores
@@ -95,6 +96,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
     )
     locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
     brain = build_brain(knowledge, nlu, services, build_actions())
+    release_freed_memory()  # the catalog's load leaves freed pages behind
     pipeline = Pipeline(brain, stores.conversations,
                         dt.timedelta(minutes=settings.state_ttl_minutes), locks)
     return Runtime(settings, engine, stores, dossiers, pipeline, batcher, redis)

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from bot.service.composition import Runtime
 from bot.service.coordination.reload_signal import listen_for_reload, publish_reload
+from bot.service.memory import release_freed_memory
 from bot.service.tasks import stop_task
 from bot.storage.key_values import KeyValueStore
 from knowledge.snapshot import KnowledgeSnapshot
@@ -46,6 +47,7 @@ async def reload_knowledge(runtime: Runtime) -> None:
     """Rebuild the brain (knowledge snapshot and NLU lexicon) from the database now."""
     snapshot = await KnowledgeSnapshot.load(runtime.stores.knowledge)
     runtime.pipeline.brain = runtime.pipeline.brain.with_knowledge(snapshot)
+    release_freed_memory()
 
 
 def use_model(runtime: Runtime, path: Path) -> None:

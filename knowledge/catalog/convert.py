@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from knowledge.catalog.record import FilingMode, FilingWay, NationalRecord
 from knowledge.schema import City, Procedure, Tier, UnverifiedField
 from nlu.normalize import fold
@@ -177,7 +179,7 @@ def to_procedure(record: NationalRecord, city: City, office_ids: set[str],
     fields = record_fields(record, city, office_ids)
     fields.update({key: value for key, value in (edits or {}).items() if key in EDITABLE})
     promoted = promoted_by is not None and promoted_at is not None
-    return Procedure.model_validate({
+    procedure = Procedure.model_validate({
         "tier": Tier.VERIFIED if promoted else Tier.NATIONAL,
         "id": procedure_id(record.code),
         "code": record.code,
@@ -187,3 +189,29 @@ def to_procedure(record: NationalRecord, city: City, office_ids: set[str],
         "checked_by": promoted_by if promoted else None,
         "unverified": {} if promoted else _flags(record),
     })
+    _share_texts(procedure)
+    return procedure
+
+
+_SHARED: dict[str, str] = {}  # one copy of each text the records repeat
+_SHARED_LIMIT = 200_000
+
+
+def _share_texts(value: Any) -> Any:
+    """The value with each text in it replaced, in place, by one shared copy: thousands of
+    records repeat the same papers, steps, laws and bodies, about half of the catalog's
+    text. (The schema strips every text, which copies it, so this runs after validation.)"""
+    if type(value) is str:  # not an enum's value, which must stay the enum
+        if len(_SHARED) >= _SHARED_LIMIT:
+            _SHARED.clear()
+        return _SHARED.setdefault(value, value)
+    if isinstance(value, BaseModel):
+        fields = value.__dict__
+        for name in type(value).model_fields:
+            fields[name] = _share_texts(fields[name])
+    elif isinstance(value, list):
+        value[:] = [_share_texts(item) for item in value]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _share_texts(item)
+    return value

@@ -37,6 +37,7 @@ def test_parse_reads_stdin_lines(capsys: pytest.CaptureFixture[str],
     assert [json.loads(line)["intent"]["name"] for line in lines] == ["greet", "human_handoff"]
 
 
+@pytest.mark.slow  # over ~2 s
 def test_train_then_test_writes_a_report(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nlu", "train"]) == 0
@@ -61,6 +62,7 @@ def test_kb_load_is_idempotent_and_export_round_trips(tmp_path: Path,
     assert "added 0, updated 0" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # over ~2 s
 def test_kb_load_of_a_bad_file_loads_nothing(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     kb = tmp_path / "kb"

@@ -62,6 +62,7 @@ def egovbot(*args: str, env: dict[str, str],
     return run([sys.executable, "-m", "bot.cli", *args], env, stdin)
 
 
+@pytest.mark.slow  # over ~2 s
 def test_make_chat_starts_the_console_chat(tmp_path: Path, trained: None) -> None:
     # -o: take the installed environment as it is (never reinstall from a test)
     done = run(["make", "-s", "-o", ".venv/.installed", "chat"], environment(tmp_path),
@@ -116,6 +117,7 @@ def free_port() -> int:
         return port
 
 
+@pytest.mark.slow  # over ~2 s
 def test_serve_on_a_port_in_use_says_which_setting_to_change(tmp_path: Path,
                                                               trained: None) -> None:
     with listening() as taken:
@@ -136,6 +138,7 @@ def test_serve_with_the_simulator_port_set_and_in_use_says_so(tmp_path: Path,
         f"error: port {taken} is in use: set EGOVBOT_SIMULATOR_PORT to a free port"]
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_serve_takes_a_free_simulator_port_when_the_default_is_taken(
         tmp_path: Path, trained: None) -> None:
     port = free_port()
@@ -174,6 +177,7 @@ async def test_serve_takes_a_free_simulator_port_when_the_default_is_taken(
     assert process.returncode == 0
 
 
+@pytest.mark.slow  # over ~2 s
 def test_users_add_with_a_piped_password_needs_the_flag(tmp_path: Path) -> None:
     env = environment(tmp_path)
     refused = egovbot("users", "add", "minh", "--role", "staff", env=env,

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from knowledge.catalog.importer import (
     capture_date,
     compare,
@@ -207,6 +209,7 @@ def test_a_second_import_says_what_changed(tmp_path: Path) -> None:
         ("1.000003",), ("1.000001",), ("1.000002",))
 
 
+@pytest.mark.slow  # over ~2 s
 def test_the_command_prints_the_report_and_writes_the_records(tmp_path: Path) -> None:
     capture = write_capture(tmp_path / "capture.jsonl",
                             [json.dumps(raw_record("1.000001")), "oops"])

@@ -367,6 +367,7 @@ async def test_outside_office_hours_the_citizen_is_told_when_and_the_hotline(
     assert "ngoài giờ" not in inside.text and HOTLINE in inside.text
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_the_queue_page_shows_whether_officers_are_at_work(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     settings = handoff_settings(tmp_path, office_hours_schedule="", office_holidays="")

@@ -366,6 +366,7 @@ async def test_the_active_model_is_served_after_a_restart(
         assert await parse_intent(service, ASK_THIS[0]) != "help"
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_a_failing_evaluation_fails_the_job_and_changes_nothing(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     broken = tmp_path / "broken-test.yml"

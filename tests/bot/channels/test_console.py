@@ -28,6 +28,7 @@ async def test_scripted_console_with_numbered_buttons(runtime: Runtime) -> None:
     assert "không đọc tới đây" not in out
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_state_survives_a_restart_and_expires(tmp_path: Path,
                                                     shipped_model: NluModel) -> None:
     settings = Settings(data_dir=tmp_path / "var", state_ttl_minutes=30)

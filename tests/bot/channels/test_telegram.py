@@ -395,6 +395,7 @@ def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
 # Polling mode, the webhook command, the registry
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_polling_mode_feeds_updates_from_get_updates(
         tmp_path: Path, shipped_model: NluModel, simulator: str,
         telegram_api: FakeTelegramApi) -> None:

@@ -367,6 +367,7 @@ async def test_other_events_get_200_and_no_reply(bot: ZaloBot) -> None:
     assert bot.fake.sent == []
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_the_uncertain_facts_are_settings(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     fake = FakeZalo(signature_scheme="hmac-sha256", mac_prefix=True)

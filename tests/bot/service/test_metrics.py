@@ -160,6 +160,7 @@ async def test_status_api_errors_and_circuit_state(service: Client, simulator: s
     assert moved(refused, closed, "egovbot_status_api_lookups_total") == 1
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_telegram_send_retries_by_reason_and_messages_out(
         tmp_path: Path, shipped_model: NluModel, simulator: str,
         telegram_api: FakeTelegramApi) -> None:
@@ -182,6 +183,7 @@ async def test_telegram_send_retries_by_reason_and_messages_out(
         await client.close()
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_zalo_send_retries_by_reason_and_messages_out(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     fake = FakeZalo()
@@ -213,6 +215,7 @@ class FakeQueue:
         self.in_flight = in_flight
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_queue_depth_and_rasa_counters_are_read_at_scrape_time(service: Client) -> None:
     gc.collect()
     before = await scrape(service)

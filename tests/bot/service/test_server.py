@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.admin.web import STAFF_STORE
@@ -94,6 +95,7 @@ async def test_poll_returns_replies_sent_later(service: TestClient[Any, Any]) ->
     assert (await service.get("/api/chat/poll", params={"sender": "x y"})).status == 400
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_pending_messages_are_answered_after_a_restart(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token")
@@ -118,6 +120,7 @@ async def test_pending_messages_are_answered_after_a_restart(
         await client.close()
 
 
+@pytest.mark.slow  # over ~2 s
 async def test_behind_a_trusted_proxy_forwarded_https_makes_secure_cookies(
         tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
