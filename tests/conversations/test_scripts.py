@@ -1,4 +1,5 @@
-"""Runs every conversation script in scripts.yml through the real pipeline."""
+"""Runs every conversation script (scripts.yml and scripts/*.yml, one file per topic) through
+the real pipeline."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from bot.core.messages import IncomingMessage
 from bot.service.composition import Runtime
 from tests.conftest import set_simulator_mode
 
-SCRIPTS: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "scripts.yml").read_text(encoding="utf-8"))
+HERE = Path(__file__).parent
+SCRIPTS: list[dict[str, Any]] = [
+    script for path in [HERE / "scripts.yml", *sorted((HERE / "scripts").glob("*.yml"))]
+    for script in yaml.safe_load(path.read_text(encoding="utf-8"))]
 _users = itertools.count()
 
 
