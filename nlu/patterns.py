@@ -1,4 +1,5 @@
-"""Regular expressions for personal data in citizen messages: ID numbers, phones, e-mails.
+"""Regular expressions for personal data in citizen messages: ID numbers, phones, e-mails,
+and (for masking only) old ID card and passport numbers, bank accounts and house numbers.
 
 One definition serves both entity extraction (``nlu.entities``) and transcript masking
 (``bot.storage.redact``), so what the bot recognises is exactly what it masks.
@@ -57,3 +58,33 @@ def phone_digits(raw: str) -> str | None:
     if digits.startswith("84"):
         digits = "0" + digits[2:]
     return digits if len(digits) in (10, 11) else None
+
+
+# For masking only. A word that names the number comes first, so fees, dates and codes are
+# never taken for one: "cmnd 031234567", "stk 0451000123456", "tài khoản nhận lương 04510…".
+OLD_ID_PATTERN = re.compile(
+    r"(?<!\w)(?i:cmnd|cmt|chứng minh(?: nhân dân| thư)?|chung minh(?: nhan dan| thu)?)"
+    + r"[^\d\n]{0,12}?"  # "cmnd cũ 0312…", "CMND số: 031 …"
+    + r"(?P<number>\d{3}[\s.\-]?\d{3}[\s.\-]?\d{3})(?!\d)")
+# A Vietnamese passport number: one capital letter and seven digits ("C1234567").
+PASSPORT_PATTERN = re.compile(r"(?<![\w.\-/])[A-Z]\d{7}(?!\w)")
+BANK_ACCOUNT_PATTERN = re.compile(
+    r"(?<!\w)(?i:stk|s\.t\.k|số tài khoản|so tai khoan|tài khoản|tai khoan|tk|số thẻ|so the"
+    r"|thẻ atm|the atm)(?!\w)"
+    r"[^\d\n]{0,30}?"  # a few words between: the bank, "nhận lương hưu"
+    r"(?P<number>\d(?:[\s.\-]?\d){5,18})(?!\d)")
+# House numbers and alleys of a home address ("số 12 ngõ 45 Lạch Tray", "đ/c: 22/156 Đà
+# Nẵng", "ngách 12/4"). A word that says "address" is enough ("số nhà 102"); after a weaker
+# one ("ở", "số", "phòng"), the number must be followed by an alley, a street's capitalised
+# name or a block of flats ("phòng 1205 chung cư …"; "phòng 12" of an office stays).
+APARTMENT_WORDS = ("chung cư", "chung cu", "tòa", "toà", "toa", "tầng", "tang", "block")
+_HOUSE = r"\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?){0,2}(?![\d/])"
+ALLEY_PATTERN = re.compile(
+    r"(?<!\w)(?i:ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet)\s*(?:(?i:số|so)\s*)?"
+    + rf"(?P<number>{_HOUSE})")
+ADDRESS_NUMBER_PATTERN = re.compile(
+    r"(?<!\w)(?:(?P<strong>(?i:số nhà|so nha|nhà số|nha so|địa chỉ|dia chi|đ/c|căn hộ"
+    r"|can ho))|(?P<weak>(?i:ở|o|tại|tai|về|ve|số|so|nhà|nha|phòng|phong)"
+    r"(?:\s+(?i:tôi|toi|em|mình|minh|anh|chị|chi))?))"
+    + r"[\s:,]{1,3}(?:(?i:số|so)\s+)?"
+    + rf"(?P<number>{_HOUSE})")

@@ -1,22 +1,63 @@
-"""Masking of personal data before anything citizen-typed is stored."""
+"""Masking of personal data before anything citizen-typed is stored: citizen ID and old ID
+card numbers, passport numbers, phone numbers, e-mail addresses, bank accounts and the house
+numbers of a home address (the patterns are in ``nlu.patterns``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from nlu.patterns import EMAIL_PATTERN, ID_NUMBER_PATTERN, PHONE_PATTERN, id_digits, phone_digits
+from nlu.patterns import (
+    ADDRESS_NUMBER_PATTERN,
+    ALLEY_PATTERN,
+    APARTMENT_WORDS,
+    BANK_ACCOUNT_PATTERN,
+    EMAIL_PATTERN,
+    ID_NUMBER_PATTERN,
+    OLD_ID_PATTERN,
+    PASSPORT_PATTERN,
+    PHONE_PATTERN,
+    id_digits,
+    phone_digits,
+)
+
+ADDRESS = "[số nhà]"
 
 
 def mask_personal_data(text: str) -> str:
-    """Replace citizen ID numbers, phone numbers and e-mail addresses with placeholders.
+    """Replace personal numbers and e-mail addresses with placeholders.
 
     The last two digits of ID and phone numbers are kept so staff can tell two numbers apart.
     """
     text = EMAIL_PATTERN.sub("[email]", text)
+    text = BANK_ACCOUNT_PATTERN.sub(_named("[số tài khoản]"), text)
+    text = OLD_ID_PATTERN.sub(_named("[số CMND]"), text)
     text = ID_NUMBER_PATTERN.sub(lambda m: f"[số định danh …{id_digits(m.group())[-2:]}]", text)
+    text = PASSPORT_PATTERN.sub("[số hộ chiếu]", text)
 
     def phone(match: re.Match[str]) -> str:
         digits = phone_digits(match.group())
         return f"[số điện thoại …{digits[-2:]}]" if digits else match.group()
 
-    return PHONE_PATTERN.sub(phone, text)
+    text = PHONE_PATTERN.sub(phone, text)
+    text = ALLEY_PATTERN.sub(_named(ADDRESS), text)
+    return ADDRESS_NUMBER_PATTERN.sub(_house_number, text)
+
+
+def _named(placeholder: str) -> Callable[[re.Match[str]], str]:
+    """Keep the words that named the number; replace the number."""
+    def replace(match: re.Match[str]) -> str:
+        start = match.start("number") - match.start()
+        return match.group()[:start] + placeholder
+    return replace
+
+
+def _house_number(match: re.Match[str]) -> str:
+    """A house number after a word that says "address", or after a weaker one when an alley
+    or a street's capitalised name follows it."""
+    rest = match.string[match.end():].lstrip(" ,")
+    if match.group("weak") and not (rest.startswith(ADDRESS) or rest[:1].isupper()
+                                    or rest.lower().startswith(APARTMENT_WORDS)):
+        return match.group()
+    start = match.start("number") - match.start()
+    return match.group()[:start] + ADDRESS
