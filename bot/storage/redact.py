@@ -40,8 +40,8 @@ def mask_personal_data(text: str) -> str:
         return f"[số điện thoại …{digits[-2:]}]" if digits else match.group()
 
     text = PHONE_PATTERN.sub(phone, text)
-    text = ALLEY_PATTERN.sub(_named(ADDRESS), text)
-    return ADDRESS_NUMBER_PATTERN.sub(_house_number, text)
+    text = ADDRESS_NUMBER_PATTERN.sub(_house_number, text)  # before the alleys it looks at
+    return ALLEY_PATTERN.sub(_named(ADDRESS), text)
 
 
 def _named(placeholder: str) -> Callable[[re.Match[str]], str]:
@@ -56,7 +56,7 @@ def _house_number(match: re.Match[str]) -> str:
     """A house number after a word that says "address", or after a weaker one when an alley
     or a street's capitalised name follows it."""
     rest = match.string[match.end():].lstrip(" ,")
-    if match.group("weak") and not (rest.startswith(ADDRESS) or rest[:1].isupper()
+    if match.group("weak") and not (rest[:1].isupper() or ALLEY_PATTERN.match(rest)
                                     or rest.lower().startswith(APARTMENT_WORDS)):
         return match.group()
     start = match.start("number") - match.start()

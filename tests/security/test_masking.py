@@ -20,6 +20,7 @@ from bot.storage.redact import mask_personal_data
     ("nhà số 5/7 Lê Lợi", "5/7"),
     ("kiệt 14 Hùng Vương", "kiệt 14"),
     ("gửi về ngõ 33 Cát Dài", "ngõ 33"),
+    ("nhà ở số 40 ngách 6 Văn Cao", "số 40"),
 ])
 def test_each_form_is_masked(text: str, secret: str) -> None:
     masked = mask_personal_data(text)
