@@ -228,11 +228,15 @@ def report(dialogues: list[Dialogue], outcomes: list[Outcome]) -> None:
         if counts[kind]:
             print(f"  {kind:<14} {share([o for o in outcomes if o.turn.kind == kind])}")
     misses = [o for o in outcomes if not o.right]
-    print(f"misses ({len(misses)}):")
+    missed = {(o.dialogue, o.number) for o in misses}
+    after = sum((o.dialogue, o.number - 1) in missed for o in misses)
+    print(f"misses ({len(misses)}; {after} right after a missed turn of the same dialogue, "
+          f"marked +):")
     for o in misses:
+        chained = "+" if (o.dialogue, o.number - 1) in missed else "-"
         shown = " ".join(o.reply.split())[:200]
         offered = f" offered {list(o.offered)}" if o.action == "ask_procedure" else ""
-        print(f"- {o.dialogue} #{o.number} [{o.turn.kind}] {o.turn.say!r}\n"
+        print(f"{chained} {o.dialogue} #{o.number} [{o.turn.kind}] {o.turn.say!r}\n"
               f"    bot: {o.action} {o.procedure or '-'}{offered}; "
               f"{'; '.join(o.problems)}\n"
               f"    reply: {shown}")
