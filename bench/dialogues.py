@@ -26,6 +26,7 @@ import datetime as dt
 import statistics
 import sys
 import tempfile
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,11 +185,26 @@ def score(dialogue: str, number: int, turn: ExpectedTurn, handled: HandledMessag
     return outcome
 
 
+# Settings a run pins to their defaults, whatever EGOVBOT_* the environment sets: the figure
+# is about the shipped knowledge and training data, the built-in NLU, SQLite and the dossier
+# simulator's data in-process.
+PINNED = ("database_url", "redis_url", "knowledge_dir", "nlu_train_files", "nlu_engine",
+          "nlu_oos_threshold", "dossier_api_url", "dossier_lookups_per_hour",
+          "state_ttl_minutes", "office_hours_schedule", "office_holidays")
+
+
+def bench_settings(data_dir: Path) -> Settings:
+    """Settings for a run in a fresh data directory, with ``PINNED`` at their defaults."""
+    pinned = {name: Settings.model_fields[name].get_default(call_default_factory=True)
+              for name in PINNED}
+    return Settings(data_dir=data_dir, **pinned)
+
+
 async def run(dialogues: list[Dialogue], verbose: bool) -> list[Outcome]:
     """Every dialogue through the real pipeline, one conversation each."""
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory() as data_dir:
-        runtime = await build_runtime(Settings(data_dir=Path(data_dir)))
+        runtime = await build_runtime(bench_settings(Path(data_dir)))
         try:
             pipeline = runtime.pipeline
             known = set(pipeline.brain.knowledge.procedures)
@@ -210,6 +226,12 @@ async def run(dialogues: list[Dialogue], verbose: bool) -> list[Outcome]:
     return outcomes
 
 
+def without_diacritics(text: str) -> bool:
+    """Whether a message is written without Vietnamese diacritics (no accent, no "đ")."""
+    return all(unicodedata.decomposition(c) == "" and c != "đ" for c in text.lower()
+               if c.isalpha())
+
+
 def share(outcomes: list[Outcome]) -> str:
     right = sum(o.right for o in outcomes)
     return f"{right}/{len(outcomes)} = {100 * right / max(1, len(outcomes)):.1f} %"
@@ -227,6 +249,9 @@ def report(dialogues: list[Dialogue], outcomes: list[Outcome]) -> None:
     for kind in KINDS:
         if counts[kind]:
             print(f"  {kind:<14} {share([o for o in outcomes if o.turn.kind == kind])}")
+    plain = [o for o in outcomes if without_diacritics(o.turn.say)]
+    print(f"messages written without diacritics: {share(plain)}; with: "
+          f"{share([o for o in outcomes if o not in plain])}")
     misses = [o for o in outcomes if not o.right]
     missed = {(o.dialogue, o.number) for o in misses}
     after = sum((o.dialogue, o.number - 1) in missed for o in misses)
