@@ -215,7 +215,7 @@ class Dispatcher:
         while True:
             try:
                 async with asyncio.timeout(self.handle_timeout):
-                    await self.inbox.done(item.id)
+                    await self.inbox.done(item.id, item.message.text)
                 return
             except Exception as exc:
                 if not self.accepting and delay > 4:  # shutting down: the row stays in doubt

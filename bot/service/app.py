@@ -30,7 +30,9 @@ from bot.service.coordination.dedup import RedisDeliveryDedup
 from bot.service.coordination.redis_client import redis_ready
 from bot.service.headers import set_security_headers
 from bot.service.reload import Reloader
+from bot.service.retention import RetentionJob
 from bot.service.settings import Settings
+from bot.storage.db import make_sessionmaker
 from nlu.rasa_engine import RasaNlu
 from nlu.types import parse_async
 
@@ -99,6 +101,8 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     channels = build_channels(settings, ChannelDeps(stores.outbox, stores.conversations,
                                                     stores.key_values))
     reloader = Reloader(runtime, stores.key_values, settings.reload_interval)
+    retention = RetentionJob(make_sessionmaker(runtime.engine), settings.retention_days,
+                             settings.retention_interval)
     dispatcher.add_channels(channels)
 
     # the admin sub-app has its own guard; this one runs before it for /admin requests too
@@ -133,8 +137,10 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
             await channel.start()
         await dispatcher.start()
         await reloader.start()
+        retention.start()
 
     async def on_shutdown(_app: web.Application) -> None:
+        await retention.stop()
         await reloader.stop()
         await dispatcher.drain(settings.shutdown_timeout)
 

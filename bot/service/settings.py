@@ -67,6 +67,10 @@ class Settings(BaseSettings):
                                 "simulator `egovbot serve` embeds; when not set and 8099 is "
                                 "taken, it takes a free port (serve prints its URL)")
 
+    retention_days: int = Field(default=365, ge=1, description="conversations untouched this "
+                                "long, with their transcripts, notes and inbox rows, are deleted")
+    retention_interval: float = Field(default=3600.0, gt=0, description="seconds between two "
+                                      "runs of the deletion of what is past retention")
     reload_interval: float = Field(default=2.0, gt=0, description="seconds between checks for "
                                    "published knowledge or a new model")
     state_ttl_minutes: float = Field(default=30.0, gt=0)

@@ -24,6 +24,7 @@ from bot.core.messages import IncomingMessage
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.db import make_read_sessionmaker
+from bot.storage.redact import mask_personal_data
 from bot.storage.tables import InboxRow
 from knowledge.clock import as_utc, utcnow
 
@@ -39,7 +40,7 @@ _ACCEPT = {
     for name, insert_ in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
 _DONE = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"))
-         .values(status=DONE, processed_at=bindparam("now")))
+         .values(status=DONE, processed_at=bindparam("now"), text=bindparam("text")))
 _ANSWERED = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"),
                                     InboxRow.status == PENDING)
              .values(status=ANSWERED, processed_at=bindparam("now"),
@@ -139,11 +140,13 @@ class Inbox:
 
         await run_write(self.batcher, self.sessions.kw["bind"], write)
 
-    async def done(self, inbox_id: int) -> None:
-        """Mark a message as finished (its replies were handed to the channel)."""
+    async def done(self, inbox_id: int, text: str) -> None:
+        """Mark a message as finished (its replies were handed to the channel); from now on
+        the row keeps the message's masked text only, as the transcript does."""
+        masked = mask_personal_data(text)
 
         def write(connection: Connection) -> None:
-            connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow()})
+            connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
 
         await run_write(self.batcher, self.sessions.kw["bind"], write)
 

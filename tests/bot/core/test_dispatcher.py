@@ -77,7 +77,7 @@ class FakeInbox:
     async def answered(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
         self.settle(inbox_id, replies)
 
-    async def done(self, inbox_id: int) -> None:
+    async def done(self, inbox_id: int, text: str) -> None:
         self.rows[inbox_id] = replace(self.rows[inbox_id], status=DONE)
 
     async def get(self, inbox_id: int) -> InboxItem | None:
