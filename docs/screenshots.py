@@ -38,7 +38,8 @@ CITIZENS = {
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(data_dir=Path(data_dir), reload_interval=60)
+        settings = Settings(data_dir=Path(data_dir), reload_interval=60,
+                            web_allow_unsigned_senders=True)  # it chats as "demo"
         app = await create_app(settings)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
 
     # Web chat (bot/channels/web/channel.py)
     web_allow_unsigned_senders: bool = Field(
-        default=True, description="POST /api/chat takes sender ids the client chose (Rasa "
-        "REST front ends); false: only ids issued by POST /api/chat/session (the widget's)")
+        default=False, description="true: POST /api/chat also takes sender ids the client "
+        "chose (Rasa REST front ends), so whoever knows an id acts in that conversation; "
+        "false: only ids issued and signed by POST /api/chat/session (the widget's)")
 
     # Telegram (Bot API through python-telegram-bot; see docs in bot/channels/telegram/channel.py)
     telegram_token: str = Field(default="", description="bot token; empty: the channel is off")

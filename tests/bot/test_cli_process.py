@@ -142,7 +142,8 @@ def test_serve_with_the_simulator_port_set_and_in_use_says_so(tmp_path: Path,
 async def test_serve_takes_a_free_simulator_port_when_the_default_is_taken(
         tmp_path: Path, trained: None) -> None:
     port = free_port()
-    env = {**environment(tmp_path, port=str(port)), "PYTHONUNBUFFERED": "1"}
+    env = {**environment(tmp_path, port=str(port), web_allow_unsigned_senders="true"),
+           "PYTHONUNBUFFERED": "1"}
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(listening(SIMULATOR_DEFAULT_PORT))

@@ -248,13 +248,18 @@ async def test_static_files_cannot_reach_outside_their_folder(service: Client) -
         assert "class WebChannel" not in body and "root:" not in body
 
 
-async def test_unsigned_senders_can_be_turned_off(tmp_path: Path, shipped_model: NluModel,
-                                                  simulator: str) -> None:
+async def test_unsigned_senders_are_refused_by_default(tmp_path: Path, shipped_model: NluModel,
+                                                       simulator: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # a client-chosen id would let whoever knows it act in that conversation (pull a
+    # waiting citizen out of the handoff queue, write to staff as them)
     from aiohttp.test_utils import TestServer
 
     from bot.service.app import create_app
     from bot.service.settings import Settings
-    settings = Settings(data_dir=tmp_path / "var", web_allow_unsigned_senders=False)
+    monkeypatch.delenv("EGOVBOT_WEB_ALLOW_UNSIGNED_SENDERS")  # set for the other tests
+    settings = Settings(data_dir=tmp_path / "var")
+    assert not settings.web_allow_unsigned_senders
     shipped_model.save(settings.model_path)
     client: Client = TestClient(TestServer(await create_app(settings, simulator),
                                            host="127.0.0.1"))

@@ -127,7 +127,7 @@ async def test_two_workers_share_the_port_survive_kill_9_and_stop_on_sigterm(
     port, simulator_port = free_port(), free_port()
     env = _environment(database_url=database.url, redis_url=REDIS_URL, port=str(port),
                        simulator_port=str(simulator_port), data_dir=str(tmp_path / "var"),
-                       shutdown_timeout="10")
+                       shutdown_timeout="10", web_allow_unsigned_senders="true")
     shipped_model.save(Settings(data_dir=tmp_path / "var").model_path)  # no training
     code, output = await _run_cli(env, "db", "upgrade")
     assert code == 0, output
