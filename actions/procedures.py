@@ -92,7 +92,7 @@ def short_name(office: Office) -> str:
 def where_to_check(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """The first receiving office, by its short name, for "ask there"."""
     offices = kb.offices_for(procedure)
-    return short_name(offices[0]) if offices else "cơ quan tiếp nhận hồ sơ"
+    return short_name(offices[0]) if offices else texts.ANY_OFFICE
 
 
 def in_sentence(city: str) -> str:

@@ -166,6 +166,7 @@ CHECKED_SOURCE = "Nguồn: {source} (cán bộ {city} kiểm tra ngày {verified
 # What the national record does not state: never guessed.
 RECORD_SILENT = ("Bản ghi quốc gia không ghi {what}. Bạn hỏi {where} hoặc gọi tổng đài "
                  "{hotline} nhé.")
+ANY_OFFICE = "cơ quan tiếp nhận hồ sơ"  # where to ask when no office is known
 SILENT_WHAT = {
     "agency": "cơ quan giải quyết",
     "steps": "các bước thực hiện",
