@@ -159,7 +159,8 @@ def documents(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
 # "10 USD mỗi bản", "0,5% giá trị".
 AMOUNT_IN_NOTE = re.compile(
     r"\d[\d.]*(?:,\d+)?(?:\s*[-–]\s*\d[\d.]*(?:,\d+)?)?\s*"
-    r"(?:%(?:\s[^.,;()\d]{1,40})?|(?:đồng|đ|USD)(?:\s*/\s*\w+|\s+mỗi\s+\w+)?)(?!\w)")
+    r"(?:%\s+giá[^.,;()\d]{0,40}|(?:đồng|đ|USD)(?:\s*/\s*\w+|\s+mỗi\s+(?:trường hợp|\w+))?)"
+    r"(?!\w)")  # a share only "of the value" ("giảm 50%" is no amount)
 
 
 def fee_amount(fee: Fee, procedure: Procedure, city: str) -> str:

@@ -16,10 +16,12 @@ from actions.procedures import (
     RENDERERS,
     SHORT_ITEMS,
     ProcedureAspect,
+    fee_amount,
     in_sentence,
     short_name,
 )
 from bot.core.payloads import parse_payload
+from knowledge.schema import Fee
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
 from tests.actions.support import make_context, only_reply
@@ -165,3 +167,13 @@ async def test_xem_them_where_nothing_is_left_repeats_the_answer(services: Servi
     stale = await tap(services, Intent.PROCEDURE_DURATION, "ho-chieu",
                       '/procedure_duration{"procedure":"ho-chieu","detail":"more"}')
     assert stale.text == plain.text
+
+
+def test_an_amount_is_read_from_a_note_only_when_it_is_a_price(
+        knowledge: KnowledgeSnapshot) -> None:
+    procedure = knowledge.procedures["so-do-lan-dau"]
+    discount = Fee(name="Lệ phí", note="Giảm 50% cho hộ nghèo; mức do HĐND quyết định.")
+    assert fee_amount(discount, procedure, "") == texts.FEE_UNKNOWN.format(city="")
+    priced = Fee(name="Lệ phí", note="Cổng hiển thị 10 USD mỗi trường hợp, chưa đối chiếu.")
+    assert fee_amount(priced, procedure, "") == texts.FEE_UNCONFIRMED.format(
+        amount="10 USD mỗi trường hợp", city="")
