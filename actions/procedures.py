@@ -2,122 +2,230 @@
 
 Every answer is built only from the knowledge base, names its source and date, warns when
 the fact it uses is flagged as unconfirmed, and ends with buttons for the other aspects.
+
+The first answer is short: what was asked, about one phone screen, each unconfirmed fact
+said once. The rest of that aspect (each paper's notes, legal sources, the long tail of a
+list, the full unconfirmed notes) is behind a "Xem thêm" button, whose payload is the same
+aspect with ``{"detail": "more"}``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
 from actions.feedback import rateable
-from knowledge.schema import Procedure, UnverifiedField
+from knowledge.schema import Fee, Office, Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
 
 # Which flagged facts each aspect relies on.
 ASPECT_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
-    Intent.PROCEDURE_OVERVIEW: (UnverifiedField.STEPS, UnverifiedField.AGENCY,
-                                UnverifiedField.CODE),
+    Intent.PROCEDURE_OVERVIEW: (UnverifiedField.STEPS,),
     Intent.PROCEDURE_DOCUMENTS: (UnverifiedField.DOCUMENTS,),
     Intent.PROCEDURE_FEE: (UnverifiedField.FEES,),
     Intent.PROCEDURE_DURATION: (UnverifiedField.PROCESSING_TIME,),
     Intent.PROCEDURE_LOCATION: (UnverifiedField.AGENCY,),
     Intent.PROCEDURE_ONLINE: (UnverifiedField.ONLINE,),
 }
+# What the "Xem thêm" page of an aspect adds to the facts it relies on (the steps' page also
+# names the agency, the code's flag and the legal basis).
+DETAIL_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
+    Intent.PROCEDURE_OVERVIEW: (UnverifiedField.AGENCY, UnverifiedField.CODE,
+                                UnverifiedField.LEGAL_BASIS),
+}
+
+DETAIL_ENTITY = "detail"  # the payload entity asking for the rest of an aspect
+DETAIL_MORE = "more"
+
+SHORT_ITEMS = 6  # steps or papers in the first answer; the rest are behind "Xem thêm"
+SHORT_ITEM_CHARS = 160  # one step or paper in the first answer (a national one can be a page)
+SHORT_TEXT_CHARS = 400  # an agency, a time or an online note in the first answer
+MAX_ITEM_CHARS = 500  # a line of a national record on a page behind "Xem thêm" (its page
+# on the national portal, which every answer links, has the whole text)
 
 
-MAX_ITEMS = 10  # steps or papers shown in one answer (one phone screen or two)
-MAX_ITEM_CHARS = 280  # a national record's step can be a page long
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An aspect's first answer, and the rest of it ("" when nothing more is known)."""
+
+    short: str
+    more: str = ""
 
 
 def _numbered(lines: list[str]) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_ITEM_CHARS else text[:MAX_ITEM_CHARS - 1].rstrip() + "…"
+def _clip(text: str, limit: int = MAX_ITEM_CHARS) -> str:
+    """At most ``limit`` characters, cut at a word, with "…" where it was cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-—–") + "…"
 
 
 def _listed(items: list[str], more: str) -> str:
-    """Numbered items, at most ``MAX_ITEMS``, each clipped, with how many were left out."""
-    shown = _numbered([_clip(item) for item in items[:MAX_ITEMS]])
-    if len(items) > MAX_ITEMS:
-        shown += "\n" + more.format(count=len(items) - MAX_ITEMS)
+    """The first ``SHORT_ITEMS`` items numbered and clipped, with how many are left."""
+    shown = _numbered([_clip(item, SHORT_ITEM_CHARS) for item in items[:SHORT_ITEMS]])
+    if len(items) > SHORT_ITEMS:
+        shown += "\n" + more.format(count=len(items) - SHORT_ITEMS)
     return shown
+
+
+def _whole(procedure: Procedure, items: list[str]) -> list[str]:
+    """Items for a "Xem thêm" page: as written, a national record's clipped at a page."""
+    return [_clip(item) for item in items] if procedure.is_national else items
+
+
+def short_name(office: Office) -> str:
+    """An office's name without the trailing list of its departments in brackets."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", office.name) or office.name
+
+
+def where_to_check(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+    """The first receiving office, by its short name, for "ask there"."""
+    offices = kb.offices_for(procedure)
+    return short_name(offices[0]) if offices else texts.ANY_OFFICE
+
+
+def in_sentence(city: str) -> str:
+    """The city's name inside a sentence: "Thành phố Hải Phòng" -> "thành phố Hải Phòng"."""
+    first, _, rest = city.partition(" ")
+    return f"{first.lower()} {rest}" if first in ("Thành", "Tỉnh") and rest else city
 
 
 def silent(what: str, procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """"The national record does not say …", and where to ask."""
-    offices = kb.offices_for(procedure)
-    where = offices[0].name if offices else "cơ quan tiếp nhận hồ sơ"
-    return texts.RECORD_SILENT.format(what=texts.SILENT_WHAT[what], where=where,
+    return texts.RECORD_SILENT.format(what=texts.SILENT_WHAT[what],
+                                      where=where_to_check(procedure, kb),
                                       hotline=kb.city.hotline)
 
 
-def overview(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
-    """Numbered steps with who handles it and how long it takes."""
-    lines = [f"Thủ tục {procedure.name}",
-             f"Cơ quan giải quyết: {procedure.agency}" if procedure.agency
-             else silent("agency", procedure, kb)]
+def overview(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
+    """The numbered steps; the agency, every step in full, the time and the legal basis
+    behind "Xem thêm"."""
+    short = [f"Thủ tục {procedure.name}"]
+    more = [f"Cơ quan giải quyết: {procedure.agency}" if procedure.agency
+            else silent("agency", procedure, kb)]
     if procedure.steps:
-        lines.append(f"Các bước:\n{_listed(procedure.steps, texts.MORE_STEPS)}")
+        short.append(f"Các bước:\n{_listed(procedure.steps, texts.MORE_STEPS)}")
+        more.append(f"Các bước:\n{_numbered(_whole(procedure, procedure.steps))}")
     else:
-        lines.append(silent("steps", procedure, kb))
+        short.append(silent("steps", procedure, kb))
     if procedure.processing_time is not None:
-        lines.append(f"Thời gian: {procedure.processing_time.text}")
-    return "\n".join(lines)
+        more.append(f"Thời gian: {procedure.processing_time.text}")
+    if procedure.legal_basis:
+        more.append(texts.LEGAL_BASIS + "\n" + "\n".join(f"- {law}"
+                                                          for law in procedure.legal_basis))
+    return Rendered("\n".join(short), "\n".join(more))
 
 
-def documents(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
-    """A checklist of papers with copies and conditions."""
+def documents(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
+    """A checklist of papers with copies and conditions; each paper's notes and the papers
+    past the first few behind "Xem thêm"."""
     if not procedure.documents:
-        return silent("documents", procedure, kb)
-    lines = []
+        return Rendered(silent("documents", procedure, kb))
+    short: list[str] = []
+    full: list[str] = []
     for document in procedure.documents:
-        line = document.name
+        line = _clip(document.name, SHORT_ITEM_CHARS)
+        whole = document.name
         if document.copies:
             line += f" ({document.copies})"
+            whole += f" ({document.copies})"
         if document.condition and not procedure.is_national:
             line += f" — {document.condition}"
+            whole += f" — {document.condition}"
         if document.note:
-            line += f". {document.note}"
-        lines.append(line)
-    return (f"Giấy tờ cần chuẩn bị cho thủ tục {procedure.name}:\n"
-            f"{_listed(lines, texts.MORE_DOCUMENTS)}")
+            whole += f". {document.note}"
+        short.append(line)
+        full.append(whole)
+    shown = _numbered(short[:SHORT_ITEMS])
+    if len(short) > SHORT_ITEMS:
+        shown += "\n" + texts.MORE_DOCUMENTS.format(count=len(short) - SHORT_ITEMS)
+    left_out = len(short) > SHORT_ITEMS or short != full
+    return Rendered(f"Giấy tờ cần chuẩn bị cho thủ tục {procedure.name}:\n{shown}",
+                    _numbered(_whole(procedure, full)) if left_out else "")
 
 
-def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
-    """Itemised fees with their legal source; an unknown amount is said to be unknown."""
+# An amount in a fee's note: "1.000.000 đ", "200.000 đ/lần", "10.000-15.000 đồng",
+# "10 USD mỗi bản", "0,5% giá trị".
+AMOUNT_IN_NOTE = re.compile(
+    r"\d[\d.]*(?:,\d+)?(?:\s*[-–]\s*\d[\d.]*(?:,\d+)?)?\s*"
+    r"(?:%\s+giá[^.,;()\d]{0,40}|(?:đồng|đ|USD)(?:\s*/\s*\w+|\s+mỗi\s+(?:trường hợp|\w+))?)"
+    r"(?!\w)")  # a share only "of the value" ("giảm 50%" is no amount)
+
+
+def fee_amount(fee: Fee, procedure: Procedure, city: str) -> str:
+    """What a fee costs, said once: the amount; "khoảng …, chưa xác nhận" when only the note
+    gives one; "chưa có mức chính thức" when nothing does (``city``: " cho …" or "")."""
+    note = fee.note or ""
+    if fee.amount_vnd is not None:
+        amount = texts.vnd(fee.amount_vnd)
+        first = note.split(". ")[0].rstrip(".")
+        if fee.amount_vnd and first.startswith(amount.split()[0]) and len(first) <= 60:
+            return first  # the note states the amount with its unit: "200.000 đồng/hộ chiếu"
+        if procedure.is_national and note:
+            return f"{amount}. {_clip(note, SHORT_ITEM_CHARS)}"  # the record's own words
+        return amount
+    found = AMOUNT_IN_NOTE.search(note)
+    if found is not None:
+        return texts.FEE_UNCONFIRMED.format(amount=found.group(0).strip(), city=city)
+    if procedure.is_national and note:
+        return _clip(note, SHORT_ITEM_CHARS)  # the record's own words, the amount unstated
+    return texts.FEE_UNKNOWN.format(city=city)
+
+
+def fees(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
+    """Each fee's amount, the legal sources once; each fee's note behind "Xem thêm". The
+    city an amount is unconfirmed for is named once."""
     if not procedure.fees:
-        return silent("fees", procedure, kb)
+        return Rendered(silent("fees", procedure, kb))
+    city = texts.FOR_CITY.format(city=in_sentence(kb.city.name))
     lines = []
     for fee in procedure.fees:
-        amount = texts.vnd(fee.amount_vnd) if fee.amount_vnd is not None else (
-            "chưa có mức chính thức cho địa phương")
-        note = _clip(fee.note or "")
-        if fee.amount_vnd and note.startswith(texts.vnd(fee.amount_vnd).split()[0]):
-            line = f"{fee.name}: {note}"  # the note already states the amount with its unit
-        elif fee.amount_vnd is None and note and procedure.is_national:
-            line = f"{fee.name}: {note}"  # the record's own words, the amount unstated
-        else:
-            line = f"{fee.name}: {amount}" + (f". {note}" if note else "")
+        amount = fee_amount(fee, procedure, city)
+        if city and amount.endswith(city):
+            city = ""
+        lines.append(f"{fee.name}: {amount}")
+    short = f"Lệ phí thủ tục {procedure.name}:\n{_numbered(lines)}"
+    sources = list(dict.fromkeys(source.strip() for fee in procedure.fees
+                                 for source in (fee.legal_source or "").split(";")
+                                 if source.strip()))
+    if sources:
+        short += f"\n{texts.FEE_SOURCES}: {'; '.join(sources)}"
+    full = []
+    for fee in procedure.fees:
+        line = f"{fee.name}: " + (texts.vnd(fee.amount_vnd) if fee.amount_vnd is not None
+                                  else texts.FEE_UNKNOWN.format(city=""))
+        if fee.note:
+            line += f". {fee.note}"
         if fee.legal_source:
-            line += f" (căn cứ: {fee.legal_source})"
-        lines.append(line)
-    return f"Lệ phí thủ tục {procedure.name}:\n{_numbered(lines)}"
+            line += f" ({texts.FEE_SOURCES.lower()}: {fee.legal_source})"
+        full.append(line)
+    noted = any(fee.note for fee in procedure.fees)
+    return Rendered(short, _numbered(full) if noted else "")
 
 
-def duration(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+def duration(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
     """The processing time."""
     time = procedure.processing_time
     if time is None:
-        return silent("processing_time", procedure, kb)
-    text = f"Thời gian giải quyết thủ tục {procedure.name}: {time.text}"
+        return Rendered(silent("processing_time", procedure, kb))
+    days = ""
     if (time.working_days is not None and time.working_days >= 1
             and texts.days(time.working_days) not in time.text):
-        text += f" (khoảng {texts.days(time.working_days)} ngày làm việc)"
-    return text
+        days = f" (khoảng {texts.days(time.working_days)} ngày làm việc)"
+    text = f"Thời gian giải quyết thủ tục {procedure.name}: "
+    short = _clip(time.text, SHORT_TEXT_CHARS)
+    return Rendered(text + short + days, time.text + days if short != time.text else "")
 
 
 def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
@@ -126,8 +234,9 @@ def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     if procedure.is_national:
         lines += [texts.LEVEL_PLACES[level] for level in texts.LEVEL_PLACES
                   if level in procedure.level]
-    lines.append(f"Cơ quan giải quyết: {procedure.agency}" if procedure.is_national
-                 and procedure.agency else procedure.agency)
+    agency = _clip(procedure.agency, SHORT_TEXT_CHARS)
+    lines.append(f"Cơ quan giải quyết: {agency}" if procedure.is_national
+                 and procedure.agency else agency)
     offices = kb.offices_for(procedure)
     if offices:
         lines.append("Các nơi tiếp nhận:")
@@ -145,14 +254,24 @@ def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def online(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
+def place(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
+    """Where to file; the whole agency text (when clipped) behind "Xem thêm", with the
+    offices' unconfirmed notes (see ``notes``)."""
+    clipped = _clip(procedure.agency, SHORT_TEXT_CHARS) != procedure.agency
+    return Rendered(location(procedure, kb),
+                    f"Cơ quan giải quyết: {procedure.agency}" if clipped else "")
+
+
+def online(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
     """Whether and how it can be done online."""
     text = f"Thủ tục {procedure.name}: {texts.ONLINE_MODES[procedure.online.mode]}"
-    if procedure.online.note:
-        text += f"\n{procedure.online.note}"
+    note = procedure.online.note or ""
+    short = _clip(note, SHORT_TEXT_CHARS)
+    if note:
+        text += f"\n{short}"
     if procedure.online.link:
         text += f"\nĐường link: {procedure.online.link}"
-    return text
+    return Rendered(text, note if short != note else "")
 
 
 def source_line(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
@@ -169,29 +288,38 @@ def source_line(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     return texts.SOURCE.format(source=source, verified=texts.day(procedure.verified))
 
 
-RENDERERS: dict[str, Callable[[Procedure, KnowledgeSnapshot], str]] = {
+RENDERERS: dict[str, Callable[[Procedure, KnowledgeSnapshot], Rendered]] = {
     Intent.PROCEDURE_OVERVIEW: overview,
     Intent.PROCEDURE_DOCUMENTS: documents,
     Intent.PROCEDURE_FEE: fees,
     Intent.PROCEDURE_DURATION: duration,
-    Intent.PROCEDURE_LOCATION: location,
+    Intent.PROCEDURE_LOCATION: place,
     Intent.PROCEDURE_ONLINE: online,
 }
 
 
-def unverified_warnings(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot) -> list[str]:
-    """A warning for every flagged fact this aspect uses, pointing to where to check."""
-    offices = kb.offices_for(procedure)
-    where = offices[0].name if offices else "cơ quan tiếp nhận hồ sơ"
-    notes = [procedure.unverified[f] for f in ASPECT_FACTS[aspect] if f in procedure.unverified]
+def notes(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot, *,
+          full: bool) -> list[str]:
+    """The unconfirmed notes an answer says, each once. The first answer about the place
+    says that the offices' details are unconfirmed; the "Xem thêm" page says what each
+    office's note is."""
+    fields = ASPECT_FACTS[aspect] + (DETAIL_FACTS.get(aspect, ()) if full else ())
+    found = [procedure.unverified[f] for f in fields if f in procedure.unverified]
     if aspect == Intent.PROCEDURE_LOCATION:
-        notes += [o.unverified for o in offices if o.unverified and not o.address]
-        notes = notes[:2]
-    return [
-        texts.UNVERIFIED.format(note=note.rstrip(".") + ".", where=where,
-                                hotline=kb.city.hotline)
-        for note in notes
-    ]
+        offices = [o for o in kb.offices_for(procedure) if o.unverified]
+        if full:
+            found += [f"{short_name(o)}: {o.unverified}" for o in offices]
+        elif offices:
+            found.append(texts.OFFICES_UNVERIFIED)
+    return list(dict.fromkeys(note.rstrip(". ") + "." for note in found))
+
+
+def warning(procedure: Procedure, said: list[str], kb: KnowledgeSnapshot) -> str:
+    """One "⚠️ Lưu ý" paragraph for all the unconfirmed notes of an answer ("" for none)."""
+    if not said:
+        return ""
+    return texts.UNVERIFIED.format(note=" ".join(said), where=where_to_check(procedure, kb),
+                                   hotline=kb.city.hotline)
 
 
 # The other aspects, likeliest next question first (an answer shows the first few).
@@ -209,8 +337,15 @@ def aspect_buttons(procedure_id: str, current: str) -> tuple[Button, ...]:
     )
 
 
+def more_button(procedure_id: str, aspect: str) -> Button:
+    """"Xem thêm": the rest of this aspect of this procedure."""
+    return Button(texts.MORE_BUTTON, payload(aspect, procedure=procedure_id,
+                                             **{DETAIL_ENTITY: DETAIL_MORE}))
+
+
 class ProcedureAspect:
-    """Answers one aspect of the procedure under discussion."""
+    """Answers one aspect of the procedure under discussion: briefly, or in full when the
+    citizen tapped "Xem thêm"."""
 
     def __init__(self, aspect: str) -> None:
         self.aspect = aspect
@@ -224,13 +359,23 @@ class ProcedureAspect:
             return ActionResult((Reply(texts.ASK_PROCEDURE_NO_CANDIDATES),),
                                 {"procedure": None, "awaiting": "procedure",
                                  "pending_intent": self.aspect})
-        body = RENDERERS[self.aspect](procedure, kb)
-        parts = [body, *unverified_warnings(procedure, self.aspect, kb)]
+        rendered = RENDERERS[self.aspect](procedure, kb)
+        brief = notes(procedure, self.aspect, kb, full=False)
+        every = notes(procedure, self.aspect, kb, full=True)
+        if ctx.parse.first(DETAIL_ENTITY) == DETAIL_MORE:
+            body = (texts.MORE_HEADERS[self.aspect].format(name=procedure.name) + "\n"
+                    + rendered.more) if rendered.more else rendered.short
+            parts = [body, warning(procedure, every, kb)]
+            buttons = aspect_buttons(procedure.id, self.aspect)
+        else:
+            parts = [rendered.short, warning(procedure, brief, kb)]
+            buttons = aspect_buttons(procedure.id, self.aspect)
+            if rendered.more or every != brief:
+                buttons = (more_button(procedure.id, self.aspect), *buttons)
         parts.append(source_line(procedure, kb))
         links: tuple[Link, ...] = ()
         if self.aspect == Intent.PROCEDURE_ONLINE and procedure.online.link:
             links = (Link("Nộp hồ sơ trực tuyến", str(procedure.online.link)),)
-        reply = rateable(Reply("\n\n".join(parts), aspect_buttons(procedure.id, self.aspect),
-                               links))
+        reply = rateable(Reply("\n\n".join(part for part in parts if part), buttons, links))
         return ActionResult((reply,), {"procedure": procedure.id, "awaiting": None,
                                        "pending_intent": None})

@@ -166,6 +166,7 @@ CHECKED_SOURCE = "Nguồn: {source} (cán bộ {city} kiểm tra ngày {verified
 # What the national record does not state: never guessed.
 RECORD_SILENT = ("Bản ghi quốc gia không ghi {what}. Bạn hỏi {where} hoặc gọi tổng đài "
                  "{hotline} nhé.")
+ANY_OFFICE = "cơ quan tiếp nhận hồ sơ"  # where to ask when no office is known
 SILENT_WHAT = {
     "agency": "cơ quan giải quyết",
     "steps": "các bước thực hiện",
@@ -182,8 +183,28 @@ LEVEL_PLACES = {
                 "công thành phố, hồ sơ chuyển đến cơ quan giải quyết.",
     "Cấp bộ": "Thủ tục do cơ quan trung ương giải quyết, không nộp ở xã, phường.",
 }
-MORE_STEPS = "… (còn {count} bước nữa, xem đầy đủ ở trang thủ tục)"
-MORE_DOCUMENTS = "… (còn {count} giấy tờ nữa, xem đầy đủ ở trang thủ tục)"
+MORE_STEPS = "… (còn {count} bước nữa, bấm “Xem thêm” để xem đủ)"
+MORE_DOCUMENTS = "… (còn {count} giấy tờ nữa, bấm “Xem thêm” để xem đủ)"
+# A first answer is short; the rest of the same aspect is one tap away.
+MORE_BUTTON = "Xem thêm"
+MORE_HEADERS: dict[str, str] = {
+    Intent.PROCEDURE_OVERVIEW: "Các bước thực hiện thủ tục {name} (đầy đủ):",
+    Intent.PROCEDURE_DOCUMENTS: "Giấy tờ cần chuẩn bị cho thủ tục {name} (đầy đủ, kèm ghi chú):",
+    Intent.PROCEDURE_FEE: "Lệ phí thủ tục {name} (chi tiết):",
+    Intent.PROCEDURE_DURATION: "Thời gian giải quyết thủ tục {name} (chi tiết):",
+    Intent.PROCEDURE_LOCATION: "Nơi nộp hồ sơ thủ tục {name} (chi tiết):",
+    Intent.PROCEDURE_ONLINE: "Nộp trực tuyến thủ tục {name} (chi tiết):",
+}
+LEGAL_BASIS = "Căn cứ pháp lý:"
+FEE_SOURCES = "Căn cứ"  # before the fees' legal sources, said once under the list
+# A fee whose amount only a note gives, and a fee nobody gave an amount for.
+# ({city} is FOR_CITY the first time one of them is said in an answer, then "").
+FEE_UNCONFIRMED = "khoảng {amount}, chưa xác nhận{city}"
+FEE_UNKNOWN = "chưa có mức chính thức{city}"
+FOR_CITY = " cho {city}"
+# The first answer about the place, when an office's details are not confirmed.
+OFFICES_UNVERIFIED = ("Địa chỉ, điện thoại, giờ làm việc của nơi tiếp nhận chưa được xác nhận "
+                      "đầy đủ; bấm “Xem thêm” để xem chi tiết.")
 OTHER_ASPECTS = "Bạn muốn xem thêm:"
 WITH_STAFF = ""  # while staff has the conversation the bot stays silent
 

@@ -405,7 +405,7 @@ async def test_answers_carry_feedback_buttons_and_a_tap_rates_the_right_turn(
     assert feedback_payloads(documents) == [UP, DOWN]
     assert len(documents["buttons"]) <= 5  # one Zalo message, one short Telegram keyboard
     titles = [b["title"] for b in documents["buttons"]]
-    assert {"Lệ phí", "Nơi nộp hồ sơ", "👍 Hữu ích", "👎 Chưa hữu ích"} <= set(titles)
+    assert {"Xem thêm", "Lệ phí", "👍 Hữu ích", "👎 Chưa hữu ích"} <= set(titles)
     [fee] = await say(accounts, sender, "lệ phí bao nhiêu")
     assert "Lệ phí thủ tục Cấp hộ chiếu" in fee["text"] and feedback_payloads(fee) == [UP, DOWN]
 

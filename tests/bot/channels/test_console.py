@@ -18,12 +18,12 @@ from nlu.engine import NluModel
 
 
 async def test_scripted_console_with_numbered_buttons(runtime: Runtime) -> None:
-    stdin = io.StringIO("làm hộ chiếu cần giấy tờ gì\n2\n/quit\nkhông đọc tới đây\n")
+    stdin = io.StringIO("làm hộ chiếu cần giấy tờ gì\n3\n/quit\nkhông đọc tới đây\n")
     stdout = io.StringIO()
     await chat(runtime.pipeline, "u1", stdin, stdout)
     out = stdout.getvalue()
     assert "bạn> làm hộ chiếu cần giấy tờ gì" in out
-    assert "[2] Lệ phí" in out
+    assert "[1] Xem thêm" in out and "[3] Lệ phí" in out
     assert "Lệ phí thủ tục Cấp hộ chiếu" in out
     assert "không đọc tới đây" not in out
 

@@ -119,8 +119,8 @@ async def test_a_signed_text_gets_a_cs_reply_with_quick_replies(bot: ZaloBot) ->
     assert message.recipient == {"user_id": USER}
     assert "Lệ phí thủ tục Cấp thẻ căn cước" in message.text
     assert 1 <= len(message.buttons) <= 5
-    assert {"title": "Nơi nộp hồ sơ", "type": "oa.query.hide",
-            "payload": '/procedure_location{"procedure":"can-cuoc"}'} in message.buttons
+    assert {"title": "Giấy tờ cần chuẩn bị", "type": "oa.query.hide",
+            "payload": '/procedure_documents{"procedure":"can-cuoc"}'} in message.buttons
     # the token came from OAuth with the settings' refresh token, and was stored
     [call] = bot.fake.oauth_calls
     assert call.form == {"refresh_token": "rt-initial", "app_id": bot.fake.app_id,

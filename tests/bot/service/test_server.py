@@ -28,10 +28,10 @@ async def test_chat_answers_in_rasa_rest_shape(service: TestClient[Any, Any]) ->
     [message] = await response.json()
     assert message["recipient_id"] == "s1"
     assert "Lệ phí thủ tục Cấp thẻ căn cước" in message["text"]
-    assert {"title": "Nơi nộp hồ sơ", "payload": '/procedure_location{"procedure":"can-cuoc"}'} \
-        in message["buttons"]
-    tap = await service.post("/api/chat", json={"sender": "s1",
-                                                 "message": message["buttons"][0]["payload"]})
+    assert {"title": "Các bước thực hiện",
+            "payload": '/procedure_overview{"procedure":"can-cuoc"}'} in message["buttons"]
+    steps = next(b["payload"] for b in message["buttons"] if b["title"] == "Các bước thực hiện")
+    tap = await service.post("/api/chat", json={"sender": "s1", "message": steps})
     assert "Thủ tục Cấp thẻ căn cước" in (await tap.json())[0]["text"]
 
 
