@@ -5,7 +5,8 @@
 * Every state-changing request (POST) needs the session's CSRF token, from a form field
   ``csrf_token`` or the ``X-CSRF-Token`` header.
 * Admin-only paths (knowledge-base editing, users) refuse staff with 403.
-* Failed logins are logged, answered slowly, and lock the account after several in a row.
+* Failed logins are logged, answered slowly and alike (wrong password, unknown name, too many
+  tries), and throttled by address and name from that address, never by locking the account.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.admin.web import SESSION_KEY, STAFF_STORE, form_data, local_time, render
-from bot.storage.staff import LoginLocked
+from bot.admin.web import SESSION_KEY, STAFF_STORE, form_data, render
+from bot.storage.login_throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ COOKIE = "egb_session"
 LOGIN_CSRF_COOKIE = "egb_login_csrf"
 SESSION_LIFETIME = dt.timedelta(hours=8)
 FAILED_LOGIN_DELAY = 1.0
+LOGIN_FAILED = ("Sai tên đăng nhập hoặc mật khẩu. Sau nhiều lần sai liên tiếp, máy này cần chờ "
+                "15 phút mới đăng nhập lại được.")
 # Full paths: in the sub-app, request.path still includes the /admin mount point
 PUBLIC_PATHS = frozenset({"/admin/login"})
 ADMIN_PREFIXES = ("/admin/kb", "/admin/users", "/admin/api/kb")
@@ -94,18 +97,22 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await _login_error(request, "Phiên đăng nhập đã hết hạn, vui lòng thử lại",
                                   target)
     username = form.get("username", "").strip().lower()
+    password = form.get("password", "")
     store = request.app[STAFF_STORE]
-    try:
-        user = await store.authenticate(username, form.get("password", ""))
-    except LoginLocked as locked:
-        log.warning("login refused for locked account %r from %s", username, request.remote)
-        return await _login_error(
-            request, f"Tài khoản tạm khóa do đăng nhập sai nhiều lần, thử lại sau "
-                     f"{local_time(locked.until, '%H:%M')}", target)
+    throttle = LoginThrottle(store.sessions)
+    address = request.remote or "?"
+    user = None
+    if await throttle.admit(username, address):
+        user = await store.authenticate(username, password)
+    else:
+        log.warning("login for %r from %s throttled", username, address)
+        store.spend_a_check(password)  # the same time as a wrong password
     if user is None:
-        log.warning("failed login for %r from %s", username, request.remote)
+        log.warning("failed login for %r from %s", username, address)
         await asyncio.sleep(FAILED_LOGIN_DELAY)
-        return await _login_error(request, "Sai tên đăng nhập hoặc mật khẩu", target)
+        # one answer for a wrong password, an unknown name and a throttled address alike
+        return await _login_error(request, LOGIN_FAILED, target)
+    await throttle.succeeded(username, address)
     token, _session = await store.start_session(user, SESSION_LIFETIME)
     log.info("%s logged in", user.username)
     response = web.HTTPSeeOther(target)

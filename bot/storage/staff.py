@@ -35,8 +35,6 @@ from knowledge.tables import AuditRow, Base
 
 USERNAME_PATTERN = r"^[a-z0-9._-]{3,40}$"
 MIN_PASSWORD_CHARS = 10
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
 
 
 class StaffUserRow(Base):
@@ -98,14 +96,6 @@ class AccountError(ValueError):
     """A staff account request that cannot be done; the message says why (in Vietnamese)."""
 
 
-class LoginLocked(Exception):
-    """Too many failed logins: the account is locked until ``until``."""
-
-    def __init__(self, until: dt.datetime) -> None:
-        super().__init__(f"locked until {until.isoformat()}")
-        self.until = until
-
-
 
 
 
@@ -165,32 +155,31 @@ class StaffStore:
             return _user(row)
 
     async def authenticate(self, username: str, password: str) -> StaffUser | None:
-        """The user when the password is right; None otherwise. Raises LoginLocked."""
+        """The user when the password is right and the account active; None otherwise, in
+        the same time whether the name exists or not. Failed attempts are throttled by the
+        caller (``bot/storage/login_throttle.py``), never by locking the account: a lock
+        anyone could trigger would lock administrators out."""
         now = utcnow()
         async with self.sessions.begin() as session:
             row = await session.scalar(select(StaffUserRow).where(
                 StaffUserRow.username == username))
             if row is None:
-                self.hasher.hash(password)  # spend the same time as a real check
+                self.spend_a_check(password)
                 return None
-            if row.locked_until is not None and as_utc(row.locked_until) > now:
-                raise LoginLocked(as_utc(row.locked_until))
             try:
                 self.hasher.verify(row.password_hash, password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
-                row.failed_logins += 1
-                if row.failed_logins >= MAX_FAILED_LOGINS:
-                    row.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-                    row.failed_logins = 0
                 return None
             if not row.active:
                 return None
-            row.failed_logins = 0
-            row.locked_until = None
             row.last_login_at = now
             if self.hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = self.hasher.hash(password)
             return _user(row)
+
+    def spend_a_check(self, password: str) -> None:
+        """Take as long as checking a password, without checking one."""
+        self.hasher.hash(password)
 
     async def start_session(self, user: StaffUser, lifetime: dt.timedelta) -> tuple[str,
                                                                                    StaffSession]:

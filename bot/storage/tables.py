@@ -171,3 +171,12 @@ class NluModelRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class LoginAttemptRow(Base):
+    """Staff login attempts counted under one key ("addr:…" or "name:…|addr:…") in a window
+    (``bot/storage/login_throttle.py``)."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
