@@ -103,6 +103,8 @@ def _parse_yaml(text: str, name: str, problems: list[Problem]) -> Any:
         context = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
         problems.append(Problem(name, f"not valid YAML: {exc}".replace("\n", " "), code="yaml",
                                 context=context))
+    except RecursionError:  # thousands of nested brackets: a document no person wrote
+        problems.append(Problem(name, "not valid YAML: nested too deeply", code="yaml"))
     return None
 
 

@@ -143,7 +143,9 @@ async def new_turns(request: web.Request) -> web.Response:
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
-        return web.json_response({"error": "'after' phải là số nguyên"}, status=400)
+        after = -1
+    if not 0 <= after < 2**63:  # a database integer
+        return web.json_response({"error": "'after' phải là số nguyên không âm"}, status=400)
     item = await desk.store.get(conversation_id)
     if item is None:
         return web.json_response({"error": "Không tìm thấy hội thoại này"}, status=404)

@@ -135,6 +135,40 @@ def test_malformed_json_gets_a_400_and_changes_nothing(live: LiveService, path: 
     assert live.run(live.counts()) == before
 
 
+def test_a_signed_zalo_event_of_an_odd_shape_is_ignored_not_a_500(live: LiveService) -> None:
+    zalo = live.zalo
+    assert zalo is not None
+    before = live.run(live.counts())
+    for odd in (["user_send_text"], {"name": "user_send_text"}, 7, None):
+        event = {**zalo.text_event("4311209876543210001", "chào"), "event_name": odd}
+        raw = json.dumps(event).encode("utf-8")
+
+        async def deliver(body: bytes = raw, signed: str = zalo.sign(raw, event)) -> int:
+            response = await live.client.post("/webhooks/zalo", data=body, headers={
+                "Content-Type": "application/json", "X-ZEvent-Signature": signed})
+            return response.status
+
+        assert live.run(deliver()) == 200
+    assert live.run(live.counts()) == before
+
+
+async def test_odd_staff_inputs_get_a_400_not_a_500(accounts: Client) -> None:
+    from tests.bot.admin.test_kb import upload
+    client = accounts
+    sender = await new_sender(client)
+    await client.post("/api/chat", json={"sender": sender, "message": "cho gặp nhân viên"})
+    conversation = f"web:{web_channel(client.app).verified(sender)}"
+    await http_login(client, ADMIN)
+    turns = f"/admin/handoff/{quote(conversation, safe='')}/turns"
+    for after in ("99999999999999999999999", "-5", "x"):
+        response = await client.get(turns, params={"after": after})
+        assert response.status == 400, after
+    assert (await client.get(turns, params={"after": "0"})).status == 200
+    deep = await upload(client, "/admin/kb/import", "kb.yaml", b"[" * 5000 + b"]" * 5000)
+    page = await deep.text()
+    assert deep.status == 400 and "không đúng cú pháp YAML" in page
+
+
 def test_a_lone_surrogate_in_a_message_is_dropped_not_a_500(live: LiveService) -> None:
     body = b'{"sender": "surrogate-1", "message": "\\ud800 ch\\u00e0o b\\u1ea1n"}'
 

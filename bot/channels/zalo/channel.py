@@ -212,7 +212,7 @@ class ZaloChannel:
 
     async def _handle_event(self, body: dict[str, Any], raw: bytes) -> None:
         event = body.get("event_name")
-        if event not in TEXT_EVENTS and event not in MEDIA_EVENTS:
+        if not isinstance(event, str) or (event not in TEXT_EVENTS and event not in MEDIA_EVENTS):
             log.debug("zalo event %r ignored", event)
             return
         sender = body.get("sender")
