@@ -51,10 +51,24 @@ def _refuse(request: web.Request, status: int, message: str) -> web.StreamRespon
     return render(request, "error.html", status=status, message=message)
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _foreign_origin(request: web.Request) -> bool:
+    """Whether a browser says the request comes from another site: behind the CSRF token, a
+    second check (a browser sends Origin with every form post; other clients may not)."""
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != f"{request.scheme}://{request.host}"
+
+
 @web.middleware
 async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authentication, roles and CSRF for everything under /admin (the admin sub-app's
     middleware, so it sees only /admin requests)."""
+    if request.method not in SAFE_METHODS and _foreign_origin(request):
+        log.warning("refused %s %s from the foreign origin %r", request.method, request.path,
+                    request.headers.get("Origin"))
+        return _refuse(request, 403, "Yêu cầu không đến từ trang quản trị")
     if request.path in PUBLIC_PATHS:
         return await handler(request)
     token = request.cookies.get(COOKIE)
@@ -64,7 +78,7 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     request[SESSION_KEY] = session
     if request.path.startswith(ADMIN_PREFIXES) and not session.user.is_admin:
         return _refuse(request, 403, "Chỉ quản trị viên được dùng chức năng này")
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in SAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in ("application/x-www-form-urlencoded",
                                                      "multipart/form-data"):

@@ -464,3 +464,21 @@ async def test_admin_forms_store_script_literally_and_escape_it(accounts: Client
         assert response.status == 200, page_url
         body = await response.text()
         assert "<script>alert" not in body and "<img src=x" not in body, page_url
+
+
+async def test_a_post_from_another_site_is_refused_even_with_the_token(accounts: Client) -> None:
+    client = accounts
+    token = await http_login(client, ADMIN)
+    own = f"http://{client.server.host}:{client.server.port}"
+    form = {"csrf_token": token, "text": "ghi chú"}
+    foreign = await client.post("/admin/logout", data=form, allow_redirects=False,
+                                headers={"Origin": "https://evil.example"})
+    assert foreign.status == 403
+    login_elsewhere = await client.post("/admin/login", data={"username": ADMIN},
+                                        headers={"Origin": "null"}, allow_redirects=False)
+    assert login_elsewhere.status == 403
+    still_in = await client.get("/admin", allow_redirects=False)
+    assert still_in.status == 200  # the forged logout did nothing
+    same = await client.post("/admin/logout", data=form, allow_redirects=False,
+                             headers={"Origin": own})
+    assert same.status in (302, 303)
