@@ -1,4 +1,5 @@
-"""Vietnamese titles of every intent a turn can carry, for all staff pages.
+"""Vietnamese titles of every intent a turn can carry (and of the action that answered it),
+for all staff pages.
 
 Staff read Vietnamese; intent ids ("out_of_scope", "feedback") are only form values. The
 citizen-facing titles live in ``actions/texts.py`` and are reused; this module adds the intents
@@ -36,3 +37,27 @@ def intent_title(intent: str | None) -> str:
     if not intent:
         return "Không rõ"
     return INTENT_TITLES.get(intent, UNKNOWN_TITLE)
+
+
+# Actions whose name is not an intent's (most actions are named after the intent they answer).
+ACTION_TITLES: dict[str, str] = {
+    "ask_procedure": "Hỏi người dân về thủ tục nào",
+    "clarify": "Hỏi lại cho rõ ý",
+    "faq": "Trả lời câu hỏi thường gặp",
+    "notice": "Thông báo",
+    "offer_human": "Đề nghị gặp nhân viên",
+    "wait_for_staff": "Chờ nhân viên",
+    "with_staff": "Nhân viên đang hỗ trợ",
+    "staff_reply": "Nhân viên trả lời",
+}
+
+
+def action_title(action: str | None) -> str:
+    """The Vietnamese title of the action that answered a turn; never the id itself."""
+    if not action:
+        return "Không rõ"
+    if action in ACTION_TITLES:
+        return ACTION_TITLES[action]
+    if action in INTENT_TITLES:
+        return f"Trả lời «{INTENT_TITLES[action]}»"
+    return "Hành động khác"

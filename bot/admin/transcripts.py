@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from actions.base import ConversationStatus
-from bot.admin.intent_titles import INTENT_TITLES, intent_title
+from bot.admin.intent_titles import INTENT_TITLES, action_title, intent_title
 from bot.admin.web import RUNTIME, STAFF_STORE, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
 from bot.storage.transcripts import (
@@ -88,7 +88,7 @@ def turn_details(turn: TurnView, names: Mapping[str, str]) -> list[str]:
         found = ", ".join(f"{e.get('entity')}={e.get('value')}" for e in turn.entities)
         parts.append(f"nhận ra: {found}")
     if turn.action:
-        parts.append(f"hành động: {turn.action}")
+        parts.append(f"hành động: {action_title(turn.action)}")
     if turn.latency_ms is not None:
         parts.append(f"xử lý {turn.latency_ms:.0f} ms")
     if turn.misunderstood:
