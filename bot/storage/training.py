@@ -191,10 +191,11 @@ def _liked() -> ColumnElement[bool]:
     between = aliased(TurnRow)
     later_question = select(between.id).where(
         between.conversation_id == TurnRow.conversation_id, between.direction == "in",
-        between.id > TurnRow.id, between.id < reply.id).exists()
-    return or_(TurnRow.feedback == 1, select(reply.id).where(
+        between.id > TurnRow.id, between.id < reply.id).correlate_except(between).exists()
+    liked_reply = select(reply.id).where(
         reply.conversation_id == TurnRow.conversation_id, reply.id > TurnRow.id,
-        reply.feedback == 1, ~later_question).exists())
+        reply.feedback == 1, ~later_question).correlate_except(reply).exists()
+    return or_(func.coalesce(TurnRow.feedback, 0) == 1, liked_reply)
 
 
 def _sampled(since: dt.datetime, slots: int) -> ColumnElement[bool]:
