@@ -8,8 +8,8 @@ import datetime as dt
 
 from aiohttp import web
 
-from actions.texts import INTENT_LABELS
 from bot.admin.charts import shares, stacked_by_day
+from bot.admin.intent_titles import intent_title
 from bot.admin.web import RUNTIME, render
 from bot.storage.stats import figures
 from knowledge.clock import VN_TIME
@@ -38,7 +38,7 @@ async def dashboard(request: web.Request) -> web.Response:
         conversations_chart=stacked_by_day(data.days, data.conversations_by_day),
         messages_chart=stacked_by_day(data.days, data.messages_by_day),
         procedures=shares([(names.get(pid, pid), n) for pid, n in data.top_procedures]),
-        intents=shares([(INTENT_LABELS.get(name, name), n) for name, n in data.top_intents]),
+        intents=shares([(intent_title(name), n) for name, n in data.top_intents]),
         ratings=shares([(f"{k} ★", data.ratings.get(k, 0)) for k in range(5, 0, -1)]),
         average_rating=average, ratings_total=ratings_total,
         conversations_total=sum(sum(v) for v in data.conversations_by_day.values()),

@@ -1,8 +1,11 @@
 """The misunderstood inbox and the NLU model versions: staff teach the bot.
 
 * ``GET /admin/inbox``: questions the bot was unsure of, fell back on, or whose answer got a 👎,
-  grouped (the same question asked many ways appears once). For each, the officer picks the
-  right intent and, optionally, the procedure ("Lưu nhãn"), or dismisses it ("Bỏ qua"). The
+  that the citizen asked again right after the answer, or a small sample of confident answers
+  nobody gave a 👍 (``bot/storage/training.py``), grouped (the same question asked many ways
+  appears once), each with why it is there. For each, the officer picks the right intent and,
+  optionally, the procedure ("Lưu nhãn"; what the bot understood is pre-selected), or
+  dismisses it ("Bỏ qua"). The
   procedure is any one the bot answers from, curated or national: typed as its id (the
   curated ones are suggested), or found with the search box the page's script adds, which
   asks ``GET /admin/api/procedures?q=`` (``bot/admin/catalog.py``).
@@ -26,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.texts import INTENT_LABELS
+from bot.admin.intent_titles import LABEL_TITLES
 from bot.admin.web import RELOADER, RUNTIME, STAFF_STORE, current_session, render
 from bot.learning.retrain import (
     Retrainer,
@@ -36,14 +39,16 @@ from bot.learning.retrain import (
     export_yaml,
 )
 from bot.storage.training import STATUS_TRAINING, InboxError, ModelVersion, TrainingStore
-from nlu.intents import Intent
 
 log = logging.getLogger(__name__)
 
 RETRAINER = web.AppKey("retrainer", Retrainer)
-INBOX_INTENT_LABELS: dict[str, str] = {
-    **{intent.value: INTENT_LABELS.get(intent.value, intent.value) for intent in Intent},
-    Intent.OUT_OF_SCOPE.value: "Ngoài phạm vi (không phải việc của bot)",
+# Why a question is in the inbox: InboxGroup's count field -> the label staff read.
+REASON_LABELS: dict[str, str] = {
+    "unsure": "Bot không hiểu",
+    "disliked": "Bị đánh giá 👎",
+    "rephrased": "Người dân hỏi lại ngay sau câu trả lời",
+    "sampled": "Kiểm tra ngẫu nhiên: bot trả lời chắc chắn, chưa được 👍",
 }
 CHANNEL_LABELS = {"web": "Web", "telegram": "Telegram", "zalo": "Zalo"}
 MODEL_STATUS_LABELS = {
@@ -91,7 +96,8 @@ async def inbox_page(request: web.Request, flash: str | None = None,
     training = _training(request)
     page = await training.inbox()
     return render(request, "inbox.html", status=status, page=page,
-                  intents=INBOX_INTENT_LABELS, procedures=await _procedures(request),
+                  intents=LABEL_TITLES, procedures=await _procedures(request),
+                  reasons=REASON_LABELS, procedure_names=_live_procedures(request),
                   channel_labels=CHANNEL_LABELS, labelled=await training.count_examples(),
                   flash=flash, flash_error=flash_error)
 
@@ -106,7 +112,7 @@ async def label(request: web.Request) -> web.Response:
     form = await request.post()
     intent = str(form.get("intent", "")).strip()
     procedure = str(form.get("procedure", "")).strip()
-    if intent not in INBOX_INTENT_LABELS:
+    if intent not in LABEL_TITLES:
         return await inbox_page(request, "Vui lòng chọn ý định đúng của câu hỏi.",
                                 flash_error=True, status=400)
     names = _live_procedures(request)
@@ -119,7 +125,7 @@ async def label(request: web.Request) -> web.Response:
         stored = await _training(request).label(keys, intent, procedure or None, me.username)
     except InboxError as exc:
         return await inbox_page(request, str(exc), flash_error=True, status=409)
-    choice = INBOX_INTENT_LABELS[intent] + (f" — {names[procedure]}" if procedure else "")
+    choice = LABEL_TITLES[intent] + (f" — {names[procedure]}" if procedure else "")
     await request.app[STAFF_STORE].audit(
         me.username, "training_example", keys[0][:200], "label", None,
         {"keys": keys, "intent": intent, "procedure": procedure or None, "examples": stored},

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from actions.base import ConversationStatus
-from actions.texts import INTENT_LABELS
+from bot.admin.intent_titles import INTENT_TITLES, action_title, intent_title
 from bot.admin.web import RUNTIME, STAFF_STORE, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
 from bot.storage.transcripts import (
@@ -41,7 +41,6 @@ from bot.storage.transcripts import (
     tag_slug,
 )
 from knowledge.clock import VN_TIME
-from nlu.intents import Intent
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,6 @@ CHANNEL_LABELS = {"web": "Web", "telegram": "Telegram", "zalo": "Zalo",
 STATUS_LABELS: dict[str, str] = {ConversationStatus.BOT: "Bot đang trả lời",
                                  ConversationStatus.WAITING: "Chờ nhân viên",
                                  ConversationStatus.STAFF: "Nhân viên đang hỗ trợ"}
-ALL_INTENT_LABELS = {**{i.value: i.value for i in Intent}, **INTENT_LABELS,
-                     Intent.OUT_OF_SCOPE.value: "Ngoài phạm vi"}
 CONFIDENCE_CHOICES = (
     ("0.3", "Dưới 30%"),
     (f"{LOW_CONFIDENCE:g}", f"Dưới {LOW_CONFIDENCE:.0%} (bot phải hỏi lại)"),
@@ -83,16 +80,15 @@ def turn_details(turn: TurnView, names: Mapping[str, str]) -> list[str]:
     """The parse and handling of a turn, as short phrases for the small text under it."""
     parts: list[str] = []
     if turn.intent:
-        label = ALL_INTENT_LABELS.get(turn.intent, turn.intent)
         confidence = "" if turn.confidence is None else f", tin cậy {percent(turn.confidence)}"
-        parts.append(f"ý định: {label} ({turn.intent}){confidence}")
+        parts.append(f"ý định: {intent_title(turn.intent)}{confidence}")
     if turn.procedure:
         parts.append(f"thủ tục: {names.get(turn.procedure, turn.procedure)}")
     if turn.entities:
         found = ", ".join(f"{e.get('entity')}={e.get('value')}" for e in turn.entities)
         parts.append(f"nhận ra: {found}")
     if turn.action:
-        parts.append(f"hành động: {turn.action}")
+        parts.append(f"hành động: {action_title(turn.action)}")
     if turn.latency_ms is not None:
         parts.append(f"xử lý {turn.latency_ms:.0f} ms")
     if turn.misunderstood:
@@ -220,10 +216,10 @@ async def conversation_list(request: web.Request) -> web.Response:
         form=form, items=items, names=names, next_query=next_query, total=total,
         count_cap=COUNT_CAP, later_page=after is not None,
         channels=_choices(CHANNEL_LABELS, form.values["channel"]),
-        intents=_choices(ALL_INTENT_LABELS, form.values["intent"]),
+        intents=_choices(INTENT_TITLES, form.values["intent"]),
         procedures=_choices(names, form.values["procedure"]),
         confidences=_choices(dict(CONFIDENCE_CHOICES), form.values["confidence"]),
-        intent_labels=ALL_INTENT_LABELS, channel_labels=CHANNEL_LABELS,
+        channel_labels=CHANNEL_LABELS,
         status_labels=STATUS_LABELS, conversation_url=conversation_url,
         low_confidence=LOW_CONFIDENCE, vn_number=vn_number, percent=percent,
         export_max=vn_number(EXPORT_MAX_ROWS),
@@ -240,7 +236,7 @@ async def _detail_page(request: web.Request, conversation_id: str, status: int =
                       message="Không tìm thấy hội thoại này (có thể mã hội thoại bị sai).")
     return render(
         request, "transcript.html", status=status, detail=detail, c=detail.summary,
-        names=await _names(request), intent_labels=ALL_INTENT_LABELS,
+        names=await _names(request),
         channel_labels=CHANNEL_LABELS, status_labels=STATUS_LABELS,
         conversation_url=conversation_url, vn_number=vn_number, percent=percent,
         turn_details=turn_details, note_text=note_text,

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.admin.intent_titles import intent_title
 from bot.service.composition import Runtime
 from bot.service.reload import Reloader
 from bot.storage.staff import StaffSession, StaffStore
@@ -38,6 +39,7 @@ def local_time(value: dt.datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 
 environment.filters["vntime"] = local_time
+environment.filters["intent_title"] = intent_title
 
 
 def current_session(request: web.Request) -> StaffSession:

@@ -8,6 +8,14 @@
   (``reviewed``). The same question asked many ways appears once: turns are grouped by their
   accent-folded text in SQL, then groups whose folded texts are near-duplicates (rapidfuzz
   ``token_sort_ratio`` ≥ 90) are merged.
+* Beyond those, two kinds of answers that look fine but may have missed: a small stable sample
+  of confident answers that got no 👍 (``sampled``: about ``SAMPLE_SLOTS`` in
+  ``SAMPLE_MODULUS`` of each day's, chosen by turn id so a page shows the same ones on every
+  load, once ``SAMPLE_AFTER`` has passed without a 👍), and messages the citizen rephrased
+  right after the answer (``rephrased``: the next message of the conversation, within
+  ``REPHRASE_WINDOW``, is close in words or asks about the same procedure with the same
+  intent again). Both look back ``REVIEW_DAYS`` only; the rephrase test needs fuzzy
+  matching, so it runs in Python over that window.
 * Labels: an officer gives a group its intent and, optionally, its procedure; every distinct
   wording in the group becomes a training example and the group's turns are marked reviewed.
 * Model versions: each retraining is a row of ``nlu_models`` (training → active, rejected or
@@ -20,8 +28,9 @@ Turning labels into NLU training data is the bot's job (this package does not im
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -33,6 +42,7 @@ from sqlalchemy import (
     distinct,
     false,
     func,
+    or_,
     select,
     true,
     union,
@@ -49,6 +59,14 @@ MERGE_SCORE = 90.0  # token_sort_ratio at or above which two wordings are one qu
 CANDIDATE_GROUPS = 500  # folded texts read per inbox page before merging
 MAX_KEYS = 200  # folded texts one label or dismissal may cover
 STALE_TRAINING = dt.timedelta(minutes=30)  # a "training" row older than this has died
+CONFIDENT = 0.8  # an answer given at this confidence or above, not a fallback, is confident
+SAMPLE_MODULUS = 97  # a confident answer is sampled when its turn id modulo this ...
+SAMPLE_SLOTS = 5  # ... is below this: about 5 % of them, the same ones on every load
+SAMPLE_AFTER = dt.timedelta(hours=1)  # an answer is sampled once a 👍 had time to come
+REPHRASE_WINDOW = dt.timedelta(minutes=3)  # a next message this soon may be a rephrasing
+REPHRASE_SCORE = 70.0  # token_sort_ratio at or above which the next message is a rephrasing
+REVIEW_DAYS = 14  # how far back samples and rephrasings are looked for
+REPHRASE_SCAN = 50_000  # recent citizen messages read at most to find rephrasings
 
 STATUS_TRAINING = "training"
 STATUS_ACTIVE = "active"
@@ -87,6 +105,11 @@ class InboxGroup:
     intent: str | None  # the bot's guess for the representative message
     confidence: float | None
     turn_id: int  # the representative message
+    procedure: str | None = None  # the procedure the bot found for it
+    disliked: int = 0  # messages whose answer got a 👎
+    sampled: int = 0  # confident answers with no 👍, in the review sample
+    rephrased: int = 0  # messages the citizen asked again right after the answer
+    followup: str | None = None  # what the citizen wrote next, for one rephrased message
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,17 +184,57 @@ def _disliked_questions() -> Any:
         answer.conversation_id.in_(unhappy), answer.feedback == -1).correlate(None)
 
 
-def _waiting() -> ColumnElement[bool]:
-    """Unreviewed citizen messages the bot misunderstood or whose answer got a 👎."""
+def _liked() -> ColumnElement[bool]:
+    """The answer to a citizen message (the bot's replies before the citizen's next message)
+    got a 👍, or the message carries the 👍 itself."""
+    reply = aliased(TurnRow)
+    between = aliased(TurnRow)
+    later_question = select(between.id).where(
+        between.conversation_id == TurnRow.conversation_id, between.direction == "in",
+        between.id > TurnRow.id, between.id < reply.id).correlate_except(between).exists()
+    liked_reply = select(reply.id).where(
+        reply.conversation_id == TurnRow.conversation_id, reply.id > TurnRow.id,
+        reply.feedback == 1, ~later_question).correlate_except(reply).exists()
+    return or_(func.coalesce(TurnRow.feedback, 0) == 1, liked_reply)
+
+
+def _sampled(since: dt.datetime, slots: int) -> ColumnElement[bool]:
+    """A confident answer of the review window, in the stable sample, that got no 👍."""
+    if slots <= 0:
+        return false()
+    return and_(TurnRow.misunderstood.is_(False), TurnRow.confidence >= CONFIDENT,
+                TurnRow.at >= since, TurnRow.at <= utcnow() - SAMPLE_AFTER,
+                TurnRow.id % SAMPLE_MODULUS < slots, ~_liked())
+
+
+def _waiting(rephrased: Collection[int] = (), since: dt.datetime | None = None,
+             slots: int = SAMPLE_SLOTS) -> ColumnElement[bool]:
+    """Unreviewed citizen messages the bot misunderstood, whose answer got a 👎, that were
+    rephrased right after (their ids), or that are in the sample of confident answers."""
     misunderstood = select(TurnRow.id).where(
         TurnRow.misunderstood == true(), TurnRow.reviewed == false()).correlate(None)
+    reasons: list[ColumnElement[bool]] = [
+        TurnRow.id.in_(union(misunderstood, _disliked_questions()))]
+    if rephrased:
+        reasons.append(TurnRow.id.in_(sorted(rephrased)))
+    if since is not None:
+        reasons.append(_sampled(since, slots))
     return and_(
-        TurnRow.id.in_(union(misunderstood, _disliked_questions())),
+        or_(*reasons),
         TurnRow.direction == "in",
         TurnRow.reviewed.is_(False),
         TurnRow.folded != "",
         ~TurnRow.text.startswith("/"),  # button payloads are not wordings to learn
     )
+
+
+def is_rephrasing(first: tuple[str, str | None, str | None],
+                  second: tuple[str, str | None, str | None]) -> bool:
+    """Whether a citizen's next message (folded text, intent, procedure) asks the first one
+    again: close in words, or the same procedure with the same intent."""
+    if fuzz.token_sort_ratio(first[0], second[0]) >= REPHRASE_SCORE:
+        return True
+    return bool(first[2]) and first[1:] == second[1:]
 
 
 def merge_groups(rows: Sequence[tuple[str, int]],
@@ -197,21 +260,60 @@ def merge_groups(rows: Sequence[tuple[str, int]],
 class TrainingStore:
     """The inbox, the labelled examples and the model versions."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 sample_slots: int = SAMPLE_SLOTS) -> None:
         self.sessions = sessions
+        self.sample_slots = sample_slots  # of SAMPLE_MODULUS; 0 samples no confident answer
 
     # The inbox -----------------------------------------------------------------------------
+
+    async def _rephrased(self, session: AsyncSession, since: dt.datetime) -> dict[int, str]:
+        """Unreviewed citizen messages of the review window the citizen asked again right
+        after the answer, with what they wrote next."""
+        rows = (await session.execute(
+            select(TurnRow.id, TurnRow.conversation_id, TurnRow.at, TurnRow.folded,
+                   TurnRow.intent, TurnRow.procedure, TurnRow.text, TurnRow.reviewed)
+            .where(TurnRow.direction == "in", TurnRow.at >= since)
+            .order_by(TurnRow.id.desc()).limit(REPHRASE_SCAN))).all()
+        rows = sorted(rows, key=lambda row: (row.conversation_id, row.id))
+        found: dict[int, str] = {}
+        for first, second in pairwise(rows):
+            if (first.conversation_id != second.conversation_id or first.reviewed
+                    or not first.folded or not second.folded
+                    or first.text.startswith("/") or second.text.startswith("/")
+                    or as_utc(second.at) - as_utc(first.at) > REPHRASE_WINDOW):
+                continue
+            if is_rephrasing((first.folded, first.intent, first.procedure),
+                             (second.folded, second.intent, second.procedure)):
+                found[first.id] = second.text
+        return found
+
+    async def _waiting_now(self, session: AsyncSession) -> tuple[ColumnElement[bool],
+                                                                  dict[int, str]]:
+        """What waits in the inbox now, and the rephrased messages with their follow-ups."""
+        since = utcnow() - dt.timedelta(days=REVIEW_DAYS)
+        rephrased = await self._rephrased(session, since)
+        return _waiting(rephrased, since, self.sample_slots), rephrased
 
     async def inbox(self, limit: int = 100,
                     candidates: int = CANDIDATE_GROUPS) -> InboxPage:
         """The waiting questions, most asked first (then most recent)."""
-        waiting = _waiting()
         count = func.count(TurnRow.id)
         last = func.max(TurnRow.at)
+        since = utcnow() - dt.timedelta(days=REVIEW_DAYS)
+
+        def tally(condition: ColumnElement[bool]) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
         async with self.sessions() as session:
+            waiting, rephrased = await self._waiting_now(session)
+            rephrased_ids = sorted(rephrased) or [-1]
             rows = (await session.execute(
                 select(TurnRow.folded, count, last, func.max(TurnRow.id),
-                       func.sum(case((TurnRow.misunderstood.is_(True), 1), else_=0)))
+                       tally(TurnRow.misunderstood.is_(True)),
+                       tally(TurnRow.id.in_(_disliked_questions())),
+                       tally(_sampled(since, self.sample_slots)),
+                       tally(TurnRow.id.in_(rephrased_ids)))
                 .where(waiting).group_by(TurnRow.folded)
                 .order_by(count.desc(), last.desc()).limit(candidates))).all()
             total = await session.scalar(select(func.count(distinct(TurnRow.folded)))
@@ -222,10 +324,13 @@ class TrainingStore:
             latest = {turn.id: turn for turn in (await session.scalars(
                 select(TurnRow).where(TurnRow.id.in_([row[3] for row in rows])))).all()}
             channels: dict[str, set[str]] = {}
-            for key, channel in (await session.execute(
-                    select(TurnRow.folded, TurnRow.channel).where(
-                        waiting, TurnRow.folded.in_(folded)).distinct())).all():
+            followups: dict[str, str] = {}
+            for key, channel, turn_id in (await session.execute(
+                    select(TurnRow.folded, TurnRow.channel, TurnRow.id).where(
+                        waiting, TurnRow.folded.in_(folded)))).all():
                 channels.setdefault(key, set()).add(channel)
+                if turn_id in rephrased:
+                    followups.setdefault(key, rephrased[turn_id])
         groups = []
         for members in merge_groups([(row[0], int(row[1])) for row in rows]):
             member_rows = [rows[i] for i in members]
@@ -247,6 +352,12 @@ class TrainingStore:
                 intent=lead.intent,
                 confidence=lead.confidence,
                 turn_id=lead.id,
+                procedure=lead.procedure,
+                disliked=sum(int(row[5] or 0) for row in member_rows),
+                sampled=sum(int(row[6] or 0) for row in member_rows),
+                rephrased=sum(int(row[7] or 0) for row in member_rows),
+                followup=next((followups[row[0]] for row in member_rows
+                               if row[0] in followups), None),
             ))
         groups.sort(key=lambda g: (-g.count, -g.last_at.timestamp()))
         return InboxPage(groups[:limit], int(total),
@@ -261,9 +372,10 @@ class TrainingStore:
         wanted = self._check_keys(keys)
         now = utcnow()
         async with self.sessions.begin() as session:
+            waiting, _ = await self._waiting_now(session)
             found = (await session.execute(
                 select(TurnRow.id, TurnRow.folded, TurnRow.text).where(
-                    _waiting(), TurnRow.folded.in_(wanted)).order_by(TurnRow.id.desc()))).all()
+                    waiting, TurnRow.folded.in_(wanted)).order_by(TurnRow.id.desc()))).all()
             if not found:
                 raise InboxError("Câu hỏi này đã được xử lý (có thể bởi người khác). "
                                  "Vui lòng tải lại trang.")
@@ -280,19 +392,21 @@ class TrainingStore:
                 TrainingExampleRow(text=text, intent=intent, procedure=procedure or None,
                                    turn_id=turn_id, username=username, at=now)
                 for turn_id, text in newest.values())
-            await self._mark_reviewed(session, wanted, max(row[0] for row in found))
+            await self._mark_reviewed(session, waiting, wanted,
+                                      max(row[0] for row in found))
         return len(newest)
 
     async def dismiss(self, keys: Sequence[str]) -> int:
         """Mark a group's messages reviewed without a label ("Bỏ qua"); returns how many."""
         wanted = self._check_keys(keys)
         async with self.sessions.begin() as session:
+            waiting, _ = await self._waiting_now(session)
             newest = await session.scalar(select(func.max(TurnRow.id)).where(
-                _waiting(), TurnRow.folded.in_(wanted)))
+                waiting, TurnRow.folded.in_(wanted)))
             if newest is None:
                 raise InboxError("Câu hỏi này đã được xử lý (có thể bởi người khác). "
                                  "Vui lòng tải lại trang.")
-            return await self._mark_reviewed(session, wanted, newest)
+            return await self._mark_reviewed(session, waiting, wanted, newest)
 
     @staticmethod
     def _check_keys(keys: Sequence[str]) -> list[str]:
@@ -304,9 +418,10 @@ class TrainingStore:
         return wanted
 
     @staticmethod
-    async def _mark_reviewed(session: AsyncSession, keys: list[str], up_to: int) -> int:
+    async def _mark_reviewed(session: AsyncSession, waiting: ColumnElement[bool],
+                             keys: list[str], up_to: int) -> int:
         result = await session.execute(
-            update(TurnRow).where(_waiting(), TurnRow.folded.in_(keys), TurnRow.id <= up_to)
+            update(TurnRow).where(waiting, TurnRow.folded.in_(keys), TurnRow.id <= up_to)
             .values(reviewed=True).execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)
 

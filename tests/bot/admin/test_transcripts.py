@@ -221,13 +221,16 @@ async def test_one_conversation_shows_its_turns_escaped(seeded: TestClient[Any, 
     assert "<script>alert(1)" not in page
     assert "Người dân" in page and "Bot" in page
     assert "thủ tục: Cấp thẻ căn cước" in page  # the parse, under the citizen's message
-    assert re.search(r"ý định: [^<]+ \(procedure_location\), tin cậy \d+%", page)
-    assert re.search(r"hành động: [a-z_]+ · xử lý \d+ ms", page)  # under the bot's reply
+    assert re.search(r"ý định: Nơi nộp hồ sơ, tin cậy \d+%", page)
+    assert re.search(r"hành động: [^<·]+ · xử lý \d+ ms", page)  # under the bot's reply
+    assert not re.search(r"hành động: [a-z_]+ ", page)  # a title, not the action's id
     listing = await (await seeded.get("/admin/conversations")).text()
     assert "<script>alert(1)" not in listing and "&lt;script&gt;" in listing
     telegram = await (await seeded.get("/admin/conversations/telegram%3A12345")).text()
     assert telegram.index("đổi bằng lái ở đâu") < telegram.index("Bạn có thể nộp tại")
-    assert "procedure_location" in telegram and "30%" in telegram
+    assert "Nơi nộp hồ sơ" in telegram and "30%" in telegram
+    assert "ý định: Nơi nộp hồ sơ" in telegram  # staff read titles, never intent ids
+    assert "ý định: procedure_location" not in telegram and "(procedure_location)" not in telegram
     missing = await seeded.get(conversation_url("web:khong-co"))
     assert missing.status == 404 and "Không tìm thấy hội thoại" in await missing.text()
 
