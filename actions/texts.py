@@ -135,6 +135,10 @@ DOSSIER_RATE_LIMITED = (
     "Bạn đã tra cứu quá {limit} lần trong một giờ. Vui lòng thử lại sau, "
     "hoặc gọi tổng đài {hotline}."
 )
+DOSSIER_ADDRESS_LIMITED = (
+    "Từ mạng của bạn đã có quá nhiều lượt tra cứu hồ sơ trong một giờ. "
+    "Bạn vui lòng thử lại sau ít phút."
+)
 DOSSIER_STATUS_NEXT: dict[str, str] = {
     "received": "Hồ sơ đã được tiếp nhận và đang chờ xử lý. Bạn chưa cần làm gì thêm.",
     "processing": "Hồ sơ đang được xử lý. Bạn chờ đến ngày hẹn trả kết quả nhé.",

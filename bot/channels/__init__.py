@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actions.base import RateLimiter
 from bot.channels.base import Channel
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.web.channel import WebChannel
@@ -21,12 +22,14 @@ class ChannelDeps:
     outbox: Outbox
     conversations: ConversationStore
     key_values: KeyValueStore
+    limiter: RateLimiter | None = None  # counts the web chat's dossier lookups per address
 
 
 def build_channels(settings: Settings, deps: ChannelDeps) -> dict[str, Channel]:
     """Every enabled channel by name: the web channel always, the others when configured."""
     channels: list[Channel] = [WebChannel(
-        deps.outbox, deps.key_values, allow_unsigned=settings.web_allow_unsigned_senders)]
+        deps.outbox, deps.key_values, allow_unsigned=settings.web_allow_unsigned_senders,
+        limiter=deps.limiter, lookups_per_address=settings.dossier_lookups_per_address)]
     if settings.telegram_token:
         channels.append(TelegramChannel(settings, deps.conversations, deps.key_values))
     if settings.zalo_app_id:

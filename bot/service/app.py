@@ -98,8 +98,9 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     dispatcher = Dispatcher(runtime.pipeline, stores.inbox, dedup,
                             orphan_after=2 * settings.lock_ttl,
                             shared=runtime.redis is not None)
-    channels = build_channels(settings, ChannelDeps(stores.outbox, stores.conversations,
-                                                    stores.key_values))
+    channels = build_channels(settings, ChannelDeps(
+        stores.outbox, stores.conversations, stores.key_values,
+        runtime.pipeline.brain.services.limiter))
     reloader = Reloader(runtime, stores.key_values, settings.reload_interval)
     retention = RetentionJob(make_sessionmaker(runtime.engine), settings.retention_days,
                              settings.retention_interval)

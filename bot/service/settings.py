@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     dossier_api_timeout: float = Field(default=1.5, gt=0, le=30)
     dossier_api_deadline: float = Field(default=4.0, gt=0, le=30)
     dossier_lookups_per_hour: int = Field(default=10, ge=1, le=1000)
+    dossier_lookups_per_address: int = Field(
+        default=30, ge=1, le=100_000, description="dossier lookups per hour from one client "
+        "address on the web chat, whatever the sender ids (a kiosk or an office shares one)")
     simulator_host: str = "127.0.0.1"
     simulator_port: int = Field(default=8099, ge=1, le=65535, description="port of the "
                                 "simulator `egovbot serve` embeds; when not set and 8099 is "

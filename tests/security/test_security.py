@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, text
 
+from actions import texts
 from bot.channels.telegram.channel import SECRET_HEADER
 from bot.channels.web.channel import WebChannel
 from bot.service.app import DISPATCHER, RUNTIME
@@ -482,3 +483,32 @@ async def test_a_post_from_another_site_is_refused_even_with_the_token(accounts:
     same = await client.post("/admin/logout", data=form, allow_redirects=False,
                              headers={"Origin": own})
     assert same.status in (302, 303)
+
+
+async def test_dossier_lookups_from_one_address_are_limited_whatever_the_senders(
+        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from bot.service.app import create_app
+    from bot.service.settings import Settings
+    settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
+                        dossier_lookups_per_address=5)
+    shipped_model.save(settings.model_path)
+    client: Client = TestClient(TestServer(await create_app(settings, simulator),
+                                           host="127.0.0.1"))
+    await client.start_server()
+    try:
+        answers = []
+        for number in range(1, 9):  # a fresh sender id for every try, as an enumerator would
+            code = f"000.00.12.H31-261120-{number:04d}"
+            response = await client.post("/api/chat", json={"sender": await new_sender(client),
+                                                            "message": code})
+            answers.append((await response.json())[0]["text"])
+        limited = [a for a in answers if a == texts.DOSSIER_ADDRESS_LIMITED]
+        assert len(limited) == 3 and answers[-1] == texts.DOSSIER_ADDRESS_LIMITED
+        # other questions from that address are answered as before
+        other = await client.post("/api/chat", json={"sender": await new_sender(client),
+                                                      "message": "lệ phí hộ chiếu"})
+        assert "hộ chiếu" in (await other.json())[0]["text"]
+    finally:
+        await client.close()

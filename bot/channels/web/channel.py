@@ -30,13 +30,15 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.base import MAX_TEXT_CHARS, Reply
+from actions import texts
+from actions.base import MAX_TEXT_CHARS, RateLimiter, Reply
 from bot.channels.base import Intake
 from bot.channels.http import bad_request, read_json
 from bot.core.messages import IncomingMessage
 from bot.service import metrics
 from bot.storage.key_values import KeyValueStore
 from bot.storage.outbox import Outbox
+from nlu.dossier_code import find_dossier_codes
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 PAGE_TEMPLATE = Path(__file__).parent / "templates" / "index.html"
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ISSUED_ID = re.compile(r"^w[0-9a-f]{32}$")  # ids the server issues: never taken unsigned
+LOOKUP_WINDOW_SECONDS = 3600.0
 SECRET_KEY = "web.sender_secret"  # the HMAC key, in the key-value store (shared by workers)
 # The widget is embedded in other sites (city portals), so the chat API is cross-origin. It uses
 # no cookies or credentials (the sender id is in the body), so any origin may call it.
@@ -103,10 +106,14 @@ class WebChannel:
     name = NAME
 
     def __init__(self, outbox: Outbox, key_values: KeyValueStore | None = None, *,
-                 allow_unsigned: bool = True) -> None:
+                 allow_unsigned: bool = True, limiter: RateLimiter | None = None,
+                 lookups_per_address: int = 30) -> None:
         self.outbox = outbox
         self.key_values = key_values
         self.allow_unsigned = allow_unsigned
+        # Sender ids cost nothing to make, so a conversation's lookup limit alone would let
+        # one client try every dossier code: lookups are also counted per client address.
+        self.limiter, self.lookups_per_address = limiter, lookups_per_address
         self.intake: Intake | None = None
         # Without a store (one process, tests) the key lives as long as the process.
         self._secret = secrets.token_bytes(32)
@@ -205,12 +212,27 @@ class WebChannel:
         assert self.intake is not None
         if not self.intake.accepting():
             return web.json_response({"error": "shutting down"}, status=503)
+        if not await self._lookup_allowed(request, message):
+            return web.json_response(rasa_messages(sender, [Reply(texts.DOSSIER_ADDRESS_LIMITED)]))
         replies = await self.intake.handle_now(
             IncomingMessage(NAME, conversation, message, message_id))
         if replies is None:
             return web.json_response([])  # a repeated delivery: answered the first time
         metrics.message_out(NAME, len(replies))
         return web.json_response(rasa_messages(sender, replies))
+
+    async def _lookup_allowed(self, request: web.Request, message: str) -> bool:
+        """False when the message looks a dossier code up and the client's address has used
+        its lookups for the hour."""
+        if self.limiter is None or not find_dossier_codes(message):
+            return True
+        address = request.remote or "unknown"
+        allowed = await self.limiter.hit(f"dossier-address:{address}", self.lookups_per_address,
+                                         LOOKUP_WINDOW_SECONDS)
+        if not allowed:
+            log.warning("web: dossier lookups from %s over %d an hour", address,
+                        self.lookups_per_address)
+        return allowed
 
     async def session(self, _request: web.Request) -> web.Response:
         """A new conversation: a random id, signed (the caller's proof that it is theirs)."""
