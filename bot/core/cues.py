@@ -39,6 +39,8 @@ _FILLER = re.compile(r"^(?:con|the con|vay con|the|vay|va|con ve)\s+|\s+(?:thi s
 
 # "không có / chưa có / thiếu <a paper> (thì) …": can the current procedure do without it.
 _LACKING = re.compile(r"^(?:neu\s+)?(?:khong|chua|thieu|ko|k|kg|hong)\s+(?:co\s+)?\S")
+# Words that make it a new question about doing something ("… thì làm hộ chiếu được không").
+_DOING = re.compile(r"\b(?:lam|thu tuc|dang ky|xin|cap|nop)\b")
 
 
 def emoji_thanks(text: str) -> bool:
@@ -62,4 +64,5 @@ def bare_aspect(text: str) -> str | None:
 def lacks_a_paper(text: str) -> bool:
     """Whether a message asks if one can do without something ("ko có sổ đỏ thì được
     không"), which stays within the procedure under discussion."""
-    return _LACKING.match(fold(text)) is not None
+    words = fold(text)
+    return _LACKING.match(words) is not None and _DOING.search(words) is None

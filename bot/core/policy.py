@@ -117,7 +117,7 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision(aspect, aspect, "a follow-up on the procedure under discussion",
                         state.procedure)
     if (state.procedure and procedure and procedure != state.procedure
-            and lacks_a_paper(text)):
+            and len(parse.entity_values(EntityType.PROCEDURE)) == 1 and lacks_a_paper(text)):
         return Decision(Intent.PROCEDURE_DOCUMENTS, Intent.PROCEDURE_DOCUMENTS,
                         "can the procedure under discussion do without a paper",
                         state.procedure)
