@@ -20,6 +20,14 @@ def next_opening(ctx: ActionContext) -> str | None:
     return texts.OPENING.format(when=when(opening, ctx.now))
 
 
+async def queue_place(ctx: ActionContext) -> str:
+    """" (vị trí thứ 2 trong hàng đợi)" when the queue is known, else ""."""
+    if ctx.services.queue is None:
+        return ""
+    position = await ctx.services.queue.position(ctx.conversation_id)
+    return texts.HANDOFF_QUEUE_PLACE.format(position=position)
+
+
 class HumanHandoff:
     """Marks the conversation as waiting for staff and tells the citizen what happens next."""
 
@@ -29,22 +37,17 @@ class HumanHandoff:
         """Hand over to staff; outside office hours, say when someone will answer."""
         hotline = ctx.services.knowledge.city.hotline
         opening = next_opening(ctx)
+        place = await queue_place(ctx)
         if opening is None:
-            text = texts.HANDOFF_WAITING.format(hours=ctx.services.office_hours, hotline=hotline)
+            text = texts.HANDOFF_WAITING.format(hours=ctx.services.office_hours, hotline=hotline,
+                                                place=place)
         else:
             text = texts.HANDOFF_OUTSIDE_HOURS.format(hours=ctx.services.office_hours,
-                                                      opening=opening, hotline=hotline)
+                                                      opening=opening, hotline=hotline,
+                                                      place=place)
         return ActionResult((Reply(text, (Button(texts.RESUME_BUTTON, RESUME_PAYLOAD),)),),
                             {"awaiting": None, "fallbacks": 0, "reminded": None},
                             status=ConversationStatus.WAITING)
-
-
-async def queue_place(ctx: ActionContext) -> str:
-    """" (vị trí thứ 2 trong hàng đợi)" when the queue is known, else ""."""
-    if ctx.services.queue is None:
-        return ""
-    position = await ctx.services.queue.position(ctx.conversation_id)
-    return texts.HANDOFF_QUEUE_PLACE.format(position=position)
 
 
 class WaitForStaff:

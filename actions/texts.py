@@ -69,7 +69,7 @@ NO_PROCEDURE_CONTACT = (
     "Bạn có thể gọi tổng đài {hotline} ({hours}) hoặc gặp nhân viên hỗ trợ để được hướng dẫn."
 )
 HANDOFF_WAITING = (
-    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ.\n"
+    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ{place}.\n"
     "1. Nhân viên sẽ trả lời bạn ngay tại đây, trong giờ làm việc ({hours}).\n"
     "2. Nếu cần gấp, bạn gọi tổng đài {hotline}.\n"
     "Trong lúc chờ, tôi sẽ không tự trả lời thay nhân viên."
@@ -84,7 +84,7 @@ HANDOFF_STILL_WAITING_SHORT = (
 )
 HANDOFF_QUEUE_PLACE = " (vị trí thứ {position} trong hàng đợi)"
 HANDOFF_OUTSIDE_HOURS = (
-    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ.\n"
+    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ{place}.\n"
     "1. Bây giờ là ngoài giờ làm việc ({hours}). Nhân viên sẽ trả lời bạn ngay tại đây "
     "{opening}.\n"
     "2. Nếu cần gấp, bạn gọi tổng đài {hotline}.\n"

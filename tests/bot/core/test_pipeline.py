@@ -155,8 +155,10 @@ async def test_asking_for_a_person_waits_and_answers_each_message_with_the_queue
 
 async def test_the_place_in_the_queue_counts_who_asked_for_a_person_earlier(
         runtime: Runtime) -> None:
-    await ask(runtime, say("cho gặp nhân viên", user="1"))
-    await ask(runtime, say("cho gặp nhân viên", user="2"))
+    first_asks = await ask(runtime, say("cho gặp nhân viên", user="1"))
+    assert "vị trí thứ 1 trong hàng đợi" in first_asks[0].text
+    second_asks = await ask(runtime, say("cho gặp nhân viên", user="2"))
+    assert "vị trí thứ 2 trong hàng đợi" in second_asks[0].text
     second = await ask(runtime, say("alo bot ơi", user="2"))
     assert "vị trí thứ 2 trong hàng đợi" in second[0].text
     first = await ask(runtime, say("alo bot ơi", user="1"))
