@@ -7,7 +7,7 @@ name per message; the action returns replies and slot changes and never sends an
 from __future__ import annotations
 
 from actions.base import Action
-from actions.clarify import AskProcedure, Clarify
+from actions.clarify import AskProcedure, Clarify, NoProcedure
 from actions.dossier import DossierStatusLookup
 from actions.faq import AnswerFaq
 from actions.feedback import Feedback, RateHelp
@@ -25,6 +25,7 @@ def build_actions() -> dict[str, Action]:
         DossierStatusLookup(),
         AskProcedure(),
         Clarify(),
+        NoProcedure(),
         Greet(),
         Goodbye(),
         Thank(),

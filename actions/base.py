@@ -124,6 +124,15 @@ class FeedbackRecorder(Protocol):
         ...
 
 
+class HandoffQueue(Protocol):
+    """Where a conversation waiting for a person stands in the queue."""
+
+    async def position(self, conversation_id: str) -> int:
+        """1 for the conversation that has waited longest (a conversation not waiting yet
+        would come after every one that is)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What actions may use."""
@@ -134,6 +143,7 @@ class Services:
     dossier_lookups_per_hour: int = 10
     office_schedule: OfficeSchedule = DEFAULT_OFFICE_SCHEDULE
     feedback: FeedbackRecorder | None = None  # where 👍/👎 and 1–5 ratings are stored
+    queue: HandoffQueue | None = None  # the handoff queue (positions while waiting)
 
     @property
     def office_hours(self) -> str:

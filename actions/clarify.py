@@ -41,8 +41,38 @@ class AskProcedure:
                             {"awaiting": "procedure", "pending_intent": ctx.intent})
 
 
+class NoProcedure:
+    """A procedure question no procedure fits: say so in one sentence, offer the closest
+    procedure only when procedure search found one, and the hotline and a person."""
+
+    name = "no_procedure"
+
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """Say the bot has no such procedure; the closest one (if any), hotline, person."""
+        kb = ctx.services.knowledge
+        asked = ctx.intent if ctx.intent in PROCEDURE_INTENTS else Intent.PROCEDURE_OVERVIEW
+        lines = [texts.NO_PROCEDURE]
+        buttons = []
+        if ctx.procedure is not None and ctx.procedure in kb.procedures:
+            lines.append(texts.NO_PROCEDURE_CLOSEST)
+            buttons.append(Button(button_title(kb.procedures[ctx.procedure].name),
+                                  payload(asked, procedure=ctx.procedure)))
+        lines.append(texts.NO_PROCEDURE_CONTACT.format(hotline=kb.city.hotline,
+                                                       hours=ctx.services.office_hours))
+        buttons.append(Button(texts.HANDOFF_BUTTON, payload(Intent.HUMAN_HANDOFF)))
+        return ActionResult((Reply("\n".join(lines), tuple(buttons)),),
+                            {"awaiting": None, "procedure": None})
+
+
+# What the bot may offer as a guess of an unsure message: never a greeting or a goodbye.
+GUESSABLE = PROCEDURE_INTENTS | {Intent.DOSSIER_STATUS, Intent.HELP}
+
+
 class Clarify:
-    """An unsure parse: offer the two or three most likely meanings instead of guessing."""
+    """An unsure parse: offer the two or three most likely meanings instead of guessing.
+
+    The question stays open: the procedure it is about becomes the one under discussion, so
+    a typed answer ("cần giấy tờ gì") is read against it like a tap."""
 
     name = "clarify"
 
@@ -51,8 +81,8 @@ class Clarify:
         buttons = []
         for option in ctx.options:
             label = texts.INTENT_LABELS.get(option.name)
-            if label is None or option.name == Intent.HUMAN_HANDOFF:
-                continue  # a person is always offered last
+            if label is None or option.name not in GUESSABLE:
+                continue  # a person is always offered last; goodbye is never a guess
             if option.name in PROCEDURE_INTENTS and ctx.procedure:
                 name = ctx.services.knowledge.procedures[ctx.procedure].name
                 title = f"{label}: {name}"[:60]
@@ -61,4 +91,5 @@ class Clarify:
                 buttons.append(Button(label, payload(option.name)))
         buttons.append(Button(texts.INTENT_LABELS[Intent.HUMAN_HANDOFF],
                               payload(Intent.HUMAN_HANDOFF)))
-        return ActionResult((Reply(texts.CLARIFY, tuple(buttons)),))
+        slots = {"procedure": ctx.procedure} if ctx.procedure else {}
+        return ActionResult((Reply(texts.CLARIFY, tuple(buttons)),), slots)

@@ -8,6 +8,7 @@ cannot be enumerated.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Reply, payload
@@ -18,6 +19,8 @@ from nlu.dossier_code import dossier_code_problem, find_code_attempt
 from nlu.intents import EntityType, Intent
 
 RATE_WINDOW_SECONDS = 3600.0
+# The end of a code without the receiving agency's part: "H31-261120-0001", "261120-0001".
+PARTIAL_CODE = re.compile(r"(?:[a-z]\d{2}\s*[-–_/]\s*)?\d{6}\s*[-–_/]\s*\d{4}", re.IGNORECASE)
 
 
 OPEN = frozenset({DossierState.RECEIVED, DossierState.PROCESSING,
@@ -84,6 +87,9 @@ class DossierStatusLookup:
             attempt = find_code_attempt(ctx.text)
             if attempt is None:
                 return ActionResult((Reply(texts.ASK_DOSSIER_CODE),),
+                                    {"awaiting": "dossier_code"})
+            if PARTIAL_CODE.fullmatch(attempt):
+                return ActionResult((Reply(texts.DOSSIER_CODE_PARTIAL.format(code=attempt)),),
                                     {"awaiting": "dossier_code"})
             problem = dossier_code_problem(attempt, ctx.now.date()) or "mã không đúng dạng"
             return ActionResult((Reply(texts.BAD_DOSSIER_CODE.format(code=attempt,

@@ -62,24 +62,36 @@ ASK_PROCEDURE_NO_CANDIDATES = (
     "Bạn muốn hỏi về thủ tục nào ạ? Ví dụ: khai sinh, căn cước, hộ chiếu, đăng ký kết hôn."
 )
 CLARIFY = "Tôi chưa chắc mình hiểu đúng. Ý bạn là:"
+# A procedure question no procedure in the knowledge base fits: said plainly.
+NO_PROCEDURE = "Xin lỗi, tôi chưa có thông tin về thủ tục bạn hỏi."
+NO_PROCEDURE_CLOSEST = "Thủ tục gần nhất tôi tìm được (có thể chưa đúng ý bạn) ở nút bên dưới."
+NO_PROCEDURE_CONTACT = (
+    "Bạn có thể gọi tổng đài {hotline} ({hours}) hoặc gặp nhân viên hỗ trợ để được hướng dẫn."
+)
 HANDOFF_WAITING = (
-    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ.\n"
+    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ{place}.\n"
     "1. Nhân viên sẽ trả lời bạn ngay tại đây, trong giờ làm việc ({hours}).\n"
     "2. Nếu cần gấp, bạn gọi tổng đài {hotline}.\n"
     "Trong lúc chờ, tôi sẽ không tự trả lời thay nhân viên."
 )
 HANDOFF_STILL_WAITING = (
-    "Yêu cầu của bạn đang chờ nhân viên hỗ trợ. Nếu cần gấp, bạn gọi tổng đài {hotline}."
+    "Yêu cầu của bạn đang chờ nhân viên hỗ trợ{place}. Nếu cần gấp, bạn gọi tổng đài "
+    "{hotline}."
 )
+# Every further message while waiting: short, and the message is shown to the officer.
+HANDOFF_STILL_WAITING_SHORT = (
+    "Bạn vẫn đang chờ nhân viên hỗ trợ{place}. Tin nhắn của bạn đã được chuyển để nhân viên xem."
+)
+HANDOFF_QUEUE_PLACE = " (vị trí thứ {position} trong hàng đợi)"
 HANDOFF_OUTSIDE_HOURS = (
-    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ.\n"
+    "Tôi đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ{place}.\n"
     "1. Bây giờ là ngoài giờ làm việc ({hours}). Nhân viên sẽ trả lời bạn ngay tại đây "
     "{opening}.\n"
     "2. Nếu cần gấp, bạn gọi tổng đài {hotline}.\n"
     "Trong lúc chờ, tôi sẽ không tự trả lời thay nhân viên."
 )
 HANDOFF_STILL_WAITING_CLOSED = (
-    "Yêu cầu của bạn đang chờ nhân viên hỗ trợ; nhân viên sẽ trả lời {opening}. "
+    "Yêu cầu của bạn đang chờ nhân viên hỗ trợ{place}; nhân viên sẽ trả lời {opening}. "
     "Nếu cần gấp, bạn gọi tổng đài {hotline}."
 )
 OPENING = "từ {when}"  # e.g. "từ 7:30 sáng mai"
@@ -122,6 +134,12 @@ ASK_DOSSIER_CODE = (
 BAD_DOSSIER_CODE = (
     "Mã \"{code}\" không phải mã hồ sơ hợp lệ: {problem}. "
     "Bạn kiểm tra lại mã trên giấy hẹn và gửi lại giúp tôi nhé."
+)
+# Only the end of a code ("H31-261120-0001"): the receiving agency's part is missing.
+DOSSIER_CODE_PARTIAL = (
+    "Mã \"{code}\" chưa đúng: mã hồ sơ còn thiếu phần đầu (mã cơ quan tiếp nhận). "
+    "Mã đầy đủ có dạng 000.00.12.H31-261120-0001, ghi trên Giấy tiếp nhận hồ sơ và hẹn trả "
+    "kết quả. Bạn gửi lại mã đầy đủ giúp tôi nhé."
 )
 DOSSIER_NOT_FOUND = (
     "Không tìm thấy hồ sơ có mã {code}. Bạn kiểm tra lại mã trên giấy hẹn; nếu mã đúng, "

@@ -21,7 +21,9 @@ CODE_PATTERN = re.compile(
 # Something that looks like an attempt at a dossier code: an agency-like prefix or a long
 # run of digits joined by dots and dashes.
 CANDIDATE_PATTERN = re.compile(
-    r"(?<![\w])(?=[\w.\-]*\d)(?:[0-9a-z]{1,4}[.\-]){2,}[0-9a-z.\-]*[0-9a-z]|(?<!\d)\d{13,}(?!\d)",
+    r"(?<![\w])(?=[\w.\-]*\d)(?:[0-9a-z]{1,4}[.\-]){2,}[0-9a-z.\-]*[0-9a-z]|(?<!\d)\d{13,}(?!\d)"
+    # the end of a code without its agency prefix: "H31-261120-0001", "261120-0001"
+    r"|(?<![\w.])(?:[a-z]\d{2}\s*[-–_/]\s*)?\d{6}\s*[-–_/]\s*\d{1,5}(?![\w.])",
     re.IGNORECASE,
 )
 

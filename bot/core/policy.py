@@ -5,18 +5,27 @@ message. The first rule that applies wins:
 
 0. a message the bot cannot read (media, a text too long, an expired button) gets its
    notice, and leaves the dialogue state as it was;
-1. while staff has the conversation the bot stays silent; while waiting, it reminds once;
-2. a dossier code, or the answer to "which code?", goes to the dossier lookup;
-3. the answer to "which procedure?" completes the question that was waiting for it;
-4. an admin-written FAQ that matches strongly answers instead of a procedure answer or
+1. while staff has the conversation the bot stays silent; while waiting, every message gets
+   a short "still waiting" with the place in the queue;
+2. thanks and approval emoji ("🙏", "👍") are thanks;
+3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
+   code (a partial one: "H31-261120-0001") goes to the dossier lookup;
+4. the answer to "which procedure?" completes the question that was waiting for it;
+5. follow-ups stay with the procedure under discussion: a bare aspect ("thời gian giải
+   quyết", "còn lệ phí?") asks about it, and "không có sổ đỏ thì được không" asks about its
+   papers, not about the procedure another paper belongs to;
+6. an admin-written FAQ that matches strongly answers instead of a procedure answer or
    the fallback;
-5. a question naming no procedure clearly, where procedure search found a few equally
+7. a question naming no procedure clearly, where procedure search found a few equally
    likely ones, asks which one with those as buttons (instead of guessing, or answering
    about the procedure under discussion);
-6. an unsure parse offers the two or three likeliest meanings as buttons;
-7. a procedure question uses the procedure named, else the one under discussion, else asks;
-8. a second misunderstanding in a row offers a person;
-9. everything else goes to the action named after the intent.
+8. a procedure question no procedure fits (an unsure parse whose procedure search only
+   guessed, or content words no procedure holds enough of) says so honestly, with the
+   closest procedures only when close, the hotline and a person;
+9. an unsure parse offers the two or three likeliest meanings as buttons;
+10. a procedure question uses the procedure named, else the one under discussion, else asks;
+11. a second misunderstanding in a row offers a person;
+12. everything else goes to the action named after the intent.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions.base import ConversationStatus, MessageKind
+from bot.core.cues import bare_aspect, emoji_thanks, lacks_a_paper
 from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
@@ -33,6 +43,9 @@ LOW_CONFIDENCE = 0.45
 FAQ_STRONG = 85.0  # whole-text similarity to a question or paraphrase
 FALLBACKS_BEFORE_HUMAN = 2
 MAX_OPTIONS = 3
+SEARCH_EXTRACTOR = "procedure_search"  # nlu.engine's name for a procedure search found
+NO_FIT_COVERAGE = 0.6  # below this share of its words, no procedure fits a question
+CODE_DIGITS = 10  # an attempt at a dossier code the citizen sends unasked has this many
 # An FAQ competes with procedure answers and the fallback, not with the bot's own features.
 FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP}
 
@@ -79,10 +92,16 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
             return Decision("resume_bot", intent, "the citizen stopped waiting")
         return Decision("wait_for_staff", intent, "waiting for an officer")
 
+    if emoji_thanks(text):
+        return Decision(Intent.THANK, Intent.THANK, "thanks in emoji")
+
     has_code = parse.first(EntityType.DOSSIER_CODE) is not None
     if has_code or (state.awaiting == "dossier_code" and
                     (find_code_attempt(text) is not None or intent == Intent.DOSSIER_STATUS)):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS, "a dossier code")
+    if _code_attempt(text, intent):
+        return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
+                        "an attempt at a dossier code")
 
     answers_question = (intent not in PROCEDURE_INTENTS or confidence < LOW_CONFIDENCE
                         or _words_outside_entities(text, parse) <= 2)
@@ -90,6 +109,18 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
             and (answers_question or intent == state.pending_intent)):
         return Decision(state.pending_intent, state.pending_intent,
                         "the procedure the bot asked for", procedure)
+
+    aspect = bare_aspect(text)
+    if aspect is not None and procedure is None:
+        if state.procedure is None:
+            return Decision("ask_procedure", aspect, "a bare aspect, no procedure discussed")
+        return Decision(aspect, aspect, "a follow-up on the procedure under discussion",
+                        state.procedure)
+    if (state.procedure and procedure and procedure != state.procedure
+            and len(parse.entity_values(EntityType.PROCEDURE)) == 1 and lacks_a_paper(text)):
+        return Decision(Intent.PROCEDURE_DOCUMENTS, Intent.PROCEDURE_DOCUMENTS,
+                        "can the procedure under discussion do without a paper",
+                        state.procedure)
 
     chosen = procedure or state.procedure
     faq_may_answer = confidence < LOW_CONFIDENCE or (intent in FAQ_MAY_ANSWER and (
@@ -110,6 +141,10 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         asked = intent if intent in PROCEDURE_INTENTS else Intent.PROCEDURE_OVERVIEW
         return Decision("ask_procedure", asked,
                         f"{len(parse.procedure_choices)} procedures equally likely")
+
+    if _no_procedure_fits(parse, state):
+        return _misunderstood(state, Decision("no_procedure", intent, "no procedure fits",
+                                              procedure, misunderstood=True), human=False)
 
     if intent != Intent.OUT_OF_SCOPE and confidence < LOW_CONFIDENCE:
         options = tuple(s for s in parse.intent_ranking
@@ -139,9 +174,35 @@ def _words_outside_entities(text: str, parse: ParseResult) -> int:
     return len("".join(kept).split())
 
 
-def _misunderstood(state: ConversationState, decision: Decision) -> Decision:
-    """A misunderstanding; the second one in a row offers a person instead."""
-    if state.fallbacks + 1 >= FALLBACKS_BEFORE_HUMAN:
+def _code_attempt(text: str, intent: str) -> bool:
+    """Whether a message sent unasked is an attempt at a dossier code: a long enough one that
+    is most of the message, or any in a question about a dossier."""
+    attempt = find_code_attempt(text)
+    if attempt is None or sum(char.isdigit() for char in attempt) < CODE_DIGITS:
+        return False
+    return intent == Intent.DOSSIER_STATUS or len(attempt) * 2 >= len(text.strip())
+
+
+def _no_procedure_fits(parse: ParseResult, state: ConversationState) -> bool:
+    """A procedure question that no procedure fits: the parse is unsure and its procedure
+    only a guess of procedure search, or nothing was named or discussed and the best
+    procedure holds too little of what the citizen said."""
+    intent, confidence = parse.intent.name, parse.intent.confidence
+    named = next((e for e in parse.entities if e.entity == EntityType.PROCEDURE), None)
+    if named is not None:
+        return (intent in PROCEDURE_INTENTS and confidence < LOW_CONFIDENCE
+                and named.extractor == SEARCH_EXTRACTOR and named.confidence < 1.0)
+    if intent not in PROCEDURE_INTENTS or state.procedure or parse.procedure_choices:
+        return False
+    return bool(parse.procedure_ranking) and max(
+        s.coverage for s in parse.procedure_ranking) < NO_FIT_COVERAGE
+
+
+def _misunderstood(state: ConversationState, decision: Decision,
+                   human: bool = True) -> Decision:
+    """A misunderstanding; the second one in a row offers a person instead (unless the
+    answer already offers one: ``human=False``)."""
+    if human and state.fallbacks + 1 >= FALLBACKS_BEFORE_HUMAN:
         return Decision("offer_human", decision.intent, "misunderstood twice in a row",
                         misunderstood=True)
     return decision

@@ -93,6 +93,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
         office_schedule=settings.office_schedule,
         feedback=stores.feedback,
+        queue=stores.handoff,
     )
     locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
     brain = build_brain(knowledge, nlu, services, build_actions())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, true, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.base import ConversationStatus
@@ -112,6 +112,20 @@ class HandoffStore:
         """Conversations waiting for a person, the longest-waiting first."""
         table = ConversationRow
         return await self._list(table.status == WAITING, (table.handoff_at, table.id), limit)
+
+    async def position(self, conversation_id: str) -> int:
+        """Where a conversation stands among those waiting (1: the longest-waiting); one not
+        waiting yet comes after every one that is."""
+        table = ConversationRow
+        async with self.sessions() as session:
+            row = await session.get(ConversationRow, conversation_id)
+            ahead = and_(table.status == WAITING, table.id != conversation_id)
+            if row is not None and row.status == WAITING and row.handoff_at is not None:
+                ahead = and_(ahead, or_(table.handoff_at < row.handoff_at,
+                                        and_(table.handoff_at == row.handoff_at,
+                                             table.id < row.id)))
+            count = await session.scalar(select(func.count()).where(ahead))
+        return int(count or 0) + 1
 
     async def in_progress(self, officer: str | None = None,
                           limit: int = QUEUE_LIMIT) -> list[HandoffItem]:

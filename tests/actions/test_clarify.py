@@ -6,7 +6,7 @@ import pytest
 
 from actions import texts
 from actions.base import Services, payload
-from actions.clarify import MAX_CANDIDATES, AskProcedure, Clarify, button_title
+from actions.clarify import MAX_CANDIDATES, AskProcedure, Clarify, NoProcedure, button_title
 from bot.core.payloads import parse_payload
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
@@ -69,7 +69,8 @@ async def test_clarify_offers_the_likely_meanings_and_a_person(services: Service
 
 async def test_clarify_names_the_procedure_under_discussion_within_60_characters(
         services: Services, knowledge: KnowledgeSnapshot) -> None:
-    options = (IntentScore(Intent.PROCEDURE_DOCUMENTS, 0.4), IntentScore(Intent.GREET, 0.3))
+    options = (IntentScore(Intent.PROCEDURE_DOCUMENTS, 0.4), IntentScore(Intent.GREET, 0.3),
+               IntentScore(Intent.HELP, 0.2))
     result = await Clarify().run(make_context(services, "giấy", Intent.PROCEDURE_DOCUMENTS,
                                               procedure="gpxd-nha-o", options=options))
     reply = only_reply(result.replies)
@@ -78,9 +79,44 @@ async def test_clarify_names_the_procedure_under_discussion_within_60_characters
     assert len(f"Giấy tờ cần chuẩn bị: {name}") > 60  # the title had to be cut
     assert first.title == f"Giấy tờ cần chuẩn bị: {name}"[:60]
     assert first.payload == payload(Intent.PROCEDURE_DOCUMENTS, procedure="gpxd-nha-o")
-    assert reply.buttons[1].payload == payload(Intent.GREET)  # not about a procedure
+    # a greeting is never offered as a guess; help is, and it is not about a procedure
+    assert reply.buttons[1].payload == payload(Intent.HELP)
 
 
 async def test_clarify_with_no_options_still_offers_a_person(services: Services) -> None:
     result = await Clarify().run(make_context(services, "hmm", Intent.OUT_OF_SCOPE))
     assert payloads(only_reply(result.replies)) == [payload(Intent.HUMAN_HANDOFF)]
+
+
+async def test_no_procedure_says_so_and_offers_the_hotline_and_a_person(
+        services: Services) -> None:
+    result = await NoProcedure().run(make_context(services, "thủ tục nuôi chó mèo",
+                                                  Intent.PROCEDURE_OVERVIEW))
+    reply = only_reply(result.replies)
+    assert reply.text.startswith(texts.NO_PROCEDURE)
+    assert "1800 1096" in reply.text
+    assert texts.NO_PROCEDURE_CLOSEST not in reply.text  # nothing close: nothing offered
+    assert payloads(reply) == [payload(Intent.HUMAN_HANDOFF)]
+    assert result.slots == {"awaiting": None, "procedure": None}
+
+
+async def test_no_procedure_offers_the_closest_one_search_found_for_the_question(
+        services: Services, knowledge: KnowledgeSnapshot) -> None:
+    result = await NoProcedure().run(make_context(services, "lệ phí giấy độc thân đi nước ngoài",
+                                                  Intent.PROCEDURE_FEE,
+                                                  procedure="xac-nhan-hon-nhan"))
+    reply = only_reply(result.replies)
+    assert texts.NO_PROCEDURE_CLOSEST in reply.text
+    name = knowledge.procedures["xac-nhan-hon-nhan"].name
+    assert [(b.title, b.payload) for b in reply.buttons] == [
+        (button_title(name), payload(Intent.PROCEDURE_FEE, procedure="xac-nhan-hon-nhan")),
+        (texts.HANDOFF_BUTTON, payload(Intent.HUMAN_HANDOFF))]
+
+
+async def test_clarify_keeps_the_question_open_on_its_procedure(services: Services) -> None:
+    options = (IntentScore(Intent.PROCEDURE_OVERVIEW, 0.37), IntentScore(Intent.GOODBYE, 0.2))
+    result = await Clarify().run(make_context(services, "khai tu cho bo",
+                                              Intent.PROCEDURE_OVERVIEW, procedure="khai-tu",
+                                              options=options))
+    assert result.slots == {"procedure": "khai-tu"}
+    assert payload(Intent.GOODBYE) not in payloads(only_reply(result.replies))

@@ -102,6 +102,16 @@ async def test_a_malformed_code_is_refused_with_the_expected_shape(services: Ser
     assert slots == {"awaiting": "dossier_code"}
 
 
+@pytest.mark.parametrize("code", ["H31-261120-0001", "261120-0001", "h31 - 261120 - 0001"])
+async def test_a_code_without_its_agency_part_is_called_incomplete(services: Services,
+                                                                   code: str) -> None:
+    text, _, slots = await look_up(services, code)
+    assert f'"{code}" chưa đúng' in text
+    assert "thiếu phần đầu" in text
+    assert "000.00.12.H31-261120-0001" in text  # the full shape
+    assert slots == {"awaiting": "dossier_code"}
+
+
 @pytest.mark.parametrize(("code", "problem"), [
     ("000.00.12.H31-261332-0001", "không phải một ngày có thật"),
     ("000.00.12.H31-271201-0001", "nằm ở tương lai"),

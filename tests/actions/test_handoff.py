@@ -71,17 +71,21 @@ async def test_a_schedule_without_hours_never_promises_a_time(
     assert "1800 1096" in text
 
 
-async def test_waiting_reminds_once_then_stays_quiet(services: Services) -> None:
+async def test_waiting_reminds_with_the_hotline_then_answers_every_message_briefly(
+        services: Services) -> None:
     first = await WaitForStaff().run(make_context(services, "còn đó không", Intent.GREET,
                                                   now=OPEN_TIME))
     reply = only_reply(first.replies)
-    assert reply.text == texts.HANDOFF_STILL_WAITING.format(hotline="1800 1096")
+    assert reply.text == texts.HANDOFF_STILL_WAITING.format(hotline="1800 1096", place="")
     assert payloads(reply) == [RESUME_PAYLOAD]
     assert first.slots == {"reminded": True}
     assert first.status is None
     again = await WaitForStaff().run(make_context(services, "alo", Intent.GREET,
                                                   slots=first.slots, now=OPEN_TIME))
-    assert again.replies == ()
+    short = only_reply(again.replies)
+    assert "vẫn đang chờ nhân viên hỗ trợ" in short.text
+    assert "1800 1096" not in short.text  # short: the hotline was said already
+    assert payloads(short) == [RESUME_PAYLOAD]
     assert again.slots == {}
 
 

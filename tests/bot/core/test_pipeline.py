@@ -129,14 +129,19 @@ async def test_the_transcript_keeps_every_turn_with_personal_data_masked(
     assert [t.text for t in turns[1:]] == [reply.text for reply in replies]
 
 
-async def test_asking_for_a_person_waits_reminds_once_then_stays_quiet(
+async def test_asking_for_a_person_waits_and_answers_each_message_with_the_queue_place(
         runtime: Runtime) -> None:
     handoff = await ask(runtime, say("cho gặp nhân viên"))
     assert "đã chuyển cuộc trò chuyện cho nhân viên hỗ trợ" in handoff[0].text
     assert (await stored(runtime)).status == "waiting"
     reminder = await ask(runtime, say("lệ phí hộ chiếu bao nhiêu"))
     assert len(reminder) == 1 and "đang chờ nhân viên hỗ trợ" in reminder[0].text
-    assert await ask(runtime, say("alo?")) == []
+    assert "vị trí thứ 1 trong hàng đợi" in reminder[0].text
+    again = await ask(runtime, say("alo?"))
+    assert len(again) == 1 and "vẫn đang chờ nhân viên hỗ trợ" in again[0].text
+    assert "vị trí thứ 1 trong hàng đợi" in again[0].text
+    queue = await runtime.stores.handoff.waiting()
+    assert [(item.id, item.last_text) for item in queue] == [(CID, "alo?")]  # staff see it
     saved = await stored(runtime)
     assert saved.status == "waiting"
     assert saved.state["reminded"] is True
@@ -146,6 +151,21 @@ async def test_asking_for_a_person_waits_reminds_once_then_stays_quiet(
     resumed = await ask(runtime, say("/resume_bot"))
     assert resumed[0].text == texts.RESUMED
     assert (await stored(runtime)).status == "bot"
+
+
+async def test_the_place_in_the_queue_counts_who_asked_for_a_person_earlier(
+        runtime: Runtime) -> None:
+    first_asks = await ask(runtime, say("cho gặp nhân viên", user="1"))
+    assert "vị trí thứ 1 trong hàng đợi" in first_asks[0].text
+    second_asks = await ask(runtime, say("cho gặp nhân viên", user="2"))
+    assert "vị trí thứ 2 trong hàng đợi" in second_asks[0].text
+    second = await ask(runtime, say("alo bot ơi", user="2"))
+    assert "vị trí thứ 2 trong hàng đợi" in second[0].text
+    first = await ask(runtime, say("alo bot ơi", user="1"))
+    assert "vị trí thứ 1 trong hàng đợi" in first[0].text
+    await ask(runtime, say("/resume_bot", user="1"))
+    moved_up = await ask(runtime, say("còn đó không", user="2"))
+    assert "vị trí thứ 1 trong hàng đợi" in moved_up[0].text
 
 
 async def test_a_failing_unit_of_work_saves_nothing_of_the_message(runtime: Runtime) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.policy import FaqMatch, decide
 from bot.core.state import ConversationState
-from nlu.types import Entity, IntentScore, ParseResult
+from nlu.types import Entity, IntentScore, ParseResult, ProcedureScore
 
 
 def parse(intent: str, confidence: float = 0.9, text: str = "x", **entities: str) -> ParseResult:
@@ -81,3 +83,77 @@ def test_state_round_trip_ignores_unknown_and_clears_with_none() -> None:
     assert state.procedure == "ho-chieu" and state.fallbacks == 0
     assert state.updated({"procedure": None, "awaiting": "procedure"}).to_dict() == {
         **ConversationState().to_dict(), "awaiting": "procedure"}
+
+
+def searched(intent: str, confidence: float, procedure: str, coverage: float,
+             text: str = "x") -> ParseResult:
+    """A parse whose procedure only procedure search found, with that coverage."""
+    entity = Entity("procedure", procedure, 0, 0, coverage, extractor="procedure_search")
+    return ParseResult(text, IntentScore(intent, confidence),
+                       (IntentScore(intent, confidence), IntentScore("goodbye", 0.2)), (entity,))
+
+
+@pytest.mark.parametrize("text", ["🙏🙏🙏", "👍", "👍🏻", "🙏 ❤️"])
+def test_thanks_in_emoji_are_thanks(text: str) -> None:
+    result = ParseResult(text, IntentScore("out_of_scope", 1.0))
+    decision = decide(result, ConversationState(fallbacks=1), "bot", None, text)
+    assert decision.action == "thank"
+
+
+@pytest.mark.parametrize("text", ["H31-261120-0001", "h31 - 261120 - 0001", "261120-0001"])
+def test_a_partial_dossier_code_goes_to_the_lookup_unasked(text: str) -> None:
+    result = ParseResult(text, IntentScore("out_of_scope", 0.35))
+    assert decide(result, ConversationState(), "bot", None, text).action == "dossier_status"
+
+
+def test_a_date_is_not_taken_for_a_dossier_code() -> None:
+    text = "12-05-2026"
+    result = ParseResult(text, IntentScore("out_of_scope", 0.35))
+    assert decide(result, ConversationState(), "bot", None, text).action == "out_of_scope"
+
+
+@pytest.mark.parametrize(("text", "action"), [
+    ("thời gian giải quyết", "procedure_duration"), ("thoi gian giai quyet", "procedure_duration"),
+    ("còn lệ phí?", "procedure_fee"), ("con le phi", "procedure_fee"),
+    ("online được không", "procedure_online"), ("Nộp ở đâu ạ", "procedure_location"),
+])
+def test_a_bare_aspect_follows_up_on_the_procedure_under_discussion(text: str,
+                                                                   action: str) -> None:
+    result = ParseResult(text, IntentScore("out_of_scope", 0.76))
+    decision = decide(result, ConversationState(procedure="tam-tru"), "bot", None, text)
+    assert (decision.action, decision.procedure) == (action, "tam-tru")
+    alone = decide(result, ConversationState(), "bot", None, text)
+    assert (alone.action, alone.intent) == ("ask_procedure", action)
+
+
+@pytest.mark.parametrize("text", ["ko co so do thi dc ko", "không có sổ đỏ thì được không",
+                                  "chưa có sổ đỏ thì sao"])
+def test_lacking_another_procedures_paper_stays_with_the_procedure(text: str) -> None:
+    result = parse("procedure_online", 0.78, text, procedure="so-do-lan-dau")
+    decision = decide(result, ConversationState(procedure="tam-tru"), "bot", None, text)
+    assert (decision.action, decision.procedure) == ("procedure_documents", "tam-tru")
+
+
+@pytest.mark.parametrize("text", ["làm sổ đỏ lần đầu cần giấy tờ gì",
+                                  "chưa có căn cước thì làm hộ chiếu được không"])
+def test_a_clear_new_question_about_another_procedure_switches(text: str) -> None:
+    result = parse("procedure_documents", 0.95, text, procedure="ho-chieu")
+    decision = decide(result, ConversationState(procedure="tam-tru"), "bot", None, text)
+    assert (decision.action, decision.procedure) == ("procedure_documents", "ho-chieu")
+
+
+def test_an_unsure_question_whose_procedure_is_only_a_guess_says_none_fits() -> None:
+    result = searched("procedure_overview", 0.34, "qg-2-001478", 0.9)
+    decision = decide(result, ConversationState(fallbacks=1), "bot", None, "x")
+    assert (decision.action, decision.procedure) == ("no_procedure", "qg-2-001478")
+    sure = searched("procedure_overview", 0.34, "qg-2-001478", 1.0)
+    assert decide(sure, ConversationState(), "bot", None, "x").action == "clarify"
+
+
+def test_content_words_no_procedure_holds_say_none_fits() -> None:
+    weak = (ProcedureScore("qg-2-001263", "", "Đăng ký việc nuôi con nuôi", 1.0, 0.46),)
+    result = replace(parse("procedure_overview", 0.71), procedure_ranking=weak)
+    assert decide(result, ConversationState(), "bot", None, "x").action == "no_procedure"
+    strong = (ProcedureScore("khai-sinh", "", "Đăng ký khai sinh", 1.0, 0.8),)
+    asked = replace(parse("procedure_overview", 0.71), procedure_ranking=strong)
+    assert decide(asked, ConversationState(), "bot", None, "x").action == "ask_procedure"
