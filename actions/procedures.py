@@ -11,6 +11,9 @@ from collections.abc import Callable
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
 from actions.feedback import rateable
+from actions.offices import citizen_unit, office_name, office_note, place_question
+from knowledge.office_choice import choose_offices
+from knowledge.places import Unit, city_places
 from knowledge.schema import Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
@@ -49,10 +52,8 @@ def _listed(items: list[str], more: str) -> str:
 
 def silent(what: str, procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     """"The national record does not say …", and where to ask."""
-    offices = kb.offices_for(procedure)
-    where = offices[0].name if offices else "cơ quan tiếp nhận hồ sơ"
-    return texts.RECORD_SILENT.format(what=texts.SILENT_WHAT[what], where=where,
-                                      hotline=kb.city.hotline)
+    return texts.RECORD_SILENT.format(what=texts.SILENT_WHAT[what],
+                                      where=where_to_ask(procedure, kb), hotline=kb.city.hotline)
 
 
 def overview(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
@@ -120,26 +121,31 @@ def duration(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     return text
 
 
-def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
-    """Who receives the dossier, and the offices with what is known of them."""
+def location(procedure: Procedure, kb: KnowledgeSnapshot, unit: Unit | None = None) -> str:
+    """Who receives the dossier, and the citizen's offices (by their unit, when known) with
+    what is known of them."""
     lines = [f"Nơi nộp hồ sơ thủ tục {procedure.name}:"]
     if procedure.is_national:
         lines += [texts.LEVEL_PLACES[level] for level in texts.LEVEL_PLACES
                   if level in procedure.level]
     lines.append(f"Cơ quan giải quyết: {procedure.agency}" if procedure.is_national
                  and procedure.agency else procedure.agency)
-    offices = kb.offices_for(procedure)
-    if offices:
-        lines.append("Các nơi tiếp nhận:")
-        for i, office in enumerate(offices, start=1):
+    choice = choose_offices(kb, procedure, unit, city_places())
+    chosen = choice.offices
+    if chosen:
+        lines.append(texts.OFFICE_AT if unit is not None else texts.OFFICES_AT)
+        for i, entry in enumerate(chosen, start=1):
+            office = entry.office if entry.unit is None else None
             details = [
-                f"địa chỉ: {office.address}" if office.address else "chưa có địa chỉ cụ thể",
-                f"điện thoại: {office.phone}" if office.phone else "",
-                f"giờ làm việc: {office.hours}" if office.hours else "",
+                f"địa chỉ: {office.address}" if office and office.address else texts.NO_ADDRESS,
+                f"điện thoại: {office.phone}" if office and office.phone else "",
+                f"giờ làm việc: {office.hours}" if office and office.hours else "",
             ]
-            lines.append(f"{i}. {office.name} ({'; '.join(d for d in details if d)})")
+            lines.append(f"{i}. {office_name(entry)} ({'; '.join(d for d in details if d)})")
     elif not procedure.agency:
         lines.append(silent("place", procedure, kb))
+    if unit is not None and choice.needs_place:
+        lines.append(texts.PLACE_USED.format(unit=unit.in_text))
     if procedure.online.mode != "none":
         lines.append("Bạn cũng có thể nộp trực tuyến (hỏi \"nộp online\" để xem cách làm).")
     return "\n".join(line for line in lines if line)
@@ -179,13 +185,22 @@ RENDERERS: dict[str, Callable[[Procedure, KnowledgeSnapshot], str]] = {
 }
 
 
-def unverified_warnings(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot) -> list[str]:
+def where_to_ask(procedure: Procedure, kb: KnowledgeSnapshot, unit: Unit | None = None) -> str:
+    """The office to check with: the citizen's own (chosen by their unit), never another
+    unit's."""
+    chosen = choose_offices(kb, procedure, unit, city_places()).offices
+    return office_name(chosen[0]) if chosen else "cơ quan tiếp nhận hồ sơ"
+
+
+def unverified_warnings(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot,
+                        unit: Unit | None = None) -> list[str]:
     """A warning for every flagged fact this aspect uses, pointing to where to check."""
-    offices = kb.offices_for(procedure)
-    where = offices[0].name if offices else "cơ quan tiếp nhận hồ sơ"
+    where = where_to_ask(procedure, kb, unit)
     notes = [procedure.unverified[f] for f in ASPECT_FACTS[aspect] if f in procedure.unverified]
     if aspect == Intent.PROCEDURE_LOCATION:
-        notes += [o.unverified for o in offices if o.unverified and not o.address]
+        chosen = choose_offices(kb, procedure, unit, city_places()).offices
+        notes += [note for entry in chosen
+                  if (note := office_note(entry)) and not entry.office.address]
         notes = notes[:2]
     return [
         texts.UNVERIFIED.format(note=note.rstrip(".") + ".", where=where,
@@ -224,13 +239,27 @@ class ProcedureAspect:
             return ActionResult((Reply(texts.ASK_PROCEDURE_NO_CANDIDATES),),
                                 {"procedure": None, "awaiting": "procedure",
                                  "pending_intent": self.aspect})
-        body = RENDERERS[self.aspect](procedure, kb)
-        parts = [body, *unverified_warnings(procedure, self.aspect, kb)]
+        slots: dict[str, str | None] = {"procedure": procedure.id, "awaiting": None,
+                                        "pending_intent": None}
+        unit = citizen_unit(ctx)[0]
+        buttons = aspect_buttons(procedure.id, self.aspect)
+        question: str | None = None
+        if self.aspect == Intent.PROCEDURE_LOCATION:
+            body = location(procedure, kb, unit)
+            asked = place_question(ctx, procedure)
+            if asked is not None:  # the general answer, and which unit decides
+                question, buttons = asked
+                slots.update(awaiting="place", pending_intent=self.aspect)
+            elif unit is not None:
+                slots["place"] = unit.name
+        else:
+            body = RENDERERS[self.aspect](procedure, kb)
+        parts = [body, *unverified_warnings(procedure, self.aspect, kb, unit)]
         parts.append(source_line(procedure, kb))
+        if question is not None:
+            parts.append(question)
         links: tuple[Link, ...] = ()
         if self.aspect == Intent.PROCEDURE_ONLINE and procedure.online.link:
             links = (Link("Nộp hồ sơ trực tuyến", str(procedure.online.link)),)
-        reply = rateable(Reply("\n\n".join(parts), aspect_buttons(procedure.id, self.aspect),
-                               links))
-        return ActionResult((reply,), {"procedure": procedure.id, "awaiting": None,
-                                       "pending_intent": None})
+        reply = Reply("\n\n".join(parts), buttons, links)
+        return ActionResult((reply if question else rateable(reply),), slots)

@@ -7,7 +7,8 @@ message. The first rule that applies wins:
    notice, and leaves the dialogue state as it was;
 1. while staff has the conversation the bot stays silent; while waiting, it reminds once;
 2. a dossier code, or the answer to "which code?", goes to the dossier lookup;
-3. the answer to "which procedure?" completes the question that was waiting for it;
+3. the answer to "which procedure?" (or "which xã/phường?") completes the question that
+   was waiting for it;
 4. an admin-written FAQ that matches strongly answers instead of a procedure answer or
    the fallback;
 5. a question naming no procedure clearly, where procedure search found a few equally
@@ -90,6 +91,11 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
             and (answers_question or intent == state.pending_intent)):
         return Decision(state.pending_intent, state.pending_intent,
                         "the procedure the bot asked for", procedure)
+
+    if state.awaiting == "place" and state.pending_intent and parse.first(EntityType.PLACE) \
+            and (answers_question or intent == state.pending_intent):
+        return Decision(state.pending_intent, state.pending_intent,
+                        "the place the bot asked for", procedure or state.procedure)
 
     chosen = procedure or state.procedure
     faq_may_answer = confidence < LOW_CONFIDENCE or (intent in FAQ_MAY_ANSWER and (
