@@ -55,8 +55,7 @@ class PlaceDirectory:
 
     def unit(self, name: str) -> Unit | None:
         """The unit of this name (any case; without diacritics when that is unambiguous)."""
-        exact = next((u for u in self.units if normalize(u.name).text == normalize(name).text),
-                     None)
+        exact = _by_text(self.units).get(normalize(name).text)
         return exact or _by_fold(self.units).get(fold(name))
 
     def find(self, name: str) -> Unit | None:
@@ -64,8 +63,7 @@ class PlaceDirectory:
         unit = self.unit(name)
         if unit is not None:
             return unit
-        key = fold(name)
-        return next((u for u in self.units if fold(u.short) == key), None)
+        return _by_short(self.units).get(fold(name))
 
     def units_for(self, value: str) -> tuple[Unit, ...]:
         """The units a place entity's value stands for (none when unknown)."""
@@ -140,6 +138,22 @@ def _without_kind(name: str, kinds: tuple[str, ...]) -> str:
     return name
 
 
+@lru_cache(maxsize=4)
+def _by_text(units: tuple[Unit, ...]) -> dict[str, Unit]:
+    """Units by their normalised full name, with diacritics."""
+    return {normalize(unit.name).text: unit for unit in units}
+
+
+@lru_cache(maxsize=4)
+def _by_short(units: tuple[Unit, ...]) -> dict[str, Unit]:
+    """Units by their folded short name (the first of two that fold alike)."""
+    found: dict[str, Unit] = {}
+    for unit in units:
+        found.setdefault(fold(unit.short), unit)
+    return found
+
+
+@lru_cache(maxsize=4)
 def _by_fold(units: tuple[Unit, ...]) -> dict[str, Unit]:
     """Units by their folded full name (both spellings of a name folding alike are kept
     apart by diacritics elsewhere; here the first wins)."""
