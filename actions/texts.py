@@ -19,6 +19,7 @@ ASPECT_TITLES: dict[str, str] = {
 INTENT_LABELS: dict[str, str] = {
     **ASPECT_TITLES,
     Intent.DOSSIER_STATUS: "Tra cứu hồ sơ",
+    Intent.OFFICE_INFO: "Giờ làm việc, địa chỉ cơ quan",
     Intent.HUMAN_HANDOFF: "Gặp nhân viên hỗ trợ",
     Intent.HELP: "Bot giúp được gì?",
     Intent.GREET: "Chào hỏi",

@@ -92,8 +92,10 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision(state.pending_intent, state.pending_intent,
                         "the procedure the bot asked for", procedure)
 
+    asks_office = (intent == Intent.OFFICE_INFO and confidence >= LOW_CONFIDENCE
+                   and state.pending_intent != intent)  # a new question, not the answer
     if state.awaiting == "place" and state.pending_intent and parse.first(EntityType.PLACE) \
-            and (answers_question or intent == state.pending_intent):
+            and ((answers_question and not asks_office) or intent == state.pending_intent):
         return Decision(state.pending_intent, state.pending_intent,
                         "the place the bot asked for", procedure or state.procedure)
 

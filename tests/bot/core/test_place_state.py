@@ -33,6 +33,15 @@ def test_without_a_place_the_waiting_question_does_not_capture_the_message() -> 
     assert decision.action == "procedure_fee"
 
 
+def test_an_office_question_with_a_place_is_not_taken_for_the_answer() -> None:
+    state = ConversationState(procedure="gpxd-nha-o", awaiting="place",
+                              pending_intent="procedure_location")
+    decision = decide(parse("office_info", 0.8, "giờ làm việc phường Lê Chân",
+                            place="Phường Lê Chân"), state, "bot",
+                      text="giờ làm việc phường Lê Chân")
+    assert decision.action == "office_info"
+
+
 def test_the_place_is_remembered_unless_the_action_set_it() -> None:
     state = ConversationState(place="Phường Kiến An")
     assert state.heard({"awaiting": None}, None) == {"awaiting": None}
