@@ -35,7 +35,8 @@ FAQ_STRONG = 85.0  # whole-text similarity to a question or paraphrase
 FALLBACKS_BEFORE_HUMAN = 2
 MAX_OPTIONS = 3
 # An FAQ competes with procedure answers and the fallback, not with the bot's own features.
-FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP}
+# An office question too: officers may write an FAQ on the offices' hours.
+FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP, Intent.OFFICE_INFO}
 
 
 @dataclass(frozen=True, slots=True)
