@@ -13,6 +13,7 @@ from actions.faq import AnswerFaq
 from actions.feedback import Feedback, RateHelp
 from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
 from actions.notices import Notice
+from actions.offices import OfficeInfo
 from actions.procedures import RENDERERS, ProcedureAspect
 from actions.smalltalk import Goodbye, Greet, Help, OfferHuman, OutOfScope, Thank
 
@@ -39,6 +40,7 @@ def build_actions() -> dict[str, Action]:
         Feedback(),
         RateHelp(),
         Notice(),
+        OfficeInfo(),
     )
     registry = {action.name: action for action in actions}
     if len(registry) != len(actions):

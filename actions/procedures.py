@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 from actions import texts
 from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
-from actions.feedback import rateable
+from actions.feedback import MAX_BUTTONS, rateable
+from actions.offices import citizen_unit, office_name, office_note, place_question
+from knowledge.office_choice import choose_offices
+from knowledge.places import Unit, city_places
 from knowledge.schema import Fee, Office, Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
@@ -86,13 +89,21 @@ def _whole(procedure: Procedure, items: list[str]) -> list[str]:
 
 def short_name(office: Office) -> str:
     """An office's name without the trailing list of its departments in brackets."""
-    return re.sub(r"\s*\([^()]*\)\s*$", "", office.name) or office.name
+    return without_departments(office.name)
 
 
-def where_to_check(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
-    """The first receiving office, by its short name, for "ask there"."""
-    offices = kb.offices_for(procedure)
-    return short_name(offices[0]) if offices else texts.ANY_OFFICE
+def where_to_check(procedure: Procedure, kb: KnowledgeSnapshot, unit: Unit | None = None) -> str:
+    """The office to check with, by its short name: the citizen's own (chosen by their
+    unit), never another unit's."""
+    chosen = choose_offices(kb, procedure, unit, city_places()).offices
+    if not chosen:
+        return texts.ANY_OFFICE
+    return without_departments(office_name(chosen[0]))
+
+
+def without_departments(name: str) -> str:
+    """An office's name without the trailing list of its departments in brackets."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", name) or name
 
 
 def in_sentence(city: str) -> str:
@@ -228,8 +239,9 @@ def duration(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
     return Rendered(text + short + days, time.text + days if short != time.text else "")
 
 
-def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
-    """Who receives the dossier, and the offices with what is known of them."""
+def location(procedure: Procedure, kb: KnowledgeSnapshot, unit: Unit | None = None) -> str:
+    """Who receives the dossier, and the citizen's offices (by their unit, when known) with
+    what is known of them."""
     lines = [f"Nơi nộp hồ sơ thủ tục {procedure.name}:"]
     if procedure.is_national:
         lines += [texts.LEVEL_PLACES[level] for level in texts.LEVEL_PLACES
@@ -237,28 +249,32 @@ def location(procedure: Procedure, kb: KnowledgeSnapshot) -> str:
     agency = _clip(procedure.agency, SHORT_TEXT_CHARS)
     lines.append(f"Cơ quan giải quyết: {agency}" if procedure.is_national
                  and procedure.agency else agency)
-    offices = kb.offices_for(procedure)
-    if offices:
-        lines.append("Các nơi tiếp nhận:")
-        for i, office in enumerate(offices, start=1):
+    choice = choose_offices(kb, procedure, unit, city_places())
+    chosen = choice.offices
+    if chosen:
+        lines.append(texts.OFFICE_AT if unit is not None else texts.OFFICES_AT)
+        for i, entry in enumerate(chosen, start=1):
+            office = entry.office if entry.unit is None else None
             details = [
-                f"địa chỉ: {office.address}" if office.address else "chưa có địa chỉ cụ thể",
-                f"điện thoại: {office.phone}" if office.phone else "",
-                f"giờ làm việc: {office.hours}" if office.hours else "",
+                f"địa chỉ: {office.address}" if office and office.address else texts.NO_ADDRESS,
+                f"điện thoại: {office.phone}" if office and office.phone else "",
+                f"giờ làm việc: {office.hours}" if office and office.hours else "",
             ]
-            lines.append(f"{i}. {office.name} ({'; '.join(d for d in details if d)})")
+            lines.append(f"{i}. {office_name(entry)} ({'; '.join(d for d in details if d)})")
     elif not procedure.agency:
         lines.append(silent("place", procedure, kb))
+    if unit is not None and choice.needs_place:
+        lines.append(texts.PLACE_USED.format(unit=unit.in_text))
     if procedure.online.mode != "none":
         lines.append("Bạn cũng có thể nộp trực tuyến (hỏi \"nộp online\" để xem cách làm).")
     return "\n".join(line for line in lines if line)
 
 
-def place(procedure: Procedure, kb: KnowledgeSnapshot) -> Rendered:
+def place(procedure: Procedure, kb: KnowledgeSnapshot, unit: Unit | None = None) -> Rendered:
     """Where to file; the whole agency text (when clipped) behind "Xem thêm", with the
     offices' unconfirmed notes (see ``notes``)."""
     clipped = _clip(procedure.agency, SHORT_TEXT_CHARS) != procedure.agency
-    return Rendered(location(procedure, kb),
+    return Rendered(location(procedure, kb, unit),
                     f"Cơ quan giải quyết: {procedure.agency}" if clipped else "")
 
 
@@ -299,26 +315,30 @@ RENDERERS: dict[str, Callable[[Procedure, KnowledgeSnapshot], Rendered]] = {
 
 
 def notes(procedure: Procedure, aspect: str, kb: KnowledgeSnapshot, *,
-          full: bool) -> list[str]:
+          full: bool, unit: Unit | None = None) -> list[str]:
     """The unconfirmed notes an answer says, each once. The first answer about the place
     says that the offices' details are unconfirmed; the "Xem thêm" page says what each
     office's note is."""
     fields = ASPECT_FACTS[aspect] + (DETAIL_FACTS.get(aspect, ()) if full else ())
     found = [procedure.unverified[f] for f in fields if f in procedure.unverified]
     if aspect == Intent.PROCEDURE_LOCATION:
-        offices = [o for o in kb.offices_for(procedure) if o.unverified]
+        chosen = choose_offices(kb, procedure, unit, city_places()).offices
+        noted = [(without_departments(office_name(e)), note) for e in chosen
+                 if (note := office_note(e))]
         if full:
-            found += [f"{short_name(o)}: {o.unverified}" for o in offices]
-        elif offices:
+            found += [f"{name}: {note}" for name, note in noted]
+        elif noted:
             found.append(texts.OFFICES_UNVERIFIED)
     return list(dict.fromkeys(note.rstrip(". ") + "." for note in found))
 
 
-def warning(procedure: Procedure, said: list[str], kb: KnowledgeSnapshot) -> str:
+def warning(procedure: Procedure, said: list[str], kb: KnowledgeSnapshot,
+            unit: Unit | None = None) -> str:
     """One "⚠️ Lưu ý" paragraph for all the unconfirmed notes of an answer ("" for none)."""
     if not said:
         return ""
-    return texts.UNVERIFIED.format(note=" ".join(said), where=where_to_check(procedure, kb),
+    return texts.UNVERIFIED.format(note=" ".join(said),
+                                   where=where_to_check(procedure, kb, unit),
                                    hotline=kb.city.hotline)
 
 
@@ -359,23 +379,40 @@ class ProcedureAspect:
             return ActionResult((Reply(texts.ASK_PROCEDURE_NO_CANDIDATES),),
                                 {"procedure": None, "awaiting": "procedure",
                                  "pending_intent": self.aspect})
-        rendered = RENDERERS[self.aspect](procedure, kb)
-        brief = notes(procedure, self.aspect, kb, full=False)
-        every = notes(procedure, self.aspect, kb, full=True)
+        slots: dict[str, str | None] = {"procedure": procedure.id, "awaiting": None,
+                                        "pending_intent": None}
+        unit = citizen_unit(ctx)[0]
+        question: str | None = None
+        asked: tuple[str, tuple[Button, ...]] | None = None
+        if self.aspect == Intent.PROCEDURE_LOCATION:
+            rendered = place(procedure, kb, unit)
+            asked = place_question(ctx, procedure)
+            if asked is not None:  # the general answer, and which unit decides
+                slots.update(awaiting="place", pending_intent=self.aspect)
+            elif unit is not None:
+                slots["place"] = unit.name
+        else:
+            rendered = RENDERERS[self.aspect](procedure, kb)
+        brief = notes(procedure, self.aspect, kb, full=False, unit=unit)
+        every = notes(procedure, self.aspect, kb, full=True, unit=unit)
         if ctx.parse.first(DETAIL_ENTITY) == DETAIL_MORE:
             body = (texts.MORE_HEADERS[self.aspect].format(name=procedure.name) + "\n"
                     + rendered.more) if rendered.more else rendered.short
-            parts = [body, warning(procedure, every, kb)]
+            parts = [body, warning(procedure, every, kb, unit)]
             buttons = aspect_buttons(procedure.id, self.aspect)
         else:
-            parts = [rendered.short, warning(procedure, brief, kb)]
+            parts = [rendered.short, warning(procedure, brief, kb, unit)]
             buttons = aspect_buttons(procedure.id, self.aspect)
             if rendered.more or every != brief:
                 buttons = (more_button(procedure.id, self.aspect), *buttons)
         parts.append(source_line(procedure, kb))
+        if asked is not None:  # the question last, its places first among the buttons
+            question, places = asked
+            parts.append(question)
+            more = tuple(b for b in buttons if b.title == texts.MORE_BUTTON)
+            buttons = (*places, *more)[:MAX_BUTTONS]
         links: tuple[Link, ...] = ()
         if self.aspect == Intent.PROCEDURE_ONLINE and procedure.online.link:
             links = (Link("Nộp hồ sơ trực tuyến", str(procedure.online.link)),)
-        reply = rateable(Reply("\n\n".join(part for part in parts if part), buttons, links))
-        return ActionResult((reply,), {"procedure": procedure.id, "awaiting": None,
-                                       "pending_intent": None})
+        reply = Reply("\n\n".join(part for part in parts if part), buttons, links)
+        return ActionResult((reply if question else rateable(reply),), slots)

@@ -19,6 +19,7 @@ ASPECT_TITLES: dict[str, str] = {
 INTENT_LABELS: dict[str, str] = {
     **ASPECT_TITLES,
     Intent.DOSSIER_STATUS: "Tra cứu hồ sơ",
+    Intent.OFFICE_INFO: "Giờ làm việc, địa chỉ cơ quan",
     Intent.HUMAN_HANDOFF: "Gặp nhân viên hỗ trợ",
     Intent.HELP: "Bot giúp được gì?",
     Intent.GREET: "Chào hỏi",
@@ -275,3 +276,35 @@ NOTICE_TRANSCRIPT: dict[str, str] = {
 # Filler text where a platform needs text with buttons that have none of their own.
 CHOOSE = "Mời bạn chọn:"
 MORE_CHOICES = "Các lựa chọn khác:"
+
+# The citizen's office (chosen by their xã/phường/đặc khu).
+ASK_PLACE = ("Bạn ở xã/phường/đặc khu nào? Bạn gõ tên (ví dụ: phường Lê Chân) để tôi chỉ "
+             "đúng nơi nộp.")
+ASK_PLACE_OFFICE = ("Bạn hỏi cơ quan của xã/phường/đặc khu nào? Bạn gõ tên (ví dụ: phường "
+                    "Lê Chân, xã An Lão) hoặc chọn bên dưới.")
+ASK_PLACE_AMONG = ("{old} nay thuộc các đơn vị: {units}. Bạn ở xã/phường/đặc khu nào? Bạn gõ "
+                   "tên hoặc chọn bên dưới.")
+PLACE_OFFICE_NAMES = {  # a template office applied to one unit, by the template's id
+    "ttpvhcc-xa-phuong": "Trung tâm Phục vụ hành chính công {unit}",
+    "cong-an-xa-phuong": "Công an {unit}",
+}
+PLACE_OFFICE_NAME = "{office} ({unit})"  # a template without a name of its own above
+PLACE_OFFICE_UNKNOWN = ("Địa chỉ, số điện thoại và giờ làm việc của {office} chưa có trong dữ "
+                        "liệu của chúng tôi.")
+PLACE_USED = ("(Theo nơi bạn cho biết: {unit}. Nếu bạn ở nơi khác, bạn gõ tên xã/phường/đặc khu "
+              "đó.)")
+NO_ADDRESS = "chưa có địa chỉ cụ thể"
+OFFICE_AT = "Nơi nộp hồ sơ của bạn:"
+OFFICES_AT = "Các nơi tiếp nhận:"
+# Questions about an office itself: its hours, address, phone.
+OFFICE_FACTS = {
+    "hours": "Giờ làm việc",
+    "address": "Địa chỉ",
+    "phone": "Số điện thoại",
+}
+OFFICE_FACT_UNKNOWN = "{fact} của {office}: chưa có trong dữ liệu của chúng tôi."
+OFFICE_FACT = "{fact} của {office}: {value}."
+OFFICE_CHECK = ("Bạn có thể xem trên Cổng Dịch vụ công thành phố hoặc gọi tổng đài {hotline} "
+                "({note}).")
+OFFICE_NOTE = "⚠️ Lưu ý: {note}"
+OFFICE_HOTLINE_NOTE = "tổng đài của Cổng Dịch vụ công quốc gia"

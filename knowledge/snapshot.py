@@ -12,6 +12,7 @@ from knowledge.schema import City, Faq, Office, Procedure
 from knowledge.search import KnowledgeIndex
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import Synonym
+from nlu.normalize import fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,16 @@ class KnowledgeSnapshot:
                          tuple(await store.synonyms.all()))
 
     def offices_for(self, procedure: Procedure) -> list[Office]:
-        """Offices that receive a procedure: those it names, else those that say they handle it."""
+        """Offices that receive a procedure: those it names, else those that say they handle
+        it, else those of its level (``City.level_offices``: commune level -> the commune
+        one-stop centres, city level -> the city's centre). Which of them a citizen is sent
+        to is ``knowledge.office_choice``'s to say, not the order here."""
         named = [self.offices[i] for i in procedure.offices if i in self.offices]
         if named:
             return named
-        return [o for o in self.offices.values() if procedure.id in o.handles]
+        handling = [o for o in self.offices.values() if procedure.id in o.handles]
+        if handling:
+            return handling
+        level = fold(procedure.level)
+        return [self.offices[office_id] for name, office_id in self.city.level_offices.items()
+                if fold(name) in level and office_id in self.offices]

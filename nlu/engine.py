@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from nlu.classifier import IntentClassifier
-from nlu.entities import Gazetteer, pattern_entities
+from nlu.entities import Gazetteer, PlaceFinder, pattern_entities
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, normalize
 from nlu.procedure_search import (
@@ -96,7 +96,7 @@ class EntityExtractor:
             if not procedures or value in lexicon.procedures or not lexicon.procedures:
                 procedures.setdefault(value, []).extend(phrases)
         self.procedures = Gazetteer(EntityType.PROCEDURE, procedures)
-        self.places = Gazetteer(EntityType.PLACE, lexicon.places, fuzzy=False)
+        self.places = PlaceFinder(lexicon.places)
 
     def extract(self, message: NormalizedText) -> list[Entity]:
         """Entities of every type, without overlaps, in message order."""

@@ -124,3 +124,51 @@ def pattern_entities(text: str) -> list[Entity]:
             found.append(Entity(EntityType.PHONE, digits, match.start(), match.end(), 1.0,
                                 match.group(), "pattern"))
     return sorted(found, key=lambda e: e.start)
+
+
+MAX_PLACE_TOKENS = 6
+
+
+class PlaceFinder:
+    """Finds place names (units of the city, old districts and communes) in a message.
+
+    Phrases are compared with their words run together, so "thị trấn Núi Đèo", "thi tran
+    nui deo" and the old-names table's keyword "thitrannuideo" are one phrase. A phrase with
+    diacritics is matched with them first: "Cẩm Giàng" and "Cẩm Giang" are two communes.
+    """
+
+    def __init__(self, phrases: Mapping[str, Iterable[str]]) -> None:
+        self.entity = EntityType.PLACE
+        self._text: dict[str, str] = {}
+        self._plain: dict[str, str] = {}
+        for value, surfaces in phrases.items():
+            for surface in surfaces:
+                tokens = normalize(surface).tokens
+                if not tokens or len(tokens) > MAX_PLACE_TOKENS:
+                    continue
+                self._text.setdefault("".join(t.text for t in tokens), value)
+                self._plain.setdefault("".join(t.plain for t in tokens), value)
+
+    def __len__(self) -> int:
+        return len(self._plain)
+
+    def find(self, message: NormalizedText) -> list[Entity]:
+        """Non-overlapping places, longest first."""
+        tokens = message.tokens
+        taken = [False] * len(tokens)
+        found: list[Entity] = []
+        for size in range(min(MAX_PLACE_TOKENS, len(tokens)), 0, -1):
+            for i in range(len(tokens) - size + 1):
+                if any(taken[i : i + size]):
+                    continue
+                window = tokens[i : i + size]
+                value = (self._text.get("".join(t.text for t in window))
+                         or self._plain.get("".join(t.plain for t in window)))
+                if value is None:
+                    continue
+                for j in range(i, i + size):
+                    taken[j] = True
+                first, last = window[0], window[-1]
+                found.append(Entity(self.entity, value, first.start, last.end, 1.0,
+                                    message.original[first.start : last.end], "gazetteer"))
+        return sorted(found, key=lambda e: e.start)

@@ -15,6 +15,7 @@ class Intent(StrEnum):
     PROCEDURE_LOCATION = "procedure_location"
     PROCEDURE_ONLINE = "procedure_online"
     DOSSIER_STATUS = "dossier_status"
+    OFFICE_INFO = "office_info"  # hours, address, phone of an office (a unit's, the city's)
     HUMAN_HANDOFF = "human_handoff"
     HELP = "help"
     GREET = "greet"

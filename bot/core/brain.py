@@ -32,6 +32,7 @@ from bot.core.policy import Decision, FaqMatch, decide
 from bot.core.state import ConversationState
 from bot.service import metrics
 from knowledge.catalog.convert import variant_key
+from knowledge.places import city_places
 from knowledge.schema import Office, Procedure
 from knowledge.snapshot import KnowledgeSnapshot
 from knowledge.synonyms import Synonym
@@ -49,7 +50,7 @@ def build_lexicon(procedures: Sequence[Procedure], offices: Sequence[Office],
     return Lexicon(
         procedures={p.id: [p.name, *p.aliases] if not p.is_national else list(p.aliases)
                     for p in procedures if not p.is_national or p.aliases},
-        places={place: [place] for office in offices for place in office.places},
+        places=city_places().phrases(),
         documents=tuple(procedure_doc(p) for p in procedures),
         synonyms=tuple((tuple(s.phrases), s.meaning) for s in synonyms),
     )
@@ -146,7 +147,17 @@ async def answer(brain: Brain, state: ConversationState, status: ConversationSta
         now=message.received_at, faq_id=decision.faq_id, options=decision.options,
         kind=message.kind,
     )
-    return Turn(parse, decision, procedure, await brain.actions[decision.action].run(ctx))
+    result = await brain.actions[decision.action].run(ctx)
+    if not decision.keeps_state:  # the unit the citizen named is remembered
+        result = replace(result, slots=state.heard(result.slots, _named_unit(parse)))
+    return Turn(parse, decision, procedure, result)
+
+
+def _named_unit(parse: ParseResult) -> str | None:
+    """The one xã/phường/đặc khu a message names (an old name that became one), if any."""
+    value = parse.first(EntityType.PLACE)
+    units = city_places().units_for(value) if value is not None else ()
+    return units[0].name if len(units) == 1 else None
 
 
 def _faq_match(knowledge: KnowledgeSnapshot, text: str, parse: ParseResult) -> FaqMatch | None:

@@ -10,7 +10,8 @@ message. The first rule that applies wins:
 2. thanks and approval emoji ("🙏", "👍") are thanks;
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
    code (a partial one: "H31-261120-0001") goes to the dossier lookup;
-4. the answer to "which procedure?" completes the question that was waiting for it;
+4. the answer to "which procedure?" (or "which xã/phường?") completes the question that
+   was waiting for it;
 5. follow-ups stay with the procedure under discussion: a bare aspect ("thời gian giải
    quyết", "còn lệ phí?") asks about it, and "không có sổ đỏ thì được không" asks about its
    papers, not about the procedure another paper belongs to;
@@ -45,9 +46,11 @@ FALLBACKS_BEFORE_HUMAN = 2
 MAX_OPTIONS = 3
 SEARCH_EXTRACTOR = "procedure_search"  # nlu.engine's name for a procedure search found
 NO_FIT_COVERAGE = 0.6  # below this share of its words, no procedure fits a question
+CLEAR_LEAD = 0.8  # a searched procedure this far ahead of the next is found, not guessed
 CODE_DIGITS = 10  # an attempt at a dossier code the citizen sends unasked has this many
 # An FAQ competes with procedure answers and the fallback, not with the bot's own features.
-FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP}
+# An office question too: officers may write an FAQ on the offices' hours.
+FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP, Intent.OFFICE_INFO}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,12 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision(state.pending_intent, state.pending_intent,
                         "the procedure the bot asked for", procedure)
 
+    asks_office = (intent == Intent.OFFICE_INFO and confidence >= LOW_CONFIDENCE
+                   and state.pending_intent != intent)  # a new question, not the answer
+    if state.awaiting == "place" and state.pending_intent and parse.first(EntityType.PLACE) \
+            and ((answers_question and not asks_office) or intent == state.pending_intent):
+        return Decision(state.pending_intent, state.pending_intent,
+                        "the place the bot asked for", procedure or state.procedure)
     aspect = bare_aspect(text)
     if aspect is not None and procedure is None:
         if state.procedure is None:
@@ -190,8 +199,12 @@ def _no_procedure_fits(parse: ParseResult, state: ConversationState) -> bool:
     intent, confidence = parse.intent.name, parse.intent.confidence
     named = next((e for e in parse.entities if e.entity == EntityType.PROCEDURE), None)
     if named is not None:
+        ranking = parse.procedure_ranking
+        clear_lead = (bool(ranking) and ranking[0].id == named.value
+                      and (len(ranking) == 1 or ranking[1].score < CLEAR_LEAD * ranking[0].score))
         return (intent in PROCEDURE_INTENTS and confidence < LOW_CONFIDENCE
-                and named.extractor == SEARCH_EXTRACTOR and named.confidence < 1.0)
+                and named.extractor == SEARCH_EXTRACTOR and named.confidence < 1.0
+                and not clear_lead)
     if intent not in PROCEDURE_INTENTS or state.procedure or parse.procedure_choices:
         return False
     return bool(parse.procedure_ranking) and max(

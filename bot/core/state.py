@@ -13,7 +13,8 @@ class ConversationState:
 
     procedure: str | None = None  # the procedure under discussion
     last_intent: str | None = None
-    awaiting: str | None = None  # "procedure" or "dossier_code" when the bot asked for one
+    awaiting: str | None = None  # "procedure", "dossier_code" or "place" when the bot asked
+    place: str | None = None  # the citizen's xã/phường/đặc khu once said (a unit's name)
     pending_intent: str | None = None  # the question waiting for its procedure
     fallbacks: int = 0  # misunderstandings in a row
     reminded: bool = False  # told once that staff will answer
@@ -30,11 +31,19 @@ class ConversationState:
             self,
             fallbacks=self.fallbacks if isinstance(self.fallbacks, int) else 0,
             reminded=bool(self.reminded),
+            place=self.place if isinstance(self.place, str) else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready slots (every field is a plain value)."""
         return {name: getattr(self, name) for name in _FIELD_NAMES}
+
+    def heard(self, slots: Mapping[str, Any], place: str | None) -> dict[str, Any]:
+        """An action's slot changes with the citizen's unit said in the message (``place``,
+        a unit's name) remembered, unless the action set the place itself."""
+        if place is None or "place" in slots:
+            return dict(slots)
+        return {**slots, "place": place}
 
     def updated(self, slots: Mapping[str, Any]) -> ConversationState:
         """A copy with the action's slot changes applied (None clears a slot)."""

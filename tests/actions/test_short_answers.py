@@ -10,6 +10,7 @@ import pytest
 
 from actions import texts
 from actions.base import Reply, Services
+from actions.offices import office_note
 from actions.procedures import (
     ASPECT_FACTS,
     DETAIL_FACTS,
@@ -21,6 +22,8 @@ from actions.procedures import (
     short_name,
 )
 from bot.core.payloads import parse_payload
+from knowledge.office_choice import choose_offices
+from knowledge.places import city_places
 from knowledge.schema import Fee
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import Intent
@@ -78,7 +81,10 @@ async def test_an_unconfirmed_fact_is_said_once_and_never_dropped(
         details = [procedure.unverified[f] for f in DETAIL_FACTS.get(aspect, ())
                    if f in procedure.unverified]
         if aspect == Intent.PROCEDURE_LOCATION:
-            details += [o.unverified for o in knowledge.offices_for(procedure) if o.unverified]
+            # the offices chosen for a citizen whose place is not known yet (never another
+            # unit's own office)
+            chosen = choose_offices(knowledge, procedure, None, city_places()).offices
+            details += [note for entry in chosen if (note := office_note(entry))]
         if not details:
             continue
         # what the first answer leaves out is on the page behind "Xem thêm", once each

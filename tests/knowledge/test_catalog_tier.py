@@ -167,8 +167,12 @@ async def test_a_long_question_in_everyday_words_is_not_turned_away(runtime: Run
                 "khai thác nước dưới đất không")
     parse = runtime.pipeline.brain.nlu.parse(question)
     assert parse.first(EntityType.PROCEDURE) == procedure_id("1.001662")
-    text = (await ask(runtime, question))[-1].text
-    assert "nước dưới đất" in text and "mẫu thủ tục chung toàn quốc" in text
+    reply = (await ask(runtime, question))[-1]
+    if reply.text != texts.CLARIFY:  # answered from the record
+        assert "nước dưới đất" in reply.text and "mẫu thủ tục chung toàn quốc" in reply.text
+    else:  # or unsure what is asked of it: the buttons are about that record
+        chosen = [parse_payload(b.payload) for b in reply.buttons]
+        assert procedure_id("1.001662") in [p.first(EntityType.PROCEDURE) for p in chosen if p]
     # a question that only shares words with some records stays out of scope
     off_topic = (await ask(runtime, "lãi suất tiết kiệm ngân hàng nào cao nhất", "78"))[-1]
     assert off_topic.text == texts.OUT_OF_SCOPE
