@@ -85,7 +85,7 @@ async def test_confident_answers_are_sampled_stably_until_a_thumbs_up(accounts: 
     await http_login(accounts, STAFF)
     html = await (await accounts.get("/admin/inbox")).text()
     card = card_of(html, other)
-    assert "Kiểm tra ngẫu nhiên: bot trả lời chắc chắn, chưa được 👍: 1" in card
+    assert f"Kiểm tra ngẫu nhiên: bot trả lời chắc chắn, chưa được 👍: {other.sampled}" in card
     assert re.search(rf'<option value="{other.intent}" selected>', card)
     assert re.search(rf'name="procedure" value="{other.procedure}"', card)
     assert len(re.findall(r"<option [^>]*selected", card)) == 1
