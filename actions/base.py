@@ -141,6 +141,7 @@ class Services:
     dossiers: DossierSource
     limiter: RateLimiter
     dossier_lookups_per_hour: int = 10
+    dossier_lookups_per_minute: int = 120  # all conversations together (enumeration cap)
     office_schedule: OfficeSchedule = DEFAULT_OFFICE_SCHEDULE
     feedback: FeedbackRecorder | None = None  # where 👍/👎 and 1–5 ratings are stored
     queue: HandoffQueue | None = None  # the handoff queue (positions while waiting)

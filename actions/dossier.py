@@ -1,13 +1,14 @@
 """Dossier status: ask for the code, check its shape, look it up, explain it plainly.
 
 The applicant's personal data is never shown: only the status, dates, the current step, the
-agency and the history notes are used. Lookups are limited per conversation and hour so codes
-cannot be enumerated.
+agency and the history notes are used. Lookups are limited per conversation and hour, and for
+all conversations together per minute, so codes cannot be enumerated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 from actions import texts
@@ -18,7 +19,9 @@ from knowledge.clock import in_vietnam
 from nlu.dossier_code import dossier_code_problem, find_code_attempt
 from nlu.intents import EntityType, Intent
 
+log = logging.getLogger(__name__)
 RATE_WINDOW_SECONDS = 3600.0
+GLOBAL_WINDOW_SECONDS = 60.0
 # The end of a code without the receiving agency's part: "H31-261120-0001", "261120-0001".
 PARTIAL_CODE = re.compile(r"(?:[a-z]\d{2}\s*[-–_/]\s*)?\d{6}\s*[-–_/]\s*\d{4}", re.IGNORECASE)
 
@@ -106,6 +109,15 @@ class DossierStatusLookup:
         if not allowed:
             return ActionResult((Reply(texts.DOSSIER_RATE_LIMITED.format(limit=limit,
                                                                          hotline=hotline)),),
+                                {"awaiting": None})
+        # Sender ids (and, behind proxies, addresses) cost an enumerator nothing: all
+        # conversations together get a fixed number of lookups a minute (shared by the workers
+        # when the limiter is Redis).
+        per_minute = ctx.services.dossier_lookups_per_minute
+        if not await ctx.services.limiter.hit("dossier-global", per_minute,
+                                              GLOBAL_WINDOW_SECONDS):
+            log.warning("dossier lookups over %d a minute in all", per_minute)
+            return ActionResult((Reply(texts.DOSSIER_LOOKUPS_BUSY.format(hotline=hotline)),),
                                 {"awaiting": None})
         try:
             dossier = await ctx.services.dossiers.lookup(code)

@@ -154,6 +154,10 @@ DOSSIER_RATE_LIMITED = (
     "Bạn đã tra cứu quá {limit} lần trong một giờ. Vui lòng thử lại sau, "
     "hoặc gọi tổng đài {hotline}."
 )
+DOSSIER_LOOKUPS_BUSY = (
+    "Hệ thống tra cứu hồ sơ đang nhận quá nhiều yêu cầu. Bạn vui lòng thử lại sau ít phút, "
+    "hoặc gọi tổng đài {hotline}."
+)
 DOSSIER_ADDRESS_LIMITED = (
     "Từ mạng của bạn đã có quá nhiều lượt tra cứu hồ sơ trong một giờ. "
     "Bạn vui lòng thử lại sau ít phút."

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -25,10 +26,34 @@ from bot.storage.redact import mask_personal_data
 SET = Path(__file__).resolve().parent / "data" / "masking_heldout.yaml"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--misses", action="store_true", help="print every miss")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class MaskingFigures:
+    """What masking the held-out set gave."""
+
+    messages: int
+    secrets: int
+    missed: int
+    kept: int
+    altered: int
+    misses: list[str]
+
+    @property
+    def recall(self) -> float:
+        return 100 * (self.secrets - self.missed) / self.secrets
+
+    @property
+    def false_masks(self) -> float:
+        return 100 * self.altered / self.kept
+
+    def summary(self) -> str:
+        return (f"{self.messages} messages: recall {self.recall:.1f} % "
+                f"({self.secrets - self.missed} of {self.secrets} secrets masked; target >= 99 %), "
+                f"false masks {self.false_masks:.1f} % ({self.altered} of {self.kept} ordinary "
+                f"numbers altered; target <= 1 %)")
+
+
+def measure() -> MaskingFigures:
+    """Mask every held-out message and count what was left and what was wrongly hidden."""
     messages = yaml.safe_load(SET.read_text(encoding="utf-8"))["messages"]
     secrets = kept = missed = altered = 0
     misses: list[str] = []
@@ -44,13 +69,18 @@ def main() -> int:
             if ordinary not in masked:
                 altered += 1
                 misses.append(f"  HID  {ordinary!r}: {masked!r}")
+    return MaskingFigures(len(messages), secrets, missed, kept, altered, misses)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="store_true", help="print every miss")
+    args = parser.parse_args()
+    figures = measure()
     print(describe())
-    print(f"{len(messages)} messages: recall {100 * (secrets - missed) / secrets:.1f} % "
-          f"({secrets - missed} of {secrets} secrets masked; target >= 99 %), false masks "
-          f"{100 * altered / kept:.1f} % ({altered} of {kept} ordinary numbers altered; "
-          f"target <= 1 %)")
+    print(figures.summary())
     if args.misses:
-        print("\n".join(misses))
+        print("\n".join(figures.misses))
     return 0
 
 

@@ -293,6 +293,7 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.service.app import create_app
     from bot.service.listen import ListenError, listen
+    from bot.service.slow_clients import runner_options
     from bot.service.workers import serve_workers, start_simulator, watch_parent
 
     if args.workers > 1 and args.worker_of is None:
@@ -313,7 +314,8 @@ async def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout)
+    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout,
+                           **runner_options(settings))
     await runner.setup()
     try:  # workers share the port: the kernel spreads connections over their sockets
         await listen(runner, settings.host, settings.port, host_setting="EGOVBOT_HOST",

@@ -52,6 +52,22 @@ def _refuse(request: web.Request, status: int, message: str) -> web.StreamRespon
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+UNREADABLE_FORM = "Biểu mẫu gửi lên không đọc được"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _form_readable(request: web.Request) -> bool:
+    """Parse a posted form once, here (aiohttp keeps it for the handler): False when its
+    bytes are not a form (bad UTF-8 or percent-encoding, a broken multipart body), which
+    ``request.post()`` in a handler would have turned into a 500."""
+    if request.method in SAFE_METHODS or request.content_type not in FORM_TYPES:
+        return True
+    try:
+        await request.post()
+    except ValueError as exc:  # UnicodeDecodeError is one
+        log.warning("unreadable form on %s %s: %s", request.method, request.path, exc)
+        return False
+    return True
 
 
 def _foreign_origin(request: web.Request) -> bool:
@@ -70,6 +86,8 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
                     request.headers.get("Origin"))
         return _refuse(request, 403, "Yêu cầu không đến từ trang quản trị")
     if request.path in PUBLIC_PATHS:
+        if not await _form_readable(request):
+            return _refuse(request, 400, UNREADABLE_FORM)
         return await handler(request)
     token = request.cookies.get(COOKIE)
     session = await request.app[STAFF_STORE].session_for(token) if token else None
@@ -78,10 +96,11 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     request[SESSION_KEY] = session
     if request.path.startswith(ADMIN_PREFIXES) and not session.user.is_admin:
         return _refuse(request, 403, "Chỉ quản trị viên được dùng chức năng này")
+    if not await _form_readable(request):  # read only once the session is known
+        return _refuse(request, 400, UNREADABLE_FORM)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token")
-        if sent is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                     "multipart/form-data"):
+        if sent is None and request.content_type in FORM_TYPES:
             sent = (await request.post()).get("csrf_token")  # type: ignore[assignment]
         if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):
             log.warning("CSRF token missing or wrong for %s %s (user %s)", request.method,

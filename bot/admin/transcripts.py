@@ -7,6 +7,8 @@ tags and CSV export.
 * ``POST /admin/conversations/{id}/notes`` and ``/tags``: recorded in the audit log.
 * ``GET /admin/conversations.csv`` (one row per conversation) and
   ``GET /admin/conversations/turns.csv`` (one row per message), with the list's filters.
+  Every export is recorded in the audit log, and its text is masked again with today's rules
+  (``mask_personal_data``): rows stored under older, weaker rules leave masked too.
 
 Dates in the form are Vietnam dates; the queries live in ``knowledge.transcripts``.
 """
@@ -28,6 +30,7 @@ from actions.base import ConversationStatus
 from bot.admin.intent_titles import INTENT_TITLES, action_title, intent_title
 from bot.admin.web import RUNTIME, STAFF_STORE, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
+from bot.storage.redact import mask_personal_data
 from bot.storage.transcripts import (
     COUNT_CAP,
     EXPORT_MAX_ROWS,
@@ -319,7 +322,13 @@ def _summary_cells(c: ConversationSummary) -> list[str]:
         " ".join(c.procedures), c.fallbacks,
         "" if c.min_confidence is None else f"{c.min_confidence:.2f}",
         "có" if c.handoff else "không", c.feedback_up, c.feedback_down, c.rating,
-        " ".join(c.tags), c.assigned_to, c.preview)]
+        " ".join(c.tags), c.assigned_to, _masked(c.preview))]
+
+
+def _masked(text: str | None) -> str | None:
+    """Text for an export: masked with the current rules (masking masked text changes
+    nothing)."""
+    return None if text is None else mask_personal_data(text)
 
 
 def _direction(turn: TurnView) -> str:
@@ -329,11 +338,11 @@ def _direction(turn: TurnView) -> str:
 
 
 def _turn_cells(c: ConversationSummary, t: TurnView) -> list[str]:
-    entities = "; ".join(f"{e.get('entity')}={e.get('value')}" for e in t.entities)
+    entities = _masked("; ".join(f"{e.get('entity')}={e.get('value')}" for e in t.entities))
     feedback = {1: "thích", -1: "không thích"}.get(t.feedback or 0, "")
     return [_cell(v) for v in (
         c.id, t.channel, _csv_time(t.at), _direction(t), t.sender if t.direction == "out" else
-        c.user_id, t.text, t.intent, "" if t.confidence is None else f"{t.confidence:.2f}",
+        c.user_id, _masked(t.text), t.intent, "" if t.confidence is None else f"{t.confidence:.2f}",
         t.procedure, entities, t.action,
         "" if t.latency_ms is None else f"{t.latency_ms:.0f}",
         "có" if t.misunderstood else "", feedback)]

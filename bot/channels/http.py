@@ -23,10 +23,18 @@ def too_large() -> web.Response:
 
 
 async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes | web.Response:
-    """The raw body, or a 413 when it is longer than ``limit`` bytes (never read past it)."""
+    """The whole raw body, or a 413 when it is longer than ``limit`` bytes.
+
+    The service's ``body_deadline`` middleware has already read the body (under a deadline and
+    the application's size limit); without it (an app of its own) ``request.read()`` reads it
+    here. ``content.read(n)`` is not used: it returns the first chunk that arrived, which cut
+    chunked bodies short."""
     if request.content_length is not None and request.content_length > limit:
         return too_large()
-    raw = await request.content.read(limit + 1)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return too_large()
     if len(raw) > limit:
         return too_large()
     return raw

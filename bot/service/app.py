@@ -28,15 +28,17 @@ from bot.service.appkeys import ADMIN_APP, DISPATCHER, RELOADER, RUNTIME
 from bot.service.composition import build_runtime
 from bot.service.coordination.dedup import RedisDeliveryDedup
 from bot.service.coordination.redis_client import redis_ready
-from bot.service.headers import set_security_headers
+from bot.service.headers import hide_server_software, set_security_headers
 from bot.service.reload import Reloader
 from bot.service.retention import RetentionJob
 from bot.service.settings import Settings
+from bot.service.slow_clients import body_deadline
 from bot.storage.db import make_sessionmaker
 from nlu.rasa_engine import RasaNlu
 from nlu.types import parse_async
 
 log = logging.getLogger(__name__)
+MAX_REQUEST_BYTES = 4 * 1024 * 1024  # any request body (routes have smaller limits)
 
 # Paths a monitor may ask without going through the reverse proxy.
 DIRECT_PATHS = ("/healthz", "/readyz", "/metrics")
@@ -111,11 +113,13 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     if settings.trusted_proxies:
         proxies = XForwardedStrict([settings.trusted_proxies], white_paths=DIRECT_PATHS)
         middlewares.append(proxies.middleware)
-    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=middlewares)
+    middlewares.append(body_deadline(settings.body_timeout, MAX_REQUEST_BYTES))
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
     app[RELOADER] = reloader
     app.on_response_prepare.append(set_security_headers)  # the sub-app's responses too
+    hide_server_software()  # and the parser's own error responses
     app.router.add_post("/model/parse", parse)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

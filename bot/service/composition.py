@@ -91,6 +91,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         dossiers=dossiers,
         limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
         dossier_lookups_per_hour=settings.dossier_lookups_per_hour,
+        dossier_lookups_per_minute=settings.dossier_lookups_per_minute,
         office_schedule=settings.office_schedule,
         feedback=stores.feedback,
         queue=stores.handoff,

@@ -12,11 +12,15 @@ portals embed the widget, and what a portal allows is the portal's policy, not o
 
 The headers are set by an ``on_response_prepare`` signal of the root application, which aiohttp
 sends for the sub-application's responses, error pages and static files too. Errors aiohttp's
-HTTP parser answers before any routing (a malformed request line) do not pass through it.
+HTTP parser answers before any routing (a malformed request line) do not pass through it: for
+those, ``hide_server_software`` replaces the default ``Server`` value aiohttp reads from
+``aiohttp.web_response.SERVER_SOFTWARE`` when it sends a response (aiohttp offers no option for
+it; the client's User-Agent is a separate copy and stays as it is).
 """
 
 from __future__ import annotations
 
+import aiohttp.web_response
 from aiohttp import web
 
 SERVER_NAME = "egovbot"
@@ -45,3 +49,9 @@ async def set_security_headers(request: web.Request, response: web.StreamRespons
     if is_admin_path(request.path):
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Content-Security-Policy"] = ADMIN_CSP
+
+
+def hide_server_software() -> None:
+    """Make every response of this process, the parser's own 400s included, say only
+    ``Server: egovbot`` by default."""
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="where the HTTP server listens")
     port: int = Field(default=8080, ge=1, le=65535)
     shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds to finish work")
+    header_timeout: float = Field(default=15.0, gt=0, le=3600, description="seconds a "
+                                  "connection may take to send a complete request head (also "
+                                  "how long an idle keep-alive connection stays open)")
+    body_timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds a client may "
+                                "take to send a request body; slower ones get 408")
     trusted_proxies: list[str] = Field(
         default=[], description='reverse proxies in front, e.g. ["127.0.0.1"]: requests must '
         "then come through one of them, and its X-Forwarded-For/-Proto/-Host are believed "
@@ -65,6 +70,10 @@ class Settings(BaseSettings):
     dossier_lookups_per_address: int = Field(
         default=30, ge=1, le=100_000, description="dossier lookups per hour from one client "
         "address on the web chat, whatever the sender ids (a kiosk or an office shares one)")
+    dossier_lookups_per_minute: int = Field(
+        default=120, ge=1, le=1_000_000, description="dossier lookups per minute from all "
+        "citizens together (every worker), so rotating sender ids or addresses cannot "
+        "enumerate dossier codes")
     simulator_host: str = "127.0.0.1"
     simulator_port: int = Field(default=8099, ge=1, le=65535, description="port of the "
                                 "simulator `egovbot serve` embeds; when not set and 8099 is "

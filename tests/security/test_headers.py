@@ -74,3 +74,19 @@ async def test_the_chat_page_template_is_not_served_raw(service: Client) -> None
     assert "{{city}}" not in text
     city = service.app[RUNTIME].pipeline.brain.knowledge.city.name
     assert city and html.escape(city) in text
+
+
+async def test_the_parsers_own_400_names_no_software(service: Client) -> None:
+    import asyncio
+
+    assert service.server.port is not None
+    for garbage in (b"NOT HTTP AT ALL\r\n\r\n", b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET / HTTP/1.1\r\nBad Header Line\r\n\r\n"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", service.server.port)
+        writer.write(garbage)
+        raw = await asyncio.wait_for(reader.read(), 20)
+        writer.close()
+        head = raw.partition(b"\r\n\r\n")[0].decode("latin-1").lower().splitlines()
+        assert head[0].split()[1] == "400", garbage
+        assert "server: egovbot" in head, garbage
+        assert "python" not in raw.decode("latin-1").lower(), garbage

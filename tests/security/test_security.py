@@ -170,6 +170,24 @@ async def test_odd_staff_inputs_get_a_400_not_a_500(accounts: Client) -> None:
     assert deep.status == 400 and "không đúng cú pháp YAML" in page
 
 
+async def test_unreadable_forms_get_a_400_not_a_500(accounts: Client) -> None:
+    client = accounts
+    garbage = b"|\xaeY\x08\x8a\x89!0\xfe\xdbX%zz&\xe3}"  # bad UTF-8 and percent-encoding
+    broken_multipart = b"--b\r\nContent-Disposition: form-data\r\n\r\nx"
+    kinds = [("application/x-www-form-urlencoded", garbage),
+             ("multipart/form-data; boundary=b", broken_multipart)]
+    for content_type, body in kinds:  # anonymous, on the login form
+        response = await client.post("/admin/login", data=body,
+                                      headers={"Content-Type": content_type})
+        assert response.status == 400, content_type
+    await http_login(client, ADMIN)
+    for path in ("/admin/logout", "/admin/kb/import", "/admin/inbox/review"):
+        for content_type, body in kinds:
+            response = await client.post(path, data=body, headers={"Content-Type": content_type})
+            assert response.status == 400, (path, content_type)
+    assert (await client.get("/admin", allow_redirects=False)).status == 200  # still in
+
+
 def test_a_lone_surrogate_in_a_message_is_dropped_not_a_500(live: LiveService) -> None:
     body = b'{"sender": "surrogate-1", "message": "\\ud800 ch\\u00e0o b\\u1ea1n"}'
 
