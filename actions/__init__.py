@@ -14,6 +14,7 @@ from actions.feedback import Feedback, RateHelp
 from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
 from actions.notices import Notice
 from actions.offices import OfficeInfo
+from actions.own_data import DeleteMyData, DeleteWithStaff, MyData
 from actions.procedures import RENDERERS, ProcedureAspect
 from actions.smalltalk import Goodbye, Greet, Help, OfferHuman, OutOfScope, Thank
 
@@ -41,6 +42,9 @@ def build_actions() -> dict[str, Action]:
         RateHelp(),
         Notice(),
         OfficeInfo(),
+        MyData(),
+        DeleteMyData(),
+        DeleteWithStaff(),
     )
     registry = {action.name: action for action in actions}
     if len(registry) != len(actions):

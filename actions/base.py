@@ -133,6 +133,15 @@ class HandoffQueue(Protocol):
         ...
 
 
+class PersonalData(Protocol):
+    """What is stored about one conversation (the citizen's own data), by kind."""
+
+    async def held(self, conversation_id: str) -> Mapping[str, int]:
+        """Rows kept per table (``turns``, ``inbox``, ...); the conversation's state counts
+        as ``conversations``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What actions may use."""
@@ -145,6 +154,8 @@ class Services:
     office_schedule: OfficeSchedule = DEFAULT_OFFICE_SCHEDULE
     feedback: FeedbackRecorder | None = None  # where 👍/👎 and 1–5 ratings are stored
     queue: HandoffQueue | None = None  # the handoff queue (positions while waiting)
+    personal_data: PersonalData | None = None  # what is kept about a conversation
+    retention_days: int = 365  # how long an untouched conversation is kept
 
     @property
     def office_hours(self) -> str:
@@ -177,6 +188,7 @@ class ActionResult:
     replies: tuple[Reply, ...]
     slots: Mapping[str, Any] = field(default_factory=dict)
     status: ConversationStatus | None = None  # a new status (WAITING for a handoff)
+    erase: bool = False  # delete everything of the conversation with this turn's commit
 
 
 class Action(Protocol):

@@ -25,6 +25,8 @@ INTENT_LABELS: dict[str, str] = {
     Intent.GREET: "Chào hỏi",
     Intent.GOODBYE: "Tạm biệt",
     Intent.THANK: "Cảm ơn",
+    Intent.MY_DATA: "Dữ liệu của tôi",
+    Intent.DELETE_MY_DATA: "Xóa dữ liệu của tôi",
 }
 
 ONLINE_MODES = {
@@ -312,3 +314,41 @@ OFFICE_CHECK = ("Bạn có thể xem trên Cổng Dịch vụ công thành phố
                 "({note}).")
 OFFICE_NOTE = "⚠️ Lưu ý: {note}"
 OFFICE_HOTLINE_NOTE = "tổng đài của Cổng Dịch vụ công quốc gia"
+
+# A citizen's own data: what is kept, for how long, and deleting it (actions/own_data.py).
+MY_DATA = (
+    "Về cuộc trò chuyện này, hệ thống đang lưu:\n"
+    "{kept}\n"
+    "Số giấy tờ, số điện thoại trong tin nhắn được che trước khi lưu. Dữ liệu được tự động "
+    "xóa sau {days} ngày kể từ tin nhắn cuối cùng.\n"
+    "Muốn xóa ngay, bạn gõ \"xóa dữ liệu của tôi\" hoặc bấm nút bên dưới."
+)
+MY_DATA_NOTHING = ("Hiện hệ thống không lưu gì về bạn ngoài tin nhắn này. Dữ liệu trò chuyện "
+                   "được tự động xóa sau {days} ngày kể từ tin nhắn cuối cùng.")
+OWN_DATA_LINE = "{number}. {label}: {count}"
+OWN_DATA_LABELS = {  # what each table holds, in the citizen's words
+    "conversations": "Trạng thái cuộc trò chuyện (thủ tục đang hỏi, nơi ở đã cho biết)",
+    "turns": "Tin nhắn trong lịch sử trò chuyện (đã che thông tin cá nhân)",
+    "inbox": "Tin nhắn đã nhận",
+    "outbox": "Câu trả lời chờ gửi",
+    "conversation_notes": "Ghi chú của cán bộ hỗ trợ",
+}
+OWN_DATA_OTHER = "Dữ liệu khác ({table})"
+DELETE_BUTTON = "Xóa"
+KEEP_BUTTON = "Không xóa"
+MY_DATA_DELETE_BUTTON = "Xóa dữ liệu của tôi"
+DELETE_ASK = (
+    "Bạn có chắc muốn xóa toàn bộ dữ liệu của cuộc trò chuyện này không?\n"
+    "{kept}\n"
+    "Sau khi xóa không thể khôi phục. Bạn bấm \"Xóa\" (hoặc gõ \"có\") để xóa, "
+    "\"Không xóa\" để giữ lại."
+)
+DELETE_ASK_NOTHING = "Hiện hệ thống không lưu dữ liệu nào khác của bạn, không có gì để xóa."
+DELETE_DONE = ("Đã xóa dữ liệu của bạn:\n{deleted}\nCuộc trò chuyện bắt đầu lại từ đầu. Bạn "
+               "cần hỏi gì cứ nhắn nhé!")
+DELETE_KEPT = "Đã hủy, dữ liệu của bạn được giữ nguyên."
+DELETE_STALE = ("Nút này đã cũ nên không có gì bị xóa. Nếu vẫn muốn xóa, bạn gõ \"xóa dữ liệu "
+                "của tôi\".")
+DELETE_WITH_STAFF = ("Bạn đang trao đổi với cán bộ hỗ trợ nên chưa xóa được ngay. Bạn có thể "
+                     "nhờ cán bộ xóa giúp, hoặc gõ \"xóa dữ liệu của tôi\" sau khi cuộc trao "
+                     "đổi kết thúc.")

@@ -22,6 +22,8 @@ class Intent(StrEnum):
     GOODBYE = "goodbye"
     THANK = "thank"
     OUT_OF_SCOPE = "out_of_scope"
+    MY_DATA = "my_data"  # what the bot keeps about the citizen, and for how long
+    DELETE_MY_DATA = "delete_my_data"  # erase the citizen's conversation (after confirming)
 
 
 PROCEDURE_INTENTS: frozenset[Intent] = frozenset(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.admin import auth, catalog, dashboard, handoff, inbox, kb, transcripts, users
+from bot.admin import auth, catalog, dashboard, erase, handoff, inbox, kb, transcripts, users
 from bot.admin.web import RELOADER, RUNTIME, STAFF_STORE
 from bot.core.dispatcher import Dispatcher
 from bot.service.composition import Runtime
@@ -42,6 +42,7 @@ def create_admin_app(runtime: Runtime, dispatcher: Dispatcher,
     users.add_routes(app)
     dashboard.add_routes(app)
     transcripts.add_routes(app)
+    erase.add_routes(app)
     inbox.add_routes(app)
     handoff.add_routes(app, dispatcher.channels)
     kb.add_routes(app)

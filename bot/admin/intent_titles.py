@@ -49,6 +49,7 @@ ACTION_TITLES: dict[str, str] = {
     "wait_for_staff": "Chờ nhân viên",
     "with_staff": "Nhân viên đang hỗ trợ",
     "staff_reply": "Nhân viên trả lời",
+    "delete_my_data_with_staff": "Chưa xóa dữ liệu (nhân viên đang hỗ trợ)",
 }
 
 

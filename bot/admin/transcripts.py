@@ -61,7 +61,8 @@ CONFIDENCE_CHOICES = (
 )
 FLAGS = ("fallback", "handoff", "negative")
 FIELDS = ("q", "channel", "from", "to", "intent", "procedure", "confidence", "tag", *FLAGS)
-DONE_MESSAGES = {"note": "Đã lưu ghi chú", "tags": "Đã lưu nhãn"}
+DONE_MESSAGES = {"note": "Đã lưu ghi chú", "tags": "Đã lưu nhãn",
+                 "erase": "Đã xóa dữ liệu của hội thoại (đã ghi nhật ký)"}
 
 
 def conversation_url(conversation_id: str, suffix: str = "") -> str:
@@ -226,7 +227,8 @@ async def conversation_list(request: web.Request) -> web.Response:
         status_labels=STATUS_LABELS, conversation_url=conversation_url,
         low_confidence=LOW_CONFIDENCE, vn_number=vn_number, percent=percent,
         export_max=vn_number(EXPORT_MAX_ROWS),
-        flash="; ".join(form.errors) if form.errors else None, flash_error=bool(form.errors),
+        flash="; ".join(form.errors) if form.errors else DONE_MESSAGES.get(
+            request.query.get("done", "")), flash_error=bool(form.errors),
     )
 
 

@@ -87,6 +87,9 @@ class Pipeline:
             fallbacks=state.fallbacks + 1 if decision.misunderstood else 0,
         )
         new_status = result.status or status
+        if result.erase:  # the conversation starts again: no state, nobody waiting
+            new_state = ConversationState(last_intent=decision.intent)
+            new_status = ConversationStatus.BOT
         replies = list(result.replies)
         turns = [
             TurnRecord(
@@ -101,7 +104,7 @@ class Pipeline:
             *(TurnRecord("out", reply.text, action=decision.action) for reply in replies),
         ]
         await unit.commit(AnsweredTurn(message, new_state.to_dict(), new_status, turns,
-                                       replies))
+                                       replies, erase=result.erase))
         if decision.misunderstood:
             metrics.fallback(message.channel)
         if new_status == ConversationStatus.WAITING and status != ConversationStatus.WAITING:

@@ -5,7 +5,10 @@ message. The first rule that applies wins:
 
 0. a message the bot cannot read (media, a text too long, an expired button) gets its
    notice, and leaves the dialogue state as it was;
-1. while staff has the conversation the bot stays silent; while waiting, every message gets
+1. a citizen's own data: "dữ liệu của tôi", "xóa dữ liệu của tôi" and a typed yes/no right
+   after the deletion question go to their actions, also while waiting for a person (while
+   an officer has the conversation, a deletion request is told it must wait for the end);
+1a. while staff has the conversation the bot stays silent; while waiting, every message gets
    a short "still waiting" with the place in the queue;
 2. thanks and approval emoji ("🙏", "👍") are thanks;
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
@@ -39,6 +42,7 @@ from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
 from nlu.types import IntentScore, ParseResult
+from nlu.yes_no import yes_or_no
 
 LOW_CONFIDENCE = 0.45
 FAQ_STRONG = 85.0  # whole-text similarity to a question or paraphrase
@@ -88,6 +92,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision("notice", intent, f"a message the bot cannot read ({kind})",
                         keeps_state=True)
 
+    own_data = _own_data(parse, state, status, text)
+    if own_data is not None:
+        return own_data
     if status == ConversationStatus.STAFF:
         return Decision("with_staff", intent, "an officer has this conversation")
     if status == ConversationStatus.WAITING:
@@ -173,6 +180,25 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
                                               misunderstood=True))
 
     return Decision(intent, intent, "intent", procedure or state.procedure)
+
+
+def _own_data(parse: ParseResult, state: ConversationState, status: str,
+              text: str) -> Decision | None:
+    """Rule 1: the citizen's own data (see the module docstring)."""
+    intent = parse.intent.name
+    asked = intent in (Intent.MY_DATA, Intent.DELETE_MY_DATA) and (
+        parse.intent.confidence >= LOW_CONFIDENCE)
+    if status == ConversationStatus.STAFF and asked and intent == Intent.DELETE_MY_DATA:
+        return Decision("delete_my_data_with_staff", intent,
+                        "deleting is refused while an officer has the conversation")
+    if asked:
+        return Decision(intent, intent, "the citizen's own data")
+    if (status != ConversationStatus.STAFF and state.erase_token
+            and state.last_intent == Intent.DELETE_MY_DATA
+            and yes_or_no(text) is not None):
+        return Decision(Intent.DELETE_MY_DATA, Intent.DELETE_MY_DATA,
+                        "the answer to the deletion question")
+    return None
 
 
 def _words_outside_entities(text: str, parse: ParseResult) -> int:

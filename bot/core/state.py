@@ -18,6 +18,7 @@ class ConversationState:
     pending_intent: str | None = None  # the question waiting for its procedure
     fallbacks: int = 0  # misunderstandings in a row
     reminded: bool = False  # told once that staff will answer
+    erase_token: str | None = None  # the one-time token of the pending "delete my data?"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:

@@ -95,6 +95,8 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         office_schedule=settings.office_schedule,
         feedback=stores.feedback,
         queue=stores.handoff,
+        personal_data=stores.personal_data,
+        retention_days=settings.retention_days,
     )
     locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
     brain = build_brain(knowledge, nlu, services, build_actions())

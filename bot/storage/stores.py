@@ -14,6 +14,7 @@ from bot.storage.handoff_queue import HandoffStore
 from bot.storage.inbox import Inbox
 from bot.storage.key_values import KeyValueStore
 from bot.storage.outbox import Outbox
+from bot.storage.own_data import PersonalDataStore
 from bot.storage.staff import StaffStore
 from bot.storage.training import TrainingStore
 from bot.storage.transcripts import TranscriptStore
@@ -35,6 +36,7 @@ class Stores:
     training: TrainingStore
     handoff: HandoffStore
     transcripts: TranscriptStore
+    personal_data: PersonalDataStore
 
 
 def build_stores(knowledge: KnowledgeStore, batcher: WriteBatcher,
@@ -46,4 +48,4 @@ def build_stores(knowledge: KnowledgeStore, batcher: WriteBatcher,
     return Stores(sessions, knowledge, conversations, Inbox(sessions, batcher), Outbox(sessions),
                   KeyValueStore(sessions), StaffStore(sessions), FeedbackStore(sessions),
                   TrainingStore(sessions), HandoffStore(sessions, conversations),
-                  TranscriptStore(sessions))
+                  TranscriptStore(sessions), PersonalDataStore(sessions, conversations))

@@ -2,19 +2,26 @@
 transcript turns and, for a message taken from the inbox, the inbox row marked answered with
 its replies, all in one transaction (either everything of the message is saved, or nothing).
 
+A turn that erases (the citizen confirmed "xóa dữ liệu của tôi") first deletes everything of
+the conversation (``bot/storage/own_data.py``) in the same transaction, so the conversation
+starts again holding only that turn.
+
 The pipeline gets a ``TurnTransaction`` and calls ``commit``; it never sees a connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from actions.base import Reply
 from bot.core.messages import IncomingMessage
 from bot.storage.conversations import ConversationStore, TurnRecord
 from bot.storage.inbox import Inbox
+from bot.storage.own_data import erase_job
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,7 @@ class AnsweredTurn:
     status: str
     turns: Sequence[TurnRecord]
     replies: Sequence[Reply]
+    erase: bool = False  # first delete everything stored of the conversation
 
 
 class TurnTransaction:
@@ -35,12 +43,27 @@ class TurnTransaction:
     def __init__(self, conversations: ConversationStore, inbox_id: int | None = None) -> None:
         self.conversations = conversations
         self.inbox_id = inbox_id
+        self.erased: dict[str, int] = {}  # rows deleted per table by an erasing turn
 
     async def commit(self, turn: AnsweredTurn) -> None:
         """Save everything of the turn, or nothing."""
         message = turn.message
         also = (Inbox.answered_job(self.inbox_id, [reply.to_dict() for reply in turn.replies])
                 if self.inbox_id is not None else None)
+        if turn.erase:  # the citizen's deletion: the conversation starts again with this turn
+            also = _both(also, erase_job(message.conversation_id, self.inbox_id, self.erased))
         await self.conversations.save(message.conversation_id, message.channel,
                                       message.user_id, turn.state, turn.status, turn.turns,
                                       also=also)
+
+
+def _both(first: Callable[[Connection], None] | None,
+          then: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    """Two writes in one transaction, in order."""
+
+    def write(connection: Connection) -> None:
+        if first is not None:
+            first(connection)
+        then(connection)
+
+    return write

@@ -33,6 +33,8 @@
     unread: " (có tin nhắn mới)",
     close: "Đóng cửa sổ trò chuyện",
     newChat: "Cuộc trò chuyện mới",
+    eraseShort: "Xóa dữ liệu",
+    erase: "Xóa dữ liệu của tôi",
     greeting: "Xin chào! Tôi là trợ lý ảo hướng dẫn thủ tục hành chính. Bạn có thể hỏi về " +
       "các bước, giấy tờ, lệ phí, thời gian, nơi nộp hồ sơ, hoặc tra cứu tình trạng hồ sơ.",
     examplesLabel: "Câu hỏi gợi ý",
@@ -191,6 +193,8 @@
   var ICON_CLOSE = ["M6 6l12 12", "M18 6L6 18"];
   var ICON_SEND = ["M3 20l18-8L3 4v6l12 2-12 2z"];
   var ICON_NEW = ["M4 12a8 8 0 1 0 2.3-5.6", "M4 4v4h4"];
+  var ICON_ERASE = ["M4 7h16", "M9 7V4h6v3", "M6 7l1 13h10l1-13"];
+  var ERASE_PAYLOAD = "/delete_my_data";  // the bot asks to confirm, with its own buttons
 
   function safeUrl(url) {
     try {
@@ -284,6 +288,13 @@
   newChatButton.title = TEXT.newChat;
   newChatButton.appendChild(icon(ICON_NEW));
   newChatButton.appendChild(el("span", "egb-new-text", TEXT.newChat));
+  // "Xóa dữ liệu của tôi": sends the request; the bot answers with "Xóa" / "Không xóa".
+  var eraseButton = el("button", "egb-header-button egb-new egb-erase");
+  eraseButton.type = "button";
+  eraseButton.title = TEXT.erase;
+  eraseButton.setAttribute("aria-label", TEXT.erase);
+  eraseButton.appendChild(icon(ICON_ERASE));
+  eraseButton.appendChild(el("span", "egb-new-text egb-erase-text", TEXT.eraseShort));
   var closeButton = el("button", "egb-header-button egb-close");
   closeButton.type = "button";
   closeButton.setAttribute("aria-label", TEXT.close);
@@ -292,6 +303,7 @@
   headerTop.appendChild(title);
   headerTop.appendChild(closeButton);
   headerBottom.appendChild(el("p", "egb-subtitle", TEXT.subtitle));
+  headerBottom.appendChild(eraseButton);
   headerBottom.appendChild(newChatButton);
   header.appendChild(headerTop);
   header.appendChild(headerBottom);
@@ -862,6 +874,9 @@
     closePanel(true);
   });
   newChatButton.addEventListener("click", startOver);
+  eraseButton.addEventListener("click", function () {
+    send(TEXT.erase, ERASE_PAYLOAD);
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     submitInput();
