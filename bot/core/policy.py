@@ -173,6 +173,11 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
                         "can the procedure under discussion do without a paper",
                         state.procedure)
 
+    if (state.procedure and procedure and procedure != state.procedure and _searched(parse)
+            and intent in PROCEDURE_INTENTS and not new_question(text)):
+        return Decision(intent, intent, "a follow-up: a procedure search only guessed",
+                        state.procedure)
+
     qualified = _qualified_neighbour(parse, text, procedure)
     if qualified is not None:
         asked = _asked(parse, text)
@@ -183,11 +188,6 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if whole is not None and (whole != procedure or _searched(parse)):
         asked = _asked(parse, text)
         return Decision(asked, asked, "the message holds a procedure's whole name", whole)
-
-    if (state.procedure and procedure and procedure != state.procedure and _searched(parse)
-            and intent in PROCEDURE_INTENTS and not new_question(text)):
-        return Decision(intent, intent, "a follow-up: a procedure search only guessed",
-                        state.procedure)
 
     chosen = procedure or state.procedure
     faq_may_answer = confidence < LOW_CONFIDENCE or (intent in FAQ_MAY_ANSWER and (
@@ -200,7 +200,7 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
 
     if (faq is not None and faq.score >= FAQ_FAIR and faq.procedure is None
             and procedure is None and (confidence < LOW_CONFIDENCE or (
-                intent in FAQ_MAY_ANSWER and intent not in PROCEDURE_INTENTS))):
+                intent in (Intent.HELP, Intent.OUT_OF_SCOPE)))):
         return Decision("faq", intent, f"FAQ matched at {faq.score:.0f}, nothing else fits",
                         None, faq.faq_id)
 
