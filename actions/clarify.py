@@ -37,8 +37,11 @@ class AskProcedure:
             if procedure_id in kb.procedures
         )
         text = texts.ASK_PROCEDURE if buttons else texts.ASK_PROCEDURE_NO_CANDIDATES
+        offered = [procedure_id for procedure_id in ids[:MAX_CANDIDATES]
+                   if procedure_id in kb.procedures]
         return ActionResult((Reply(text, buttons),),
-                            {"awaiting": "procedure", "pending_intent": ctx.intent})
+                            {"awaiting": "procedure", "pending_intent": ctx.intent,
+                             "options": offered or None})
 
 
 class NoProcedure:

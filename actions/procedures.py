@@ -174,6 +174,12 @@ AMOUNT_IN_NOTE = re.compile(
     r"(?!\w)")  # a share only "of the value" ("giảm 50%" is no amount)
 
 
+# A free fee's note that says so ("Không thu phí.", "Miễn lệ phí khi khai sinh đúng hạn …"):
+# said in its own words, so the answer reads as the record does.
+FREE_NOTE = re.compile(r"(?:Miễn|Không thu)\b")
+FREE_NOTE_CHARS = 90
+
+
 def fee_amount(fee: Fee, procedure: Procedure, city: str) -> str:
     """What a fee costs, said once: the amount; "khoảng …, chưa xác nhận" when only the note
     gives one; "chưa có mức chính thức" when nothing does (``city``: " cho …" or "")."""
@@ -181,6 +187,9 @@ def fee_amount(fee: Fee, procedure: Procedure, city: str) -> str:
     if fee.amount_vnd is not None:
         amount = texts.vnd(fee.amount_vnd)
         first = note.split(". ")[0].rstrip(".")
+        free = re.split(r"[.;] ", note)[0].rstrip(".")
+        if fee.amount_vnd == 0 and FREE_NOTE.match(free) and len(free) <= FREE_NOTE_CHARS:
+            return free  # the record's own words: "Không thu phí", "Miễn lệ phí …"
         if fee.amount_vnd and first.startswith(amount.split()[0]) and len(first) <= 60:
             return first  # the note states the amount with its unit: "200.000 đồng/hộ chiếu"
         if procedure.is_national and note:

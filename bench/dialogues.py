@@ -57,8 +57,12 @@ ABOUT_PROCEDURE = frozenset({
 ACTIONS = frozenset({
     *ABOUT_PROCEDURE, "dossier_status", "ask_procedure", "greet", "goodbye", "thank", "help",
     "out_of_scope", "offer_human", "human_handoff", "wait_for_staff", "with_staff",
-    "resume_bot", "feedback", "rate", "notice",
+    "resume_bot", "feedback", "rate", "notice", "no_procedure",
 })
+# The two honest "I have no answer for that": "not a question I can answer" (out_of_scope)
+# and "no procedure of mine fits" (no_procedure, with the hotline and a person). Either is
+# right where the other is expected; offering procedures, or answering about one, is not.
+HONEST_NO = frozenset({"out_of_scope", "no_procedure"})
 KINDS = ("aspect", "catalog", "follow_up", "switch", "clarification", "place", "dossier",
          "not_handled", "handoff", "smalltalk")
 
@@ -161,7 +165,8 @@ def score(dialogue: str, number: int, turn: ExpectedTurn, handled: HandledMessag
     offered = offered_procedures(handled)
     outcome = Outcome(dialogue, number, turn, action, procedure, offered, reply)
     shown = "\n".join([reply, *(b.title for r in handled.replies for b in r.buttons)])
-    if action not in turn.actions:
+    honest = action in HONEST_NO and bool(HONEST_NO & set(turn.actions))
+    if action not in turn.actions and not honest:
         outcome.problems.append(f"action {action}, want {'|'.join(turn.actions)}")
     if turn.procedures is not None:
         wanted = set(turn.procedures)

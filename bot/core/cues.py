@@ -66,3 +66,72 @@ def lacks_a_paper(text: str) -> bool:
     không"), which stays within the procedure under discussion."""
     words = fold(text)
     return _LACKING.match(words) is not None and _DOING.search(words) is None
+
+
+# Words that start a new question about a procedure ("thủ tục …", "đăng ký …", "xin …",
+# "cấp …"): without one, a message after an answer that names no procedure clearly is a
+# follow-up about the procedure under discussion, whatever words of other procedures it holds
+# ("làm trên vneid được không" is not about the procedures whose papers mention VNeID).
+_NEW_QUESTION = re.compile(r"\b(?:thu tuc|dang ky|xin|cap moi|cap lai|cap doi|lam lai|lap"
+                           r"|thanh lap)\b")
+
+
+def new_question(text: str) -> bool:
+    """Whether a message reads as a new question about some procedure, not a follow-up."""
+    return _NEW_QUESTION.search(fold(text)) is not None
+
+
+# Phrases that say which aspect a longer message asks about, when the classifier is unsure
+# ("bằng lái sắp hết hạn, đổi ở đâu vậy" asks where; "làm online cho nhanh" asks online).
+_ASPECT_CUES: dict[str, tuple[str, ...]] = {
+    Intent.PROCEDURE_LOCATION: ("o dau", "cho nao", "noi nao", "noi nop"),
+    Intent.PROCEDURE_FEE: ("bao nhieu tien", "le phi", "het bao nhieu", "mat phi", "chi phi"),
+    Intent.PROCEDURE_DURATION: ("bao lau", "may ngay", "thoi gian giai quyet"),
+    Intent.PROCEDURE_DOCUMENTS: ("giay to gi", "giay to can", "can nhung gi", "thanh phan ho so",
+                                 "can giay to"),
+    Intent.PROCEDURE_ONLINE: ("online", "truc tuyen", "vneid", "dich vu cong"),
+    Intent.PROCEDURE_OVERVIEW: ("lam sao", "lam the nao", "thu tuc gi", "cac buoc"),
+}
+_ASPECT_CUE = {intent: re.compile(r"\b(?:" + "|".join(phrases) + r")\b")
+               for intent, phrases in _ASPECT_CUES.items()}
+
+
+def aspect_named(text: str) -> str | None:
+    """The one aspect a message's words name plainly, else None (none, or several)."""
+    words = fold(text)
+    found = [intent for intent, cue in _ASPECT_CUE.items() if cue.search(words)]
+    if len(found) > 1:  # "làm online thế nào" asks about online, not the steps
+        found = [intent for intent in found if intent != Intent.PROCEDURE_OVERVIEW]
+    return found[0] if len(found) == 1 else None
+
+
+# "mã nằm ở đâu", "mã hồ sơ là cái nào": a question about the code the bot asked for.
+_ABOUT_CODE = re.compile(r"(?<!\w)mã(?!\w)|\bma (?:ho so|so|nao|o dau|nam)\b")
+
+
+def asks_about_code(text: str) -> bool:
+    """Whether a message asks about a dossier code ("mã nằm ở đâu vậy")."""
+    return _ABOUT_CODE.search(text.lower()) is not None or (
+        _ABOUT_CODE.search(fold(text)) is not None)
+
+
+# "giờ phải làm thế nào", "vậy em làm gì": what to do now, after an answer.
+_WHAT_NOW = re.compile(r"^(?:(?:gio|vay|the|bay gio|h)\s+)?(?:(?:em|minh|toi|e)\s+)?"
+                       r"(?:phai|nen|can)?\s*lam (?:the nao|sao|gi)(?:\s+(?:a|day|bay gio|gio))?$")
+
+
+def what_now(text: str) -> bool:
+    """Whether a message only asks what to do now ("h phải làm thế nào")."""
+    return _WHAT_NOW.match(fold(text)) is not None
+
+
+# "thôi không làm hộ chiếu nữa, …", "không làm cái đó nữa": the citizen drops the procedure
+# under discussion and asks about another.
+_CHANGE_OF_MIND = re.compile(r"\b(?:thoi|khong|ko|k|hong)\b(?:\s+\S+){0,2}?\s+lam\b.*\bnua\b"
+                             r"|^thoi\b(?! gian)|\bnham\b|\by (?:em|minh|toi|e) la\b")
+
+
+def changes_mind(text: str) -> bool:
+    """Whether a message drops the procedure under discussion ("à thôi k làm … nữa", "em
+    nhầm, ý em là …")."""
+    return _CHANGE_OF_MIND.search(fold(text)) is not None

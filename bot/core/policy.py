@@ -14,19 +14,30 @@ message. The first rule that applies wins:
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
    code (a partial one: "H31-261120-0001") goes to the dossier lookup;
 4. the answer to "which procedure?" (or "which xã/phường?") completes the question that
-   was waiting for it;
+   was waiting for it, also typed: a message procedure search ranks first for one of the
+   procedures offered (kept in the state's ``options``) is about that one; a question about
+   the code the bot asked for ("mã nằm ở đâu") goes to the dossier lookup again;
 5. follow-ups stay with the procedure under discussion: a bare aspect ("thời gian giải
    quyết", "còn lệ phí?") asks about it, and "không có sổ đỏ thì được không" asks about its
    papers, not about the procedure another paper belongs to;
+   A change of mind ("thôi không làm hộ chiếu nữa, …", "em nhầm, ý em là …") moves to the
+   other procedure; a procedure only procedure search guessed, in a message that does not
+   read as a new question ("thủ tục …", "đăng ký …", "xin …"), does not replace the one
+   under discussion; a message holding a procedure's whole name ("đăng ký lại khai sinh")
+   is about it, and a neighbour whose qualifier ("quốc tế", "nước ngoài") the message has
+   (or lacks) replaces one that lacks (or has) it;
 6. an admin-written FAQ that matches strongly answers instead of a procedure answer or
-   the fallback;
+   the fallback; a fair match answers when nothing else fits (no procedure, an unsure or
+   general question); "what now" after a dossier status offers a person;
 7. a question naming no procedure clearly, where procedure search found a few equally
-   likely ones, asks which one with those as buttons (instead of guessing, or answering
-   about the procedure under discussion);
+   likely ones, asks which one with those as buttons (instead of guessing) — unless a
+   procedure is under discussion and the message does not read as a new question: then it
+   is a follow-up; choices holding too little of the message are no fit (rule 8);
 8. a procedure question no procedure fits (an unsure parse whose procedure search only
    guessed, or content words no procedure holds enough of) says so honestly, with the
    closest procedures only when close, the hotline and a person;
-9. an unsure parse offers the two or three likeliest meanings as buttons;
+9. an unsure parse whose words plainly name one aspect ("… đổi ở đâu vậy") asks that
+   aspect; otherwise it offers the two or three likeliest meanings as buttons;
 10. a procedure question uses the procedure named, else the one under discussion, else asks;
 11. a second misunderstanding in a row offers a person;
 12. everything else goes to the action named after the intent.
@@ -37,15 +48,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions.base import ConversationStatus, MessageKind
-from bot.core.cues import bare_aspect, emoji_thanks, lacks_a_paper
+from bot.core.cues import (
+    asks_about_code,
+    aspect_named,
+    bare_aspect,
+    changes_mind,
+    emoji_thanks,
+    lacks_a_paper,
+    new_question,
+    what_now,
+)
 from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
 from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
+from nlu.normalize import fold
 from nlu.types import IntentScore, ParseResult
 from nlu.yes_no import yes_or_no
 
 LOW_CONFIDENCE = 0.45
 FAQ_STRONG = 85.0  # whole-text similarity to a question or paraphrase
+FAQ_FAIR = 65.0  # enough when no procedure is named or discussed and the intent is unsure
+CLOSE_INTENTS = 0.1  # an intent this close to the top one is as likely
+WHOLE_NAME_WORDS = 3  # a procedure's name this long, said whole, names it
+WHOLE_NAME_POOL = 5  # among this many of procedure search's candidates
+# Words that make a procedure a different one ("giấy phép lái xe quốc tế", "nuôi con nuôi có
+# yếu tố nước ngoài"): a neighbour has them in its name exactly when the message does.
+QUALIFIERS = ("quoc te", "nuoc ngoai")
+CHOICES_COVERAGE = 0.4  # choices holding less of the message than this are no fit
+NEIGHBOUR_SCORE = 0.6  # a neighbour this close to search's first candidate may be meant
 FALLBACKS_BEFORE_HUMAN = 2
 MAX_OPTIONS = 3
 SEARCH_EXTRACTOR = "procedure_search"  # nlu.engine's name for a procedure search found
@@ -112,6 +142,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if _code_attempt(text, intent):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "an attempt at a dossier code")
+    if state.awaiting == "dossier_code" and asks_about_code(text):
+        return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
+                        "a question about the code the bot asked for")
 
     answers_question = (intent not in PROCEDURE_INTENTS or confidence < LOW_CONFIDENCE
                         or _words_outside_entities(text, parse) <= 2)
@@ -119,6 +152,15 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
             and (answers_question or intent == state.pending_intent)):
         return Decision(state.pending_intent, state.pending_intent,
                         "the procedure the bot asked for", procedure)
+    offered = _offered_fit(parse, state)
+    if offered is not None and procedure is None and (
+            intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
+            or confidence < LOW_CONFIDENCE):
+        asked = (intent if intent in PROCEDURE_INTENTS and confidence >= LOW_CONFIDENCE
+                 and not answers_question else state.pending_intent or intent)
+        if asked not in PROCEDURE_INTENTS:
+            asked = Intent.PROCEDURE_OVERVIEW
+        return Decision(asked, asked, "the answer fits a procedure the bot offered", offered)
 
     asks_office = (intent == Intent.OFFICE_INFO and confidence >= LOW_CONFIDENCE
                    and state.pending_intent != intent)  # a new question, not the answer
@@ -138,6 +180,22 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
                         "can the procedure under discussion do without a paper",
                         state.procedure)
 
+    if (state.procedure and procedure and procedure != state.procedure and _searched(parse)
+            and intent in PROCEDURE_INTENTS and not new_question(text)):
+        return Decision(intent, intent, "a follow-up: a procedure search only guessed",
+                        state.procedure)
+
+    qualified = _qualified_neighbour(parse, text, procedure)
+    if qualified is not None:
+        asked = _asked(parse, text)
+        return Decision(asked, asked, "the neighbour whose qualifier the message has",
+                        qualified)
+
+    whole = _whole_name(parse, text)
+    if whole is not None and (whole != procedure or _searched(parse)):
+        asked = _asked(parse, text)
+        return Decision(asked, asked, "the message holds a procedure's whole name", whole)
+
     chosen = procedure or state.procedure
     faq_may_answer = confidence < LOW_CONFIDENCE or (intent in FAQ_MAY_ANSWER and (
         intent not in PROCEDURE_INTENTS or chosen is None or faq is None
@@ -147,11 +205,43 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision("faq", intent, f"FAQ matched at {faq.score:.0f}",
                         faq.procedure or procedure or state.procedure, faq.faq_id)
 
+    if (faq is not None and faq.score >= FAQ_FAIR and faq.procedure is None
+            and procedure is None and (confidence < LOW_CONFIDENCE or (
+                intent in (Intent.HELP, Intent.OUT_OF_SCOPE)))):
+        return Decision("faq", intent, f"FAQ matched at {faq.score:.0f}, nothing else fits",
+                        None, faq.faq_id)
+
+    if (state.last_intent == Intent.DOSSIER_STATUS and procedure is None
+            and what_now(text)):
+        return Decision("offer_human", intent, "what to do about the dossier just looked up")
+
     if intent == Intent.OUT_OF_SCOPE and procedure:
         return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
                         "only a procedure was named", procedure)
 
+    if (procedure is not None and state.procedure and procedure != state.procedure
+            and changes_mind(text) and confidence < LOW_CONFIDENCE):
+        asked = (state.last_intent if state.last_intent in PROCEDURE_INTENTS
+                 else Intent.PROCEDURE_OVERVIEW)
+        return Decision(asked, asked, "a change of mind: the same question, another procedure",
+                        procedure)
+    if state.procedure and changes_mind(text):
+        other = next((p for p in [*parse.entity_values(EntityType.PROCEDURE),
+                                  *(c.id for c in parse.procedure_choices)]
+                      if p != state.procedure), None)
+        if other is not None:
+            asked = _asked(parse, text)
+            return Decision(asked, asked, "a change of mind: another procedure", other)
+
+    if procedure is None and parse.procedure_choices and state.procedure is None and max(
+            c.coverage for c in parse.procedure_choices) < CHOICES_COVERAGE and (
+            intent in PROCEDURE_INTENTS):
+        return _misunderstood(state, Decision("no_procedure", intent,
+                                              "the procedures found hold too little of it",
+                                              misunderstood=True), human=False)
+
     if procedure is None and parse.procedure_choices and (
+            state.procedure is None or new_question(text)) and (
             intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
             or confidence < LOW_CONFIDENCE):
         asked = intent if intent in PROCEDURE_INTENTS else Intent.PROCEDURE_OVERVIEW
@@ -161,6 +251,14 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if _no_procedure_fits(parse, state):
         return _misunderstood(state, Decision("no_procedure", intent, "no procedure fits",
                                               procedure, misunderstood=True), human=False)
+
+    close = [s.name for s in parse.intent_ranking[:MAX_OPTIONS]
+             if s.confidence >= confidence - CLOSE_INTENTS]
+    unsure = confidence < LOW_CONFIDENCE or len(close) > 1
+    cued = aspect_named(text) if unsure and chosen and intent in PROCEDURE_INTENTS else None
+    if cued is not None and (cued in close or (confidence < LOW_CONFIDENCE and cued in {
+            s.name for s in parse.intent_ranking[:MAX_OPTIONS]})):
+        return Decision(cued, cued, "an unsure parse whose words name the aspect", chosen)
 
     if intent != Intent.OUT_OF_SCOPE and confidence < LOW_CONFIDENCE:
         options = tuple(s for s in parse.intent_ranking
@@ -207,6 +305,65 @@ def _words_outside_entities(text: str, parse: ParseResult) -> int:
     for entity in parse.entities:
         kept[entity.start : entity.end] = [" "] * (entity.end - entity.start)
     return len("".join(kept).split())
+
+
+def _asked(parse: ParseResult, text: str) -> str:
+    """The aspect a message asks about: the intent when sure, else the aspect its words
+    name, else the steps."""
+    intent, confidence = parse.intent.name, parse.intent.confidence
+    if intent in PROCEDURE_INTENTS and confidence >= LOW_CONFIDENCE:
+        return intent
+    return aspect_named(text) or Intent.PROCEDURE_OVERVIEW
+
+
+def _searched(parse: ParseResult) -> bool:
+    """Whether the message's procedure is procedure search's guess, not a phrase's."""
+    named = next((e for e in parse.entities if e.entity == EntityType.PROCEDURE), None)
+    return named is not None and named.extractor == SEARCH_EXTRACTOR
+
+
+def _qualifiers(text: str) -> frozenset[str]:
+    words = f" {fold(text)} "
+    return frozenset(q for q in QUALIFIERS if f" {q} " in words)
+
+
+def _qualified_neighbour(parse: ParseResult, text: str, procedure: str | None) -> str | None:
+    """When the procedure found has a qualifier the message lacks ("… có yếu tố nước ngoài"
+    for "đăng ký nuôi con nuôi") or lacks one it has ("bằng lái quốc tế"), the close
+    neighbour of procedure search whose name matches the message's qualifiers."""
+    ranking = parse.procedure_ranking[:WHOLE_NAME_POOL]
+    if procedure is None or not ranking:
+        return None
+    said = _qualifiers(text)
+    named = next((c for c in ranking if c.id == procedure), None)
+    if named is None or _qualifiers(named.name) == said:
+        return None
+    return next((c.id for c in ranking if c.id != procedure
+                 and c.score >= NEIGHBOUR_SCORE * ranking[0].score
+                 and _qualifiers(c.name) == said), None)
+
+
+def _whole_name(parse: ParseResult, text: str) -> str | None:
+    """A candidate of procedure search whose whole name (at least ``WHOLE_NAME_WORDS`` words,
+    without "Thủ tục", or without a leading "đăng ký") the message holds: "đăng ký lại khai
+    sinh" names that procedure, not "khai sinh"; "khai báo tạm vắng" names that one."""
+    words = f" {fold(text)} "
+    for candidate in parse.procedure_ranking[:WHOLE_NAME_POOL]:
+        name = fold(candidate.name).removeprefix("thu tuc ").strip()
+        forms = [name, name.removeprefix("dang ky ").strip()]
+        if any(len(form.split()) >= WHOLE_NAME_WORDS and f" {form} " in words
+               for form in forms):
+            return candidate.id
+    return None
+
+
+def _offered_fit(parse: ParseResult, state: ConversationState) -> str | None:
+    """While "which procedure?" waits for its answer: the procedure of the offered ones that
+    procedure search ranks first for the message, if it is one of them."""
+    if state.awaiting != "procedure" or not state.options or not parse.procedure_ranking:
+        return None
+    best = parse.procedure_ranking[0].id
+    return best if best in state.options else None
 
 
 def _code_attempt(text: str, intent: str) -> bool:

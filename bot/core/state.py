@@ -19,6 +19,9 @@ class ConversationState:
     fallbacks: int = 0  # misunderstandings in a row
     reminded: bool = False  # told once that staff will answer
     erase_token: str | None = None  # the one-time token of the pending "delete my data?"
+    # The procedures a "which procedure?" offered, so a typed answer naming one of them (or
+    # a question that still fits one) resolves against them as a tap would.
+    options: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
@@ -33,11 +36,13 @@ class ConversationState:
             fallbacks=self.fallbacks if isinstance(self.fallbacks, int) else 0,
             reminded=bool(self.reminded),
             place=self.place if isinstance(self.place, str) else None,
+            options=_ids(self.options),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready slots (every field is a plain value)."""
-        return {name: getattr(self, name) for name in _FIELD_NAMES}
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name in _FIELD_NAMES for value in (getattr(self, name),)}
 
     def heard(self, slots: Mapping[str, Any], place: str | None) -> dict[str, Any]:
         """An action's slot changes with the citizen's unit said in the message (``place``,
@@ -53,7 +58,14 @@ class ConversationState:
         for key, value in slots.items():
             if key in defaults:
                 data[key] = defaults[key] if value is None else value
-        return ConversationState(**data)
+        return ConversationState(**data).sanitised()
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """Saved procedure ids as a tuple of strings (anything else: none)."""
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(ConversationState))

@@ -30,7 +30,9 @@ async def test_ask_procedure_offers_the_closest_procedures_for_the_pending_quest
         assert button.title == button_title(procedure.name)
         assert len(button.title) <= 60 and procedure.name.startswith(
             ("Thủ tục ", button.title.rstrip("…")))
-    assert result.slots == {"awaiting": "procedure", "pending_intent": Intent.PROCEDURE_FEE}
+    offered = [parse_payload(b.payload) for b in reply.buttons]
+    assert result.slots == {"awaiting": "procedure", "pending_intent": Intent.PROCEDURE_FEE,
+                            "options": [p.first("procedure") for p in offered if p]}
 
 
 async def test_ask_procedure_without_candidates_gives_examples_instead(
@@ -40,7 +42,7 @@ async def test_ask_procedure_without_candidates_gives_examples_instead(
     assert reply.text == texts.ASK_PROCEDURE_NO_CANDIDATES
     assert reply.buttons == ()
     assert result.slots == {"awaiting": "procedure",
-                            "pending_intent": Intent.PROCEDURE_DOCUMENTS}
+                            "pending_intent": Intent.PROCEDURE_DOCUMENTS, "options": None}
 
 
 @pytest.mark.xfail(strict=True, reason=(
