@@ -14,6 +14,7 @@ from actions.feedback import Feedback, RateHelp
 from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
 from actions.notices import Notice
 from actions.offices import OfficeInfo
+from actions.precheck import CheckPapers
 from actions.procedures import RENDERERS, ProcedureAspect
 from actions.smalltalk import Goodbye, Greet, Help, OfferHuman, OutOfScope, Thank
 
@@ -41,6 +42,7 @@ def build_actions() -> dict[str, Action]:
         RateHelp(),
         Notice(),
         OfficeInfo(),
+        CheckPapers(),
     )
     registry = {action.name: action for action in actions}
     if len(registry) != len(actions):

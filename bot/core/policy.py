@@ -10,6 +10,8 @@ message. The first rule that applies wins:
 2. thanks and approval emoji ("🙏", "👍") are thanks;
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
    code (a partial one: "H31-261120-0001") goes to the dossier lookup;
+3b. inside a check of papers, a short answer ("có", "chưa", "không áp dụng", "quay lại",
+   "dừng") goes to the walk; "tiếp tục kiểm tra" resumes it; anything else leaves it open;
 4. the answer to "which procedure?" (or "which xã/phường?") completes the question that
    was waiting for it;
 5. follow-ups stay with the procedure under discussion: a bare aspect ("thời gian giải
@@ -34,10 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions.base import ConversationStatus, MessageKind
+from actions.precheck import RESUME, walk_answer
 from bot.core.cues import bare_aspect, emoji_thanks, lacks_a_paper
 from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
-from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
+from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.types import IntentScore, ParseResult
 
 LOW_CONFIDENCE = 0.45
@@ -106,6 +109,12 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "an attempt at a dossier code")
 
+    if state.precheck is not None and (cue := walk_answer(text)) is not None and (
+            cue == RESUME or (state.last_intent == Intent.CHECK_PAPERS
+                              and not state.precheck.get("stopped"))):
+        return Decision(Intent.CHECK_PAPERS, Intent.CHECK_PAPERS,
+                        "an answer in the check of papers", state.precheck.get("procedure"))
+
     answers_question = (intent not in PROCEDURE_INTENTS or confidence < LOW_CONFIDENCE
                         or _words_outside_entities(text, parse) <= 2)
     if (state.awaiting == "procedure" and procedure and state.pending_intent
@@ -145,9 +154,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
                         "only a procedure was named", procedure)
 
     if procedure is None and parse.procedure_choices and (
-            intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
+            intent in ABOUT_A_PROCEDURE or intent == Intent.OUT_OF_SCOPE
             or confidence < LOW_CONFIDENCE):
-        asked = intent if intent in PROCEDURE_INTENTS else Intent.PROCEDURE_OVERVIEW
+        asked = intent if intent in ABOUT_A_PROCEDURE else Intent.PROCEDURE_OVERVIEW
         return Decision("ask_procedure", asked,
                         f"{len(parse.procedure_choices)} procedures equally likely")
 

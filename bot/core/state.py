@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+from actions.precheck import PRECHECK_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,8 @@ class ConversationState:
     pending_intent: str | None = None  # the question waiting for its procedure
     fallbacks: int = 0  # misunderstandings in a row
     reminded: bool = False  # told once that staff will answer
+    # the walk through a procedure's papers (actions/precheck.py), kept for days
+    precheck: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
@@ -32,7 +37,15 @@ class ConversationState:
             fallbacks=self.fallbacks if isinstance(self.fallbacks, int) else 0,
             reminded=bool(self.reminded),
             place=self.place if isinstance(self.place, str) else None,
+            precheck=self.precheck if isinstance(self.precheck, dict) else None,
         )
+
+    def after_idle(self, idle: dt.timedelta) -> ConversationState:
+        """What survives a pause longer than the dialogue's: an unfinished check of papers,
+        for ``PRECHECK_KEPT``, so the citizen can resume it another day."""
+        if self.precheck is not None and idle <= PRECHECK_KEPT:
+            return ConversationState(precheck=self.precheck)
+        return ConversationState()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready slots (every field is a plain value)."""
@@ -55,4 +68,5 @@ class ConversationState:
         return ConversationState(**data)
 
 
+PRECHECK_KEPT = dt.timedelta(days=PRECHECK_DAYS)  # an unfinished check of papers is kept
 _FIELD_NAMES = tuple(f.name for f in fields(ConversationState))
