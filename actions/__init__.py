@@ -15,6 +15,7 @@ from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
 from actions.notices import Notice
 from actions.offices import OfficeInfo
 from actions.own_data import DeleteMyData, DeleteWithStaff, MyData
+from actions.precheck import CheckPapers
 from actions.procedures import RENDERERS, ProcedureAspect
 from actions.smalltalk import Goodbye, Greet, Help, OfferHuman, OutOfScope, Thank
 
@@ -45,6 +46,7 @@ def build_actions() -> dict[str, Action]:
         MyData(),
         DeleteMyData(),
         DeleteWithStaff(),
+        CheckPapers(),
     )
     registry = {action.name: action for action in actions}
     if len(registry) != len(actions):

@@ -372,6 +372,17 @@ def more_button(procedure_id: str, aspect: str) -> Button:
                                              **{DETAIL_ENTITY: DETAIL_MORE}))
 
 
+def with_check(procedure_id: str, buttons: tuple[Button, ...]) -> tuple[Button, ...]:
+    """The answer's buttons with "Kiểm tra giấy tờ" (the walk through the papers) first
+    after "Xem thêm", in the place of "Các bước thực hiện": a phone shows three of an answer's
+    own buttons, and the steps are a question away (and usually the first answer)."""
+    check = Button(texts.CHECK_BUTTON, payload(Intent.CHECK_PAPERS, procedure=procedure_id))
+    steps = texts.ASPECT_TITLES[Intent.PROCEDURE_OVERVIEW]
+    kept = tuple(b for b in buttons if b.title != steps)
+    at = 1 if kept and kept[0].title == texts.MORE_BUTTON else 0
+    return (*kept[:at], check, *kept[at:])
+
+
 class ProcedureAspect:
     """Answers one aspect of the procedure under discussion: briefly, or in full when the
     citizen tapped "Xem thêm"."""
@@ -414,6 +425,7 @@ class ProcedureAspect:
             buttons = aspect_buttons(procedure.id, self.aspect)
             if rendered.more or every != brief:
                 buttons = (more_button(procedure.id, self.aspect), *buttons)
+        buttons = with_check(procedure.id, buttons)
         parts.append(source_line(procedure, kb))
         if asked is not None:  # the question last, its places first among the buttons
             question, places = asked

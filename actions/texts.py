@@ -27,6 +27,7 @@ INTENT_LABELS: dict[str, str] = {
     Intent.THANK: "Cảm ơn",
     Intent.MY_DATA: "Dữ liệu của tôi",
     Intent.DELETE_MY_DATA: "Xóa dữ liệu của tôi",
+    Intent.CHECK_PAPERS: "Kiểm tra giấy tờ",
 }
 
 ONLINE_MODES = {
@@ -352,3 +353,52 @@ DELETE_STALE = ("Nút này đã cũ nên không có gì bị xóa. Nếu vẫn m
 DELETE_WITH_STAFF = ("Bạn đang trao đổi với cán bộ hỗ trợ nên chưa xóa được ngay. Bạn có thể "
                      "nhờ cán bộ xóa giúp, hoặc gõ \"xóa dữ liệu của tôi\" sau khi cuộc trao "
                      "đổi kết thúc.")
+# Checking one's papers before going (actions/precheck.py).
+CHECK_BUTTON = "Kiểm tra giấy tờ"
+CHECK_HAVE = "Có"
+CHECK_MISSING = "Chưa có"
+CHECK_NOT_MINE = "Không áp dụng"
+CHECK_YES = "Có"
+CHECK_NO = "Không"
+CHECK_BACK = "Quay lại"
+CHECK_STOP = "Dừng"
+CHECK_RESUME = "Tiếp tục kiểm tra"
+CHECK_AGAIN = "Kiểm tra lại từ đầu"
+CHECK_START = ("Mình cùng kiểm tra giấy tờ cho thủ tục {name} nhé: tôi hỏi lần lượt từng giấy "
+               "({count} giấy), bạn bấm Có, Chưa có hoặc Không áp dụng. Gõ \"quay lại\" để sửa "
+               "câu trước, \"dừng\" để tạm dừng.")
+CHECK_PAPER = "Giấy {number}/{count}: {name}{copies}\nBạn đã có giấy này chưa?"
+CHECK_PAPER_NOTE = "({note})"
+CHECK_CONDITION = ("Giấy tiếp theo chỉ cần trong trường hợp: {condition}. Trường hợp của bạn có "
+                   "như vậy không?")
+# A condition the bot can ask in the citizen's words, by a word the condition holds.
+CHECK_CONDITION_QUESTIONS = {
+    "ủy quyền": "Bạn có nhờ người khác nộp thay không?",
+    "người đại diện": "Bạn có nhờ người khác nộp thay không?",
+    "làm thay": "Bạn có nhờ người khác nộp thay không?",
+    "thế chấp": "Đất của bạn đang thế chấp phải không?",
+}
+CHECK_WHICH = ("Bạn muốn kiểm tra giấy tờ cho thủ tục nào ạ? Ví dụ: khai sinh, căn cước, hộ "
+               "chiếu, đăng ký kết hôn.")
+CHECK_STOPPED = ("Đã tạm dừng kiểm tra giấy tờ thủ tục {name} (đã xong {done}/{count} giấy). Khi "
+                 "nào tiện, bạn gõ \"tiếp tục kiểm tra\" để làm tiếp; tôi giữ kết quả trong "
+                 "{days} ngày.")
+CHECK_NOTHING_TO_RESUME = ("Bạn chưa có lượt kiểm tra giấy tờ nào đang dở. Bạn gõ \"kiểm tra hồ "
+                           "sơ\" và tên thủ tục để bắt đầu.")
+CHECK_AT_START = "Đây là câu hỏi đầu tiên rồi."
+CHECK_TEXT_ONLY = ("Bản ghi quốc gia của thủ tục {name} chỉ ghi thành phần hồ sơ dạng văn bản, "
+                   "chưa tách được từng giấy nên tôi không hỏi lần lượt được. Bạn đối chiếu với "
+                   "nội dung sau:")
+CHECK_NO_PAPERS = "Bản ghi của thủ tục {name} không ghi giấy tờ cần nộp."
+CHECK_RESULT = "Kết quả kiểm tra giấy tờ thủ tục {name}:"
+CHECK_READY = "✅ Đã có ({count}):"
+CHECK_MISSING_LIST = "❌ Còn thiếu ({count}):"
+CHECK_NOT_NEEDED = "Không áp dụng cho bạn: {count} giấy."
+CHECK_ALL_READY = "Bạn đã có đủ các giấy tờ cần thiết."
+CHECK_GET_FORM = "mẫu: {form}"
+CHECK_GET_AT = ("Mẫu đơn, tờ khai có tại {office}; giấy tờ khác chưa rõ xin ở đâu, bạn hỏi "
+                "{office} hoặc gọi tổng đài {hotline}.")
+CHECK_FEE = "Lệ phí: {fees}"
+CHECK_TIME = "Thời gian giải quyết: {time}"
+CHECK_SUBMIT = "Nơi nộp: {office}"
+CHECK_ONLINE = "Nộp trực tuyến: {link}"

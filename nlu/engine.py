@@ -19,7 +19,7 @@ from typing import Protocol
 
 from nlu.classifier import IntentClassifier
 from nlu.entities import Gazetteer, PlaceFinder, pattern_entities
-from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
+from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, normalize
 from nlu.procedure_search import (
     MAX_CHOICES,
@@ -236,7 +236,7 @@ class BuiltinNlu:
         kept = evidence >= RESCUE_EVIDENCE and about >= RESCUE_INTENT
         gate = (0.0 if top.name == Intent.OUT_OF_SCOPE and kept
                 else OUT_OF_SCOPE_COVERAGE if top.name == Intent.OUT_OF_SCOPE
-                else 2.0 if top.name not in PROCEDURE_INTENTS and top.confidence >= SURE_INTENT
+                else 2.0 if top.name not in ABOUT_A_PROCEDURE and top.confidence >= SURE_INTENT
                 else 0.0)
         if gate:
             # out of scope, only a searched procedure that holds nearly all the words; and

@@ -16,6 +16,7 @@ class Intent(StrEnum):
     PROCEDURE_ONLINE = "procedure_online"
     DOSSIER_STATUS = "dossier_status"
     OFFICE_INFO = "office_info"  # hours, address, phone of an office (a unit's, the city's)
+    CHECK_PAPERS = "check_papers"  # walk through a procedure's papers before going
     HUMAN_HANDOFF = "human_handoff"
     HELP = "help"
     GREET = "greet"
@@ -36,6 +37,9 @@ PROCEDURE_INTENTS: frozenset[Intent] = frozenset(
         Intent.PROCEDURE_ONLINE,
     }
 )
+
+# Intents about one procedure: its aspects, and the walk through its papers.
+ABOUT_A_PROCEDURE: frozenset[Intent] = PROCEDURE_INTENTS | {Intent.CHECK_PAPERS}
 
 
 class EntityType(StrEnum):

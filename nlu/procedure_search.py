@@ -65,6 +65,9 @@ QUESTION_PHRASES = (
     "lam gi", "duoc khong", "co duoc", "co phai", "phai lam", "xin hoi", "cho hoi",
     "cho em hoi", "cho toi hoi", "muon hoi", "cho biet", "o dau", "nop o", "nop tai",
     "bao gio", "khi nao", "may ngay", "mat phi", "het bao nhieu", "ton bao nhieu",
+    # checking one's papers ("kiểm tra hồ sơ làm hộ chiếu", "đủ giấy tờ chưa")
+    "kiem tra ho so", "kiem tra giay to", "kiem tra lai", "chuan bi du", "du chua", "da du",
+    "du giay to", "du ho so",
 )
 # Single words only where no procedure term shares their letters without diacritics
 # ("căn" in "căn cước", "đăng" in "đăng ký", "tử" in "khai tử", "nhà", "sao", "chủ" are not

@@ -74,8 +74,9 @@ class Pipeline:
         if stored is not None:
             status = ConversationStatus(stored.status)
             idle = message.received_at - stored.updated_at
-            if status != ConversationStatus.BOT or idle <= self.state_ttl:
-                state = ConversationState.from_dict(stored.state)
+            state = ConversationState.from_dict(stored.state)
+            if status == ConversationStatus.BOT and idle > self.state_ttl:
+                state = state.after_idle(idle)
 
         turn = await answer(self.brain, state, status, message)
         parse, decision, result = turn.parse, turn.decision, turn.result

@@ -13,6 +13,8 @@ message. The first rule that applies wins:
 2. thanks and approval emoji ("🙏", "👍") are thanks;
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
    code (a partial one: "H31-261120-0001") goes to the dossier lookup;
+3b. inside a check of papers, a short answer ("có", "chưa", "không áp dụng", "quay lại",
+   "dừng") goes to the walk; "tiếp tục kiểm tra" resumes it; anything else leaves it open;
 4. the answer to "which procedure?" (or "which xã/phường?") completes the question that
    was waiting for it, also typed: a message procedure search ranks first for one of the
    procedures offered (kept in the state's ``options``) is about that one; a question about
@@ -48,6 +50,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions.base import ConversationStatus, MessageKind
+from actions.precheck import RESUME, walk_answer
 from bot.core.cues import (
     asks_about_code,
     aspect_named,
@@ -60,7 +63,7 @@ from bot.core.cues import (
 )
 from bot.core.state import ConversationState
 from nlu.dossier_code import find_code_attempt
-from nlu.intents import PROCEDURE_INTENTS, EntityType, Intent
+from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import fold
 from nlu.types import IntentScore, ParseResult
 from nlu.yes_no import yes_or_no
@@ -145,6 +148,12 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if state.awaiting == "dossier_code" and asks_about_code(text):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "a question about the code the bot asked for")
+
+    if state.precheck is not None and (cue := walk_answer(text)) is not None and (
+            cue == RESUME or (state.last_intent == Intent.CHECK_PAPERS
+                              and not state.precheck.get("stopped"))):
+        return Decision(Intent.CHECK_PAPERS, Intent.CHECK_PAPERS,
+                        "an answer in the check of papers", state.precheck.get("procedure"))
 
     answers_question = (intent not in PROCEDURE_INTENTS or confidence < LOW_CONFIDENCE
                         or _words_outside_entities(text, parse) <= 2)
@@ -242,9 +251,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
 
     if procedure is None and parse.procedure_choices and (
             state.procedure is None or new_question(text)) and (
-            intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
+            intent in ABOUT_A_PROCEDURE or intent == Intent.OUT_OF_SCOPE
             or confidence < LOW_CONFIDENCE):
-        asked = intent if intent in PROCEDURE_INTENTS else Intent.PROCEDURE_OVERVIEW
+        asked = intent if intent in ABOUT_A_PROCEDURE else Intent.PROCEDURE_OVERVIEW
         return Decision("ask_procedure", asked,
                         f"{len(parse.procedure_choices)} procedures equally likely")
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+from actions.precheck import PRECHECK_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,8 @@ class ConversationState:
     # The procedures a "which procedure?" offered, so a typed answer naming one of them (or
     # a question that still fits one) resolves against them as a tap would.
     options: tuple[str, ...] = ()
+    # the walk through a procedure's papers (actions/precheck.py), kept for days
+    precheck: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
@@ -37,7 +42,15 @@ class ConversationState:
             reminded=bool(self.reminded),
             place=self.place if isinstance(self.place, str) else None,
             options=_ids(self.options),
+            precheck=self.precheck if isinstance(self.precheck, dict) else None,
         )
+
+    def after_idle(self, idle: dt.timedelta) -> ConversationState:
+        """What survives a pause longer than the dialogue's: an unfinished check of papers,
+        for ``PRECHECK_KEPT``, so the citizen can resume it another day."""
+        if self.precheck is not None and idle <= PRECHECK_KEPT:
+            return ConversationState(precheck=self.precheck)
+        return ConversationState()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready slots (every field is a plain value)."""
@@ -68,4 +81,5 @@ def _ids(value: Any) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str))
 
 
+PRECHECK_KEPT = dt.timedelta(days=PRECHECK_DAYS)  # an unfinished check of papers is kept
 _FIELD_NAMES = tuple(f.name for f in fields(ConversationState))

@@ -81,9 +81,9 @@ async def test_a_conversation_is_understood_by_rasa(rasa_service: TestClient[Any
 
     [fee] = await chat(rasa_service, "r1", FEE_QUESTION)
     assert "Lệ phí thủ tục Cấp thẻ căn cước" in fee["text"]
-    steps = next(b["payload"] for b in fee["buttons"] if b["title"] == "Các bước thực hiện")
-    [tap] = await chat(rasa_service, "r1", steps)  # payloads skip NLU
-    assert "Thủ tục Cấp thẻ căn cước" in tap["text"]
+    papers = next(b["payload"] for b in fee["buttons"] if b["title"] == "Giấy tờ cần chuẩn bị")
+    [tap] = await chat(rasa_service, "r1", papers)  # payloads skip NLU
+    assert "Giấy tờ cần chuẩn bị cho thủ tục Cấp thẻ căn cước" in tap["text"]
     thanks = await chat(rasa_service, "r1", "cho gặp nhân viên")
     assert "nhân viên" not in thanks[0]["text"].lower()
 
@@ -91,7 +91,7 @@ async def test_a_conversation_is_understood_by_rasa(rasa_service: TestClient[Any
     assert fake.tokens == ["s3cret", "s3cret"]
     turns = await rasa_service.app[RUNTIME].stores.conversations.turns("web:r1")
     incoming = [t for t in turns if t.direction == "in"]
-    assert [t.intent for t in incoming] == ["procedure_fee", "procedure_overview", "thank"]
+    assert [t.intent for t in incoming] == ["procedure_fee", "procedure_documents", "thank"]
     [entity] = incoming[0].entities
     assert (entity["entity"], entity["value"], entity["start"], entity["end"]) == (
         "procedure", "can-cuoc", 4, 8)  # the span of "cccd" in what the citizen typed

@@ -128,7 +128,7 @@ async def test_question_button_reload_and_new_conversation(
     await expect(bot_messages(page).last).to_contain_text(
         "Lệ phí thủ tục Cấp hộ chiếu phổ thông ở trong nước")
     # the earlier reply's choices are put away once the citizen has answered
-    await expect(page.get_by_role("button", name="Các bước thực hiện")).to_have_count(1)
+    await expect(page.get_by_role("button", name="Kiểm tra giấy tờ")).to_have_count(1)
     sender = await page.evaluate(SENDER_JS)
     assert isinstance(sender, str) and len(sender) >= 20
 

@@ -133,11 +133,11 @@ async def test_a_button_tap_gets_the_answer_for_its_payload(bot: ZaloBot) -> Non
     await bot.deliver(bot.fake.text_event(USER, "làm căn cước bao nhiêu tiền"))
     await bot.settle()
     payload = next(b["payload"] for b in bot.fake.to(USER)[0].buttons
-                   if b["title"] == "Các bước thực hiện")
+                   if b["title"] == "Giấy tờ cần chuẩn bị")
     # a tapped oa.query.hide button arrives as user_send_text carrying the payload
     await bot.deliver(bot.fake.text_event(USER, payload))
     await bot.settle()
-    assert "Thủ tục Cấp thẻ căn cước" in bot.fake.to(USER)[1].text
+    assert "Giấy tờ cần chuẩn bị cho thủ tục Cấp thẻ căn cước" in bot.fake.to(USER)[1].text
     # the event name one source uses for taps is handled the same way
     tap = bot.fake.text_event(USER, '/procedure_fee{"procedure":"ho-chieu"}',
                               event_name="user_click_button")

@@ -28,11 +28,11 @@ async def test_chat_answers_in_rasa_rest_shape(service: TestClient[Any, Any]) ->
     [message] = await response.json()
     assert message["recipient_id"] == "s1"
     assert "Lệ phí thủ tục Cấp thẻ căn cước" in message["text"]
-    assert {"title": "Các bước thực hiện",
-            "payload": '/procedure_overview{"procedure":"can-cuoc"}'} in message["buttons"]
-    steps = next(b["payload"] for b in message["buttons"] if b["title"] == "Các bước thực hiện")
-    tap = await service.post("/api/chat", json={"sender": "s1", "message": steps})
-    assert "Thủ tục Cấp thẻ căn cước" in (await tap.json())[0]["text"]
+    assert {"title": "Giấy tờ cần chuẩn bị",
+            "payload": '/procedure_documents{"procedure":"can-cuoc"}'} in message["buttons"]
+    papers = next(b["payload"] for b in message["buttons"] if b["title"] == "Giấy tờ cần chuẩn bị")
+    tap = await service.post("/api/chat", json={"sender": "s1", "message": papers})
+    assert "Giấy tờ cần chuẩn bị cho thủ tục Cấp thẻ căn cước" in (await tap.json())[0]["text"]
 
 
 async def test_a_repeated_delivery_is_answered_once(service: TestClient[Any, Any]) -> None:
