@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from actions.dossier_source import DossierSource
+from actions.follow_book import FollowBook
 from knowledge.office_hours import DEFAULT_OFFICE_SCHEDULE, OfficeSchedule
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.types import IntentScore, ParseResult
@@ -144,6 +145,7 @@ class Services:
     office_schedule: OfficeSchedule = DEFAULT_OFFICE_SCHEDULE
     feedback: FeedbackRecorder | None = None  # where 👍/👎 and 1–5 ratings are stored
     queue: HandoffQueue | None = None  # the handoff queue (positions while waiting)
+    follows: FollowBook | None = None  # followed dossiers (None: following is off)
 
     @property
     def office_hours(self) -> str:

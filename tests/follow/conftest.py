@@ -1,0 +1,30 @@
+"""A factory of follow stores whose engines are disposed after the test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.follows import FollowStore
+from bot.storage.migrate import ensure_schema
+
+OpenStore = Callable[..., Awaitable[FollowStore]]
+
+
+@pytest.fixture
+async def open_store() -> AsyncIterator[OpenStore]:
+    engines: list[AsyncEngine] = []
+
+    async def opened(url: str, **kwargs: Any) -> FollowStore:
+        engine = make_engine(url)
+        engines.append(engine)
+        await ensure_schema(engine)
+        return FollowStore(make_sessionmaker(engine), **kwargs)
+
+    yield opened
+    for engine in engines:
+        await engine.dispose()
