@@ -355,3 +355,6 @@ NOTICE = "🔔 Hồ sơ {code} có cập nhật:\nTình trạng: {status}"
 NOTICE_LATE = "🔔 Trong lúc bạn vắng, hồ sơ {code} đã chuyển sang: {status} (ngày {day})."
 NOTICE_DUE = "Ngày hẹn trả kết quả: {day}"
 NOTICE_ENDED = "Hồ sơ đã có kết quả cuối cùng nên tôi dừng theo dõi hồ sơ này."
+NOTICE_TITLE = "Cập nhật hồ sơ"  # a Zalo transaction message's header
+NOTICE_CODE_KEY = "Mã hồ sơ"
+NOTICE_STATUS_KEY = "Tình trạng"

@@ -28,3 +28,14 @@ async def open_store() -> AsyncIterator[OpenStore]:
     yield opened
     for engine in engines:
         await engine.dispose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[Any]:
+    """The fake Zalo OA API on loopback."""
+    from tests.fakes.zalo_api import FakeZalo
+
+    zalo = FakeZalo()
+    await zalo.start()
+    yield zalo
+    await zalo.close()
