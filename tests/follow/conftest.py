@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.follows import FollowStore
 from bot.storage.migrate import ensure_schema
+from tests.bot.admin.conftest import accounts  # noqa: F401  (the staff pages test uses it)
 
 OpenStore = Callable[..., Awaitable[FollowStore]]
 
