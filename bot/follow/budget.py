@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import time
 
 from actions.base import RateLimiter
+from bot.service.coordination.rate_limits import MemoryRateLimiter
 
 KEY = "follow-poll"
 
@@ -27,6 +29,13 @@ class RequestBudget:
 
     async def take(self) -> None:
         """Wait until a request may be made."""
-        while not await self.limiter.hit(KEY, self.limit, float(self.window)):
+        while not await self.limiter.hit(self._key(), self.limit, float(self.window)):
             await asyncio.sleep(random.uniform(0.02, 0.1) * self.window)
         self.taken += 1
+
+    def _key(self) -> str:
+        """One counter per window of the wall clock, so that no calendar second (as the API
+        counts them) gets more than the budget, on any worker."""
+        if isinstance(self.limiter, MemoryRateLimiter):  # one process: a sliding window
+            return KEY
+        return f"{KEY}:{int(time.time() // self.window)}"
