@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import math
+import time
 
 from actions.dossier_source import DossierNotFound, DossierSource, DossierUnavailable
 from bot.follow.budget import RequestBudget
@@ -30,7 +31,8 @@ class Poller:
     """Claims due dossiers and looks them up."""
 
     def __init__(self, store: FollowStore, dossiers: DossierSource, budget: RequestBudget, *,
-                 tick: float, retry_after: float, lease: float | None = None) -> None:
+                 tick: float, retry_after: float, lease: float | None = None,
+                 events_kept: float = 3600.0) -> None:
         self.store = store
         self.dossiers = dossiers
         self.budget = budget
@@ -40,11 +42,16 @@ class Poller:
         self.lease = lease if lease is not None else max(60.0, 10 * tick)
         self.failures_in_row = 0
         self.polls = 0
+        self.events_kept = events_kept  # pushed event ids older than this are forgotten
+        self._forgot_at = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, now: dt.datetime | None = None) -> int:
         """Poll the dossiers due now (one batch); how many were polled."""
         now = now or utcnow()
+        if time.monotonic() - self._forgot_at > self.events_kept:
+            self._forgot_at = time.monotonic()
+            await self.store.forget_events(now - dt.timedelta(seconds=self.events_kept))
         codes = await self.store.claim_due(now, self.lease, self.batch)
         if not codes:
             return 0

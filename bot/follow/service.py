@@ -28,7 +28,8 @@ class Following:
         self.store = store
         self.poller = Poller(store, dossiers,
                              RequestBudget(limiter, settings.follow_requests_per_second),
-                             tick=settings.follow_tick, retry_after=settings.follow_retry_after)
+                             tick=settings.follow_tick, retry_after=settings.follow_retry_after,
+                             events_kept=max(3600.0, 2 * settings.dossier_events_window))
         self.notifier = Notifier(store, channels, hotline, tick=settings.follow_tick,
                                  window_hours=settings.zalo_window_hours,
                                  transactions=settings.zalo_transaction_notices)
