@@ -11,6 +11,7 @@ from actions.clarify import AskProcedure, Clarify, NoProcedure
 from actions.dossier import DossierStatusLookup
 from actions.faq import AnswerFaq
 from actions.feedback import Feedback, RateHelp
+from actions.follow import FollowDossier, FollowedDossiers, UnfollowDossier
 from actions.handoff import HumanHandoff, ResumeBot, WaitForStaff, WithStaff
 from actions.notices import Notice
 from actions.offices import OfficeInfo
@@ -26,6 +27,9 @@ def build_actions() -> dict[str, Action]:
         *(ProcedureAspect(aspect) for aspect in RENDERERS),
         AnswerFaq(),
         DossierStatusLookup(),
+        FollowDossier(),
+        UnfollowDossier(),
+        FollowedDossiers(),
         AskProcedure(),
         Clarify(),
         NoProcedure(),

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from actions.dossier_source import DossierSource
+from actions.follow_book import FollowBook
 from knowledge.office_hours import DEFAULT_OFFICE_SCHEDULE, OfficeSchedule
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.types import IntentScore, ParseResult
@@ -156,6 +157,7 @@ class Services:
     queue: HandoffQueue | None = None  # the handoff queue (positions while waiting)
     personal_data: PersonalData | None = None  # what is kept about a conversation
     retention_days: int = 365  # how long an untouched conversation is kept
+    follows: FollowBook | None = None  # followed dossiers (None: following is off)
 
     @property
     def office_hours(self) -> str:

@@ -136,5 +136,8 @@ class DossierStatusLookup:
                                                         DossierState.RETURNED):
             buttons = (Button(texts.ASPECT_TITLES[Intent.PROCEDURE_DOCUMENTS],
                               payload(Intent.PROCEDURE_DOCUMENTS, procedure=procedure.id)),)
+        if ctx.services.follows is not None and dossier.status in OPEN:
+            follow = Button(texts.FOLLOW_BUTTON, payload(Intent.FOLLOW_DOSSIER, dossier_code=code))
+            buttons = (*buttons, follow)
         slots = {"awaiting": None, "procedure": procedure.id if procedure else None}
         return ActionResult((rateable(Reply(text, buttons)),), slots)

@@ -44,6 +44,11 @@ class DossierStatus:
     agency: str
     history: tuple[HistoryEntry, ...]
 
+    @property
+    def changed_at(self) -> dt.datetime:
+        """When the dossier last changed: its last history entry, else its reception."""
+        return self.history[-1].at if self.history else self.received_at
+
     @classmethod
     def from_api(cls, data: Any) -> DossierStatus:
         """Read the API's JSON; raises ValueError when it does not follow the contract."""

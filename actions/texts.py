@@ -19,6 +19,9 @@ ASPECT_TITLES: dict[str, str] = {
 INTENT_LABELS: dict[str, str] = {
     **ASPECT_TITLES,
     Intent.DOSSIER_STATUS: "Tra cứu hồ sơ",
+    Intent.FOLLOW_DOSSIER: "Theo dõi hồ sơ",
+    Intent.UNFOLLOW_DOSSIER: "Hủy theo dõi hồ sơ",
+    Intent.FOLLOWED_DOSSIERS: "Hồ sơ đang theo dõi",
     Intent.OFFICE_INFO: "Giờ làm việc, địa chỉ cơ quan",
     Intent.HUMAN_HANDOFF: "Gặp nhân viên hỗ trợ",
     Intent.HELP: "Bot giúp được gì?",
@@ -333,6 +336,8 @@ OWN_DATA_LABELS = {  # what each table holds, in the citizen's words
     "inbox": "Tin nhắn đã nhận",
     "outbox": "Câu trả lời chờ gửi",
     "conversation_notes": "Ghi chú của cán bộ hỗ trợ",
+    "dossier_follows": "Hồ sơ đang theo dõi",
+    "dossier_notices": "Thông báo về hồ sơ đang theo dõi",
 }
 OWN_DATA_OTHER = "Dữ liệu khác ({table})"
 DELETE_BUTTON = "Xóa"
@@ -402,3 +407,49 @@ CHECK_FEE = "Lệ phí: {fees}"
 CHECK_TIME = "Thời gian giải quyết: {time}"
 CHECK_SUBMIT = "Nơi nộp: {office}"
 CHECK_ONLINE = "Nộp trực tuyến: {link}"
+
+# Following a dossier (actions/follow.py; the notices: bot/follow/notifier.py)
+DOSSIER_STATUS_NAMES: dict[str, str] = {
+    "received": "Đã tiếp nhận",
+    "processing": "Đang xử lý",
+    "need_supplement": "Cần bổ sung hồ sơ",
+    "overdue": "Quá hạn xử lý",
+    "done": "Đã có kết quả",
+    "returned": "Đã trả lại hồ sơ",
+    "rejected": "Từ chối giải quyết",
+}
+FOLLOW_BUTTON = "🔔 Theo dõi hồ sơ"
+UNFOLLOW_BUTTON = "Hủy theo dõi"
+UNFOLLOW_ALL_BUTTON = "Hủy theo dõi tất cả"
+FOLLOWED_BUTTON = "Hồ sơ đang theo dõi"
+FOLLOW_ASK_CODE = ("Bạn vui lòng gửi mã hồ sơ muốn theo dõi, ghi trên Giấy tiếp nhận hồ sơ và hẹn "
+                   "trả kết quả (ví dụ: 000.00.12.H31-261120-0001).")
+FOLLOW_ADDED = (
+    "Đã theo dõi hồ sơ {code} (tình trạng hiện tại: {status}).\n"
+    "1. Khi hồ sơ chuyển bước hoặc đổi ngày hẹn, tôi sẽ nhắn bạn tại đây.\n"
+    "2. Việc theo dõi kết thúc khi hồ sơ có kết quả, hoặc sau {days} ngày.\n"
+    "3. Muốn dừng, bạn nhắn \"hủy theo dõi\"."
+)
+FOLLOW_ALREADY = "Bạn đang theo dõi hồ sơ {code} rồi. Khi có thay đổi tôi sẽ nhắn bạn ngay."
+FOLLOW_FULL = ("Bạn đang theo dõi {limit} hồ sơ, là số tối đa. Bạn hủy theo dõi một hồ sơ "
+               "rồi thử lại nhé.")
+FOLLOW_FINISHED = ("Hồ sơ {code} đã kết thúc ({status}), nên không cần theo dõi nữa. "
+                   "Bạn có thể tra cứu lại bất cứ lúc nào.")
+FOLLOW_OFF = ("Hiện chưa theo dõi hồ sơ được. Bạn có thể tra cứu lại hồ sơ bất cứ lúc nào, "
+              "hoặc gọi tổng đài {hotline}.")
+UNFOLLOWED = "Đã hủy theo dõi hồ sơ {codes}. Bạn sẽ không nhận thông báo về hồ sơ này nữa."
+UNFOLLOW_NONE = "Bạn chưa theo dõi hồ sơ nào."
+UNFOLLOW_NOT_FOLLOWED = "Bạn không theo dõi hồ sơ {code}."
+UNFOLLOW_WHICH = "Bạn muốn hủy theo dõi hồ sơ nào?"
+FOLLOWED_NONE = ("Bạn chưa theo dõi hồ sơ nào. Để theo dõi, bạn nhắn \"theo dõi hồ sơ\" kèm mã "
+                 "hồ sơ.")
+FOLLOWED_HEADER = "Các hồ sơ bạn đang theo dõi ({count}/{limit}):"
+FOLLOWED_LINE = "{n}. {code}: {status}{due} (theo dõi đến {until})"
+FOLLOWED_DUE = ", hẹn trả {day}"
+NOTICE = "🔔 Hồ sơ {code} có cập nhật:\nTình trạng: {status}"
+NOTICE_LATE = "🔔 Trong lúc bạn vắng, hồ sơ {code} đã chuyển sang: {status} (ngày {day})."
+NOTICE_DUE = "Ngày hẹn trả kết quả: {day}"
+NOTICE_ENDED = "Hồ sơ đã có kết quả cuối cùng nên tôi dừng theo dõi hồ sơ này."
+NOTICE_TITLE = "Cập nhật hồ sơ"  # a Zalo transaction message's header
+NOTICE_CODE_KEY = "Mã hồ sơ"
+NOTICE_STATUS_KEY = "Tình trạng"

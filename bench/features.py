@@ -14,7 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # part -> its module; a part whose module is not there yet is listed but refused
 PARTS = {
+    "followers": "bench.features_followers",
     "precheck": "bench.features_precheck",
+    "receipts": "bench.features_receipts",
 }
 
 
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", choices=sorted(PARTS), required=True)
     args, rest = parser.parse_known_args(argv)
     module = importlib.import_module(PARTS[args.part])
-    return int(module.main(rest))
+    return int(module.main(rest) or 0)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ class Intent(StrEnum):
     PROCEDURE_LOCATION = "procedure_location"
     PROCEDURE_ONLINE = "procedure_online"
     DOSSIER_STATUS = "dossier_status"
+    FOLLOW_DOSSIER = "follow_dossier"  # "theo dõi hồ sơ <mã>": told when its status changes
+    UNFOLLOW_DOSSIER = "unfollow_dossier"  # "hủy theo dõi"
+    FOLLOWED_DOSSIERS = "followed_dossiers"  # "hồ sơ đang theo dõi"
     OFFICE_INFO = "office_info"  # hours, address, phone of an office (a unit's, the city's)
     CHECK_PAPERS = "check_papers"  # walk through a procedure's papers before going
     HUMAN_HANDOFF = "human_handoff"

@@ -8,6 +8,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from actions.follow import status_name
 from bot.admin.charts import shares, stacked_by_day
 from bot.admin.intent_titles import intent_title
 from bot.admin.web import RUNTIME, render
@@ -42,6 +43,9 @@ async def dashboard(request: web.Request) -> web.Response:
         ratings=shares([(f"{k} ★", data.ratings.get(k, 0)) for k in range(5, 0, -1)]),
         average_rating=average, ratings_total=ratings_total,
         conversations_total=sum(sum(v) for v in data.conversations_by_day.values()),
+        followers=shares([(status_name(status), n) for status, n in sorted(
+            (await runtime.stores.follows.followers_by_status()).items())]),
+        notices=await runtime.stores.follows.notice_counts(),
     )
 
 

@@ -25,6 +25,8 @@ TABLE_LABELS = {
     "inbox": "Tin nhắn đã nhận (hộp thư đến)",
     "outbox": "Trả lời chờ gửi",
     "conversation_notes": "Ghi chú của nhân viên",
+    "dossier_follows": "Hồ sơ đang theo dõi",
+    "dossier_notices": "Thông báo về hồ sơ đang theo dõi",
 }
 NOTHING = "Không có dữ liệu nào của hội thoại này."
 ADMINS_ONLY = "Chỉ quản trị viên được xóa dữ liệu của người dân."

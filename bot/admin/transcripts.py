@@ -26,7 +26,9 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from actions import texts
 from actions.base import ConversationStatus
+from actions.follow import status_name
 from bot.admin.intent_titles import INTENT_TITLES, action_title, intent_title
 from bot.admin.web import RUNTIME, STAFF_STORE, current_session, form_data, render
 from bot.core.policy import LOW_CONFIDENCE
@@ -44,6 +46,9 @@ from bot.storage.transcripts import (
     tag_slug,
 )
 from knowledge.clock import VN_TIME
+
+END_REASONS = {"unfollowed": "người dân hủy", "final": "hồ sơ đã kết thúc",
+               "expired": "hết hạn theo dõi"}
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +252,8 @@ async def _detail_page(request: web.Request, conversation_id: str, status: int =
         turn_details=turn_details, note_text=note_text,
         tags_text=", ".join(detail.summary.tags) if tags_text is None else tags_text,
         flash=flash, flash_error=flash_error,
+        follows=await request.app[RUNTIME].stores.follows.history(conversation_id),
+        status_name=status_name, day=texts.day, end_reasons=END_REASONS,
     )
 
 

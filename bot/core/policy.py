@@ -11,6 +11,9 @@ message. The first rule that applies wins:
 1a. while staff has the conversation the bot stays silent; while waiting, every message gets
    a short "still waiting" with the place in the queue;
 2. thanks and approval emoji ("🙏", "👍") are thanks;
+2b. following dossiers ("theo dõi hồ sơ <mã>", "hủy theo dõi", "hồ sơ đang theo dõi", their
+   buttons) goes to its action, also with a code in it; a code answering "which dossier to
+   follow?" follows it;
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
    code (a partial one: "H31-261120-0001") goes to the dossier lookup;
 3b. inside a check of papers, a short answer ("có", "chưa", "không áp dụng", "quay lại",
@@ -87,6 +90,8 @@ CLEAR_LEAD = 0.8  # a searched procedure this far ahead of the next is found, no
 CODE_DIGITS = 10  # an attempt at a dossier code the citizen sends unasked has this many
 # An FAQ competes with procedure answers and the fallback, not with the bot's own features.
 # An office question too: officers may write an FAQ on the offices' hours.
+FOLLOW_INTENTS = frozenset({Intent.FOLLOW_DOSSIER, Intent.UNFOLLOW_DOSSIER,
+                            Intent.FOLLOWED_DOSSIERS})
 FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP, Intent.OFFICE_INFO}
 
 
@@ -139,6 +144,11 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         return Decision(Intent.THANK, Intent.THANK, "thanks in emoji")
 
     has_code = parse.first(EntityType.DOSSIER_CODE) is not None
+    if intent in FOLLOW_INTENTS and confidence >= LOW_CONFIDENCE:
+        return Decision(intent, intent, "following dossiers")
+    if state.awaiting == "follow_code" and (has_code or find_code_attempt(text) is not None):
+        return Decision(Intent.FOLLOW_DOSSIER, Intent.FOLLOW_DOSSIER,
+                        "the dossier code to follow")
     if has_code or (state.awaiting == "dossier_code" and
                     (find_code_attempt(text) is not None or intent == Intent.DOSSIER_STATUS)):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS, "a dossier code")

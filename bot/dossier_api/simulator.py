@@ -3,6 +3,8 @@
 ``create_simulator_app(token)`` is an aiohttp app serving the contract in DESIGN.md.
 ``POST /_control`` with ``{"mode": "normal" | "slow" | "fail" | "malformed", "delay": s}``
 makes it slow, answer 500, or answer broken JSON, so the bot's handling of each can be seen.
+``POST /_dossiers/{code}`` with ``{"status", "due_at"?, "note"?}`` changes a dossier's status
+(creating it when unknown) as a one-stop-shop system would, so following can be shown and tested.
 ``SimulatedDossiers`` serves the same data in-process, for the console with no API at all.
 All data is fictional; the ``applicant`` field exists so tests can check it is never shown.
 """
@@ -108,6 +110,12 @@ class SimulatorControl:
 
 
 CONTROL_KEY = web.AppKey("control", SimulatorControl)
+DOSSIERS_KEY = web.AppKey("dossiers", dict)
+STATUS_TEXTS = {"received": "Đã tiếp nhận", "processing": "Đang xử lý",
+                "need_supplement": "Cần bổ sung hồ sơ", "overdue": "Quá hạn xử lý",
+                "done": "Đã có kết quả", "returned": "Đã trả lại hồ sơ",
+                "rejected": "Từ chối giải quyết"}
+FINISHED = ("done", "returned", "rejected")
 TOKEN_KEY = web.AppKey("token", str)
 MODES = ("normal", "slow", "fail", "malformed")
 
@@ -123,9 +131,49 @@ async def _get_dossier(request: web.Request) -> web.StreamResponse:
     if control.mode == "malformed":
         return web.Response(text='{"code": "000.00', content_type="application/json")
     code = canonical_dossier_code(request.match_info["code"])
-    dossier = seeded_by_code().get(code or "")
+    dossier = request.app[DOSSIERS_KEY].get(code or "")
     if dossier is None:
         return web.json_response({"error": "not found"}, status=404)
+    return web.json_response(dossier)
+
+
+def change_dossier(dossiers: dict[str, dict[str, Any]], code: str, status: str,
+                   due_at: str | None = None, note: str = "",
+                   at: dt.datetime | None = None) -> dict[str, Any]:
+    """Move a dossier to ``status`` (a new history entry at ``at``), creating it when unknown."""
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(VN_TIME).isoformat()
+    dossier = dossiers.get(code)
+    if dossier is None:
+        dossier = {"code": code, "procedure": "", "status": "received",
+                   "status_text": STATUS_TEXTS["received"], "received_at": when, "due_at": None,
+                   "completed_at": None, "current_step": "", "agency": "", "history": [],
+                   "applicant": {"name": "Nguyễn Văn Mẫu"}}
+        dossiers[code] = dossier
+    dossier["status"] = status
+    dossier["status_text"] = STATUS_TEXTS[status]
+    if due_at is not None:
+        dossier["due_at"] = due_at
+    dossier["completed_at"] = when if status in FINISHED else None
+    dossier["history"] = [*dossier["history"], {"at": when, "status": status, "note": note}]
+    return dossier
+
+
+async def _change(request: web.Request) -> web.Response:
+    code = canonical_dossier_code(request.match_info["code"])
+    try:
+        body = await request.json()
+        status = str(body["status"])
+        due = body.get("due_at")
+        note = str(body.get("note", ""))
+        if due is not None:
+            dt.datetime.fromisoformat(str(due))
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return web.json_response({"error": "expected {\"status\", \"due_at\"?, \"note\"?}"},
+                                 status=400)
+    if code is None or status not in STATUS_TEXTS:
+        return web.json_response({"error": "unknown code form or status"}, status=400)
+    dossier = change_dossier(request.app[DOSSIERS_KEY], code, status,
+                             str(due) if due is not None else None, note)
     return web.json_response(dossier)
 
 
@@ -154,7 +202,9 @@ def create_simulator_app(token: str) -> web.Application:
     app = web.Application()
     app[CONTROL_KEY] = SimulatorControl()
     app[TOKEN_KEY] = token
+    app[DOSSIERS_KEY] = {code: dict(item) for code, item in seeded_by_code().items()}
     app.router.add_get("/dossiers/{code}", _get_dossier)
+    app.router.add_post("/_dossiers/{code}", _change)
     app.router.add_post("/_control", _control)
     app.router.add_get("/healthz", _health)
     return app

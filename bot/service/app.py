@@ -23,6 +23,7 @@ from bot.channels import ChannelDeps, build_channels
 from bot.channels.base import Intake
 from bot.channels.http import read_json
 from bot.core.dispatcher import Dispatcher
+from bot.follow.service import Following
 from bot.service import metrics
 from bot.service.appkeys import ADMIN_APP, DISPATCHER, RELOADER, RUNTIME
 from bot.service.composition import build_runtime
@@ -107,6 +108,9 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     retention = RetentionJob(make_sessionmaker(runtime.engine), settings.retention_days,
                              settings.retention_interval)
     dispatcher.add_channels(channels)
+    following = Following(settings, stores.follows, runtime.dossiers,
+                          runtime.pipeline.brain.services.limiter, dispatcher.channels,
+                          lambda: runtime.pipeline.brain.knowledge.city.hotline)
 
     # the admin sub-app has its own guard; this one runs before it for /admin requests too
     middlewares: list[Middleware] = []
@@ -124,6 +128,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", prometheus)
+    following.register(app)
     metrics.watch_status_api(runtime.dossiers)
     if isinstance(runtime.pipeline.brain.nlu, RasaNlu):
         metrics.watch_rasa(runtime.pipeline.brain.nlu.stats)
@@ -143,8 +148,10 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
         await dispatcher.start()
         await reloader.start()
         retention.start()
+        following.start()
 
     async def on_shutdown(_app: web.Application) -> None:
+        await following.stop()
         await retention.stop()
         await reloader.stop()
         await dispatcher.drain(settings.shutdown_timeout)

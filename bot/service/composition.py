@@ -23,6 +23,7 @@ from bot.service.coordination.redis_client import connect
 from bot.service.memory import release_freed_memory
 from bot.service.settings import Settings
 from bot.storage.batch import WriteBatcher
+from bot.storage.follows import FollowStore
 from bot.storage.stores import Stores, build_stores
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.engine import BuiltinNlu, NluEngine
@@ -84,7 +85,10 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
     batcher = WriteBatcher(engine)
     redis = connect(settings.redis_url) if settings.redis_url else None
     # States are cached in memory only when this process is the only writer (no Redis).
-    stores = build_stores(store, batcher, 0 if redis is not None else settings.state_cache_size)
+    follows = FollowStore(store.sessions, limit=settings.follow_max_per_citizen,
+                          days=settings.follow_days, poll_interval=settings.follow_poll_interval)
+    stores = build_stores(store, batcher, 0 if redis is not None else settings.state_cache_size,
+                          follows)
     dossiers = build_dossier_source(settings, dossier_api_url)
     services = Services(
         knowledge=knowledge,
@@ -97,6 +101,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
         queue=stores.handoff,
         personal_data=stores.personal_data,
         retention_days=settings.retention_days,
+        follows=stores.follows if settings.follow_enabled else None,
     )
     locks = RedisConversationLocks(redis, settings.lock_ttl) if redis is not None else None
     brain = build_brain(knowledge, nlu, services, build_actions())

@@ -74,6 +74,28 @@ class Settings(BaseSettings):
         default=120, ge=1, le=1_000_000, description="dossier lookups per minute from all "
         "citizens together (every worker), so rotating sender ids or addresses cannot "
         "enumerate dossier codes")
+
+    # Following dossiers (bot/follow/; issue 13)
+    follow_enabled: bool = Field(default=True, description="citizens may follow dossiers; "
+                                 "this worker polls the status API and sends the notices")
+    follow_poll_interval: float = Field(
+        default=900.0, ge=1, description="seconds between two polls of one followed dossier "
+        "(spread over time; a pushed event tells sooner)")
+    follow_requests_per_second: float = Field(
+        default=5.0, gt=0, description="status-API requests per second for polling, shared "
+        "by every worker (through Redis when configured)")
+    follow_retry_after: float = Field(default=30.0, gt=0, description="seconds before a failed "
+                                      "poll is tried again (doubling, up to the interval)")
+    follow_tick: float = Field(default=1.0, gt=0, le=60,
+                               description="seconds between two looks for due polls and notices")
+    follow_max_per_citizen: int = Field(default=5, ge=1, le=100)
+    follow_days: int = Field(default=90, ge=1, le=3650, description="a follow ends after this")
+    dossier_events_secret: str = Field(
+        default="", description="HMAC-SHA256 key of POST /api/dossier-events (one-stop-shop "
+        "systems pushing changes); empty: the endpoint answers 404")
+    dossier_events_window: float = Field(
+        default=300.0, gt=0, description="seconds a pushed event's timestamp may be off (replay "
+        "window)")
     simulator_host: str = "127.0.0.1"
     simulator_port: int = Field(default=8099, ge=1, le=65535, description="port of the "
                                 "simulator `egovbot serve` embeds; when not set and 8099 is "
@@ -148,6 +170,15 @@ class Settings(BaseSettings):
     zalo_token_error_codes: list[int] = Field(default=[-216, -220])
     zalo_window_error_codes: list[int] = Field(default=[-230, -232, -213])
     zalo_rate_limit_error_codes: list[int] = Field(default=[-32])
+    zalo_window_hours: float = Field(
+        default=48.0, gt=0, description="Zalo's free reply window after the citizen's last "
+        "message; a dossier notice outside it is held for their next message, or sent as a "
+        "transaction message when zalo_transaction_notices is on")
+    zalo_transaction_notices: bool = Field(
+        default=False, description="the OA may send transaction messages (its quota): dossier "
+        "notices outside the reply window go out as one")
+    zalo_transaction_template: str = Field(default="transaction_order",
+                                           pattern="^transaction_[a-z]+$")
     zalo_timeout: float = Field(default=5.0, gt=0, le=60, description="seconds per API call")
     zalo_attempts: int = Field(default=3, ge=1, le=10, description="tries per API call")
     zalo_retry_backoff: float = Field(default=0.5, ge=0, le=30, description="first retry delay")

@@ -1,8 +1,9 @@
 """Deleting what is past its retention period: citizens' data is kept no longer than needed.
 
 A conversation nobody wrote in for ``retention_days`` goes with everything about it: its
-transcript (turns), staff notes, replies waiting in the outbox and its accepted messages in the
-inbox. Deletes are idempotent, so several workers may run them at once.
+transcript (turns), staff notes, replies waiting in the outbox, its followed dossiers and their
+notices, and its accepted messages in the inbox. Deletes are idempotent, so several workers
+may run them at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from bot.storage.inbox import DONE
 from bot.storage.tables import (
     ConversationNoteRow,
     ConversationRow,
+    DossierFollowRow,
+    DossierNoticeRow,
     InboxRow,
     OutboxRow,
     TurnRow,
@@ -55,6 +58,10 @@ async def forget_before(sessions: async_sessionmaker[AsyncSession],
             await session.execute(delete(ConversationNoteRow).where(
                 ConversationNoteRow.conversation_id.in_(ids)))
             await session.execute(delete(OutboxRow).where(OutboxRow.conversation_id.in_(ids)))
+            await session.execute(delete(DossierNoticeRow).where(
+                DossierNoticeRow.conversation_id.in_(ids)))
+            await session.execute(delete(DossierFollowRow).where(
+                DossierFollowRow.conversation_id.in_(ids)))
             gone = await session.execute(delete(ConversationRow).where(
                 ConversationRow.id.in_(ids), ConversationRow.updated_at < cutoff))
             total += Forgotten(_count(gone), _count(turns))

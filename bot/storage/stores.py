@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.storage.batch import WriteBatcher
 from bot.storage.conversations import ConversationStore
 from bot.storage.feedback import FeedbackStore
+from bot.storage.follows import FollowStore
 from bot.storage.handoff_queue import HandoffStore
 from bot.storage.inbox import Inbox
 from bot.storage.key_values import KeyValueStore
@@ -37,10 +38,11 @@ class Stores:
     handoff: HandoffStore
     transcripts: TranscriptStore
     personal_data: PersonalDataStore
+    follows: FollowStore
 
 
 def build_stores(knowledge: KnowledgeStore, batcher: WriteBatcher,
-                 state_cache_size: int) -> Stores:
+                 state_cache_size: int, follows: FollowStore | None = None) -> Stores:
     """Every store on the knowledge store's sessionmaker; hot writes go through ``batcher``.
     ``state_cache_size`` 0 turns the conversation-state cache off (several writers)."""
     sessions = knowledge.sessions
@@ -48,4 +50,5 @@ def build_stores(knowledge: KnowledgeStore, batcher: WriteBatcher,
     return Stores(sessions, knowledge, conversations, Inbox(sessions, batcher), Outbox(sessions),
                   KeyValueStore(sessions), StaffStore(sessions), FeedbackStore(sessions),
                   TrainingStore(sessions), HandoffStore(sessions, conversations),
-                  TranscriptStore(sessions), PersonalDataStore(sessions, conversations))
+                  TranscriptStore(sessions), PersonalDataStore(sessions, conversations),
+                  follows or FollowStore(sessions))

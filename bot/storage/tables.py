@@ -180,3 +180,72 @@ class LoginAttemptRow(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DossierFollowRow(Base):
+    """A citizen following a dossier: where to tell them, what they were last told, when the
+    status API is asked next (``bot/storage/follows.py``, ``bot/follow/``)."""
+
+    __tablename__ = "dossier_follows"
+    __table_args__ = (UniqueConstraint("conversation_id", "code",
+                                       name="uq_dossier_follows_conversation_code"),
+                      Index("ix_dossier_follows_due", "active", "next_poll_at"),
+                      Index("ix_dossier_follows_code", "code", "active"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(160))
+    code: Mapped[str] = mapped_column(String(64))
+    last_status: Mapped[str] = mapped_column(String(32))
+    last_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=0)  # one per change told
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # unfollowed, final, expired
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    next_poll_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # polls failed in a row
+
+
+class DossierNoticeRow(Base):
+    """A change of a followed dossier to tell the citizen: one row per (follow, change), so a
+    change seen twice (two pollers, poll and push) is told once."""
+
+    __tablename__ = "dossier_notices"
+    __table_args__ = (UniqueConstraint("follow_id", "version", name="uq_dossier_notices_change"),
+                      Index("ix_dossier_notices_state", "state", "next_try_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    follow_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    version: Mapped[int] = mapped_column(Integer)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(160))
+    code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the dossier's
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # learnt by us
+    # pending -> sent; held (Zalo, outside the reply window) -> pending (late) once they write
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    way: Mapped[str | None] = mapped_column(String(16))  # message, transaction, late
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    held_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DossierEventRow(Base):
+    """An event a one-stop-shop system pushed (``POST /api/dossier-events``), kept by its id
+    so a retried push is applied once."""
+
+    __tablename__ = "dossier_events"
+
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

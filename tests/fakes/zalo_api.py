@@ -193,7 +193,7 @@ class FakeZalo:
         assert isinstance(body, dict) and user is not None
         message = body["message"]
         message_id = uuid.uuid4().hex
-        self.sent.append(SentMessage(kind, user, message["text"], _buttons(message),
+        self.sent.append(SentMessage(kind, user, _text(message), _buttons(message),
                                      body["recipient"], request.headers["access_token"],
                                      message_id))
         used = self.quota_used.get(user, 0) + 1
@@ -231,9 +231,11 @@ class FakeZalo:
             self._recent.append(now)
         if not isinstance(body, dict) or user is None:
             return -201, "Parameter recipient is invalid"
+        message = body.get("message")
+        if request.match_info["kind"] == "transaction":  # on the OA's quota, no reply window
+            return _transaction_problem(message)
         if user in self.unreachable:
             return -230, "User has not interacted with the OA in the last 7 days"
-        message = body.get("message")
         if not isinstance(message, dict):
             return -201, "Parameter message is invalid"
         text = message.get("text")
@@ -361,6 +363,54 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     buttons = payload.get("buttons")
     return [b for b in buttons if isinstance(b, dict)] if isinstance(buttons, list) else []
+
+
+def _text(message: dict[str, Any]) -> str:
+    """A cs message's text, or a transaction template's header, text and table lines."""
+    if "text" in message:
+        return str(message["text"])
+    lines = []
+    for element in message["attachment"]["payload"]["elements"]:
+        if element["type"] == "table":
+            lines += [f"{row['key']}: {row['value']}" for row in element["content"]]
+        elif element["type"] in ("header", "text"):
+            lines.append(element["content"])
+    return "\n".join(lines)
+
+
+TRANSACTION_ELEMENTS = ("banner", "header", "text", "table")
+
+
+def _transaction_problem(message: Any) -> tuple[int, str]:
+    """Zalo's checks of a transaction template (API v3 message/transaction), as documented:
+    template_type transaction_*, language VI or EN, elements with a header, at most 4 buttons."""
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    payload = attachment.get("payload") if isinstance(attachment, dict) else None
+    if not isinstance(payload, dict) or attachment.get("type") != "template":
+        return -201, "Parameter attachment is invalid"
+    if not str(payload.get("template_type", "")).startswith("transaction_"):
+        return -201, "Template type is invalid"
+    if payload.get("language") not in ("VI", "EN"):
+        return -201, "Language is invalid"
+    elements = payload.get("elements")
+    if not isinstance(elements, list) or not elements or any(
+            not isinstance(e, dict) or e.get("type") not in TRANSACTION_ELEMENTS
+            for e in elements):
+        return -201, "Elements are invalid"
+    headers = [e for e in elements if e["type"] == "header"]
+    if len(headers) != 1 or not 0 < len(str(headers[0].get("content", ""))) <= 100:
+        return -201, "Header is invalid (one, 1-100 characters)"
+    for element in elements:
+        if element["type"] == "text" and not 0 < len(str(element.get("content", ""))) <= 1000:
+            return -201, "Text element is invalid (1-1000 characters)"
+    buttons = payload.get("buttons", [])
+    if not isinstance(buttons, list) or len(buttons) > 4:
+        return -201, "Only support 4 buttons"
+    for button in buttons:
+        problem = _button_problem(button)
+        if problem:
+            return -201, problem
+    return 0, ""
 
 
 def _button_problem(button: dict[str, Any]) -> str:

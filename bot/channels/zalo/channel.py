@@ -45,7 +45,7 @@ from bot.channels.zalo.client import (
     ZaloUnavailable,
     ZaloWindowError,
 )
-from bot.channels.zalo.render import render
+from bot.channels.zalo.render import render, transaction_message
 from bot.channels.zalo.signature import signature_ok
 from bot.core.delivery import DeliveryFailed
 from bot.core.messages import IncomingMessage
@@ -177,6 +177,20 @@ class ZaloChannel:
                 except (ZaloAuthError, ZaloUnavailable) as exc:  # worth trying again later
                     raise DeliveryFailed(f"zalo:{user_id}: {exc}", temporary=True,
                                          delivered=delivered) from exc
+
+    async def send_transaction(self, user_id: str, reply: Reply, code: str,
+                               status: str) -> None:
+        """Send a dossier notice as a transaction message (outside the reply window, on the
+        OA's quota; bot/follow/notifier.py); raises ``DeliveryFailed``."""
+        message = transaction_message(reply, code, texts.DOSSIER_STATUS_NAMES.get(status, status),
+                                      self.settings.zalo_transaction_template)
+        try:
+            await self.client.send_transaction({"user_id": user_id}, message)
+        except (ZaloWindowError, ZaloRejected) as exc:
+            raise DeliveryFailed(f"zalo:{user_id}: {exc}", temporary=False) from exc
+        except (ZaloAuthError, ZaloUnavailable) as exc:
+            raise DeliveryFailed(f"zalo:{user_id}: {exc}", temporary=True) from exc
+        metrics.message_out(NAME)
 
     async def _reopen(self, user_id: str) -> None:
         """The user wrote again, so the reply window is open: clear an 'unreachable' mark."""

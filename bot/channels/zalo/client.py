@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 OAUTH_PATH = "/v4/oa/access_token"
 CS_PATH = "/v3.0/oa/message/cs"
+TRANSACTION_PATH = "/v3.0/oa/message/transaction"  # proactive, on the OA's quota
 DEFAULT_EXPIRES_IN = 3600.0  # when Zalo leaves out expires_in (older behaviour)
 LEASE_POLL_SECONDS = 0.05
 AUTH_FAILURE_PAUSE = 30.0  # after Zalo refused the refresh token, don't hammer OAuth
@@ -291,7 +292,16 @@ class ZaloClient:
 
     async def send_cs(self, recipient: dict[str, str], message: dict[str, Any]) -> dict[str, Any]:
         """Send one consultation message; Zalo's ``data`` (message id, quota) on success."""
-        url = self.settings.zalo_api_url.rstrip("/") + CS_PATH
+        return await self._send(CS_PATH, recipient, message)
+
+    async def send_transaction(self, recipient: dict[str, str],
+                               message: dict[str, Any]) -> dict[str, Any]:
+        """Send one transaction message (outside the reply window, on the OA's quota)."""
+        return await self._send(TRANSACTION_PATH, recipient, message)
+
+    async def _send(self, path: str, recipient: dict[str, str],
+                    message: dict[str, Any]) -> dict[str, Any]:
+        url = self.settings.zalo_api_url.rstrip("/") + path
         body = {"recipient": recipient, "message": message}
         token = await self.access_token()
         for refreshed in (False, True):

@@ -58,3 +58,23 @@ def render(replies: Sequence[Reply], max_chars: int, max_buttons: int) -> list[d
             chunk = overflow[start:start + max_buttons]
             messages.append(with_buttons(texts.MORE_CHOICES, [query_button(b) for b in chunk]))
     return messages
+
+
+MAX_TRANSACTION_BUTTONS = 4
+MAX_ELEMENT_CHARS = 1000
+
+
+def transaction_message(reply: Reply, code: str, status: str, template: str) -> dict[str, Any]:
+    """A transaction-type message (Zalo OA API v3 ``message/transaction``): a header, the
+    reply's text, a table with the dossier's code and status, and the reply's buttons."""
+    buttons = [query_button(b) for b in reply.buttons
+               if b.payload and len(b.payload) <= MAX_PAYLOAD_CHARS][:MAX_TRANSACTION_BUTTONS]
+    elements: list[dict[str, Any]] = [
+        {"type": "header", "content": texts.NOTICE_TITLE, "align": "left"},
+        {"type": "text", "align": "left", "content": reply.text[:MAX_ELEMENT_CHARS]},
+        {"type": "table", "content": [{"key": texts.NOTICE_CODE_KEY, "value": code},
+                                      {"key": texts.NOTICE_STATUS_KEY, "value": status}]},
+    ]
+    return {"attachment": {"type": "template", "payload": {
+        "template_type": template, "language": "VI", "elements": elements,
+        "buttons": buttons}}}
