@@ -26,10 +26,17 @@ async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes 
     """The raw body, or a 413 when it is longer than ``limit`` bytes (never read past it)."""
     if request.content_length is not None and request.content_length > limit:
         return too_large()
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:  # one read may return less than asked: a large body needs several
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
         return too_large()
-    return raw
+    return b"".join(chunks)
 
 
 def parse_object(raw: bytes) -> dict[str, Any] | None:
