@@ -55,6 +55,8 @@ class MessageKind(StrEnum):
     MEDIA = "media"  # a photo, sticker, file, voice message, location ...
     TOO_LONG = "too_long"  # a text over the length the bot reads
     EXPIRED_BUTTON = "expired_button"  # a tap on a button whose payload is no longer known
+    RECEIPT_NO_CODE = "receipt_no_code"  # an image in which no dossier code could be read
+    IMAGE_REFUSED = "image_refused"  # a file too big, not an image, or with too many pixels
 
 
 class ConversationStatus(StrEnum):

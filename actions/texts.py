@@ -276,12 +276,26 @@ NOTICES: dict[str, str] = {
     MessageKind.EXPIRED_BUTTON: (
         "Xin lỗi, nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi, hoặc gõ /help để xem tôi "
         "có thể giúp gì."),
+    MessageKind.RECEIPT_NO_CODE: (
+        "Tôi chưa đọc được mã hồ sơ trong ảnh này. Nếu đây là Giấy tiếp nhận hồ sơ và hẹn trả "
+        "kết quả, bạn vui lòng:\n"
+        "1. Tìm dòng “Mã hồ sơ” ở phần đầu tờ giấy, ngay dưới tiêu đề (cạnh mã QR hoặc mã "
+        "vạch nếu có).\n"
+        "2. Gõ mã đó vào đây, ví dụ: 000.00.12.H31-251103-0042.\n"
+        "Bạn cũng có thể chụp lại ảnh rõ hơn, đủ sáng, để mã QR hoặc mã vạch nằm trọn trong "
+        "ảnh."),
+    MessageKind.IMAGE_REFUSED: (
+        "Xin lỗi, tôi không mở được tệp này: tôi chỉ nhận ảnh (JPEG, PNG, WebP, GIF, BMP) "
+        "dung lượng vừa phải. Bạn vui lòng chụp lại Giấy tiếp nhận hồ sơ và gửi ảnh, hoặc "
+        "gõ mã hồ sơ in trên giấy."),
 }
 # How a notice's message is named in the inbox and in transcripts (staff read these).
 NOTICE_TRANSCRIPT: dict[str, str] = {
     MessageKind.MEDIA: "[ảnh, nhãn dán, tệp hoặc tin nhắn thoại]",
     MessageKind.TOO_LONG: "[tin nhắn quá dài]",
     MessageKind.EXPIRED_BUTTON: "[bấm nút đã hết hạn]",
+    MessageKind.RECEIPT_NO_CODE: "[ảnh không đọc được mã hồ sơ]",
+    MessageKind.IMAGE_REFUSED: "[tệp không nhận: quá lớn hoặc không phải ảnh]",
 }
 # Filler text where a platform needs text with buttons that have none of their own.
 CHOOSE = "Mời bạn chọn:"

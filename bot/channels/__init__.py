@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from actions.base import RateLimiter
 from bot.channels.base import Channel
+from bot.channels.images import receipt_limits
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.web.channel import WebChannel
 from bot.channels.zalo.channel import ZaloChannel
@@ -29,7 +30,8 @@ def build_channels(settings: Settings, deps: ChannelDeps) -> dict[str, Channel]:
     """Every enabled channel by name: the web channel always, the others when configured."""
     channels: list[Channel] = [WebChannel(
         deps.outbox, deps.key_values, allow_unsigned=settings.web_allow_unsigned_senders,
-        limiter=deps.limiter, lookups_per_address=settings.dossier_lookups_per_address)]
+        limiter=deps.limiter, lookups_per_address=settings.dossier_lookups_per_address,
+        receipt_limits=receipt_limits(settings))]
     if settings.telegram_token:
         channels.append(TelegramChannel(settings, deps.conversations, deps.key_values))
     if settings.zalo_app_id:

@@ -117,8 +117,10 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     if settings.trusted_proxies:
         proxies = XForwardedStrict([settings.trusted_proxies], white_paths=DIRECT_PATHS)
         middlewares.append(proxies.middleware)
-    middlewares.append(body_deadline(settings.body_timeout, MAX_REQUEST_BYTES))
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
+    # a receipt photo may be larger than any other body: its route refuses it politely
+    largest = max(MAX_REQUEST_BYTES, settings.receipt_max_bytes + 64 * 1024)
+    middlewares.append(body_deadline(settings.body_timeout, largest))
+    app = web.Application(client_max_size=largest, middlewares=middlewares)
     app[RUNTIME] = runtime
     app[DISPATCHER] = dispatcher
     app[RELOADER] = reloader

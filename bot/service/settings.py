@@ -185,6 +185,17 @@ class Settings(BaseSettings):
     zalo_token_margin: float = Field(default=300.0, ge=0, description="refresh this early (s)")
     zalo_token_check_interval: float = Field(default=3600.0, gt=0,
                                              description="seconds between token checks")
+    zalo_image_hosts: list[str] = Field(
+        default=["zdn.vn", "zadn.vn", "zalo.me"],
+        description="hosts (and their subdomains) Zalo image URLs are downloaded from; "
+                    "an image elsewhere is not fetched")
+    # Receipt photos (issue 13): checked before decoding, never kept beyond the request
+    receipt_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024,
+                                   description="largest image file read (bytes)")
+    receipt_max_pixels: int = Field(default=40_000_000, ge=10_000,
+                                    description="most pixels an image may have (bombs)")
+    receipt_download_timeout: float = Field(default=10.0, gt=0, le=60,
+                                            description="seconds to download one image")
 
     @field_validator("office_hours_schedule", "office_holidays")
     @classmethod

@@ -177,6 +177,7 @@ class FakeTelegramApi:
     updates: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
     listeners: list[Callable[[ApiCall], None]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile)
 
     def __post_init__(self) -> None:
         self._message_ids = itertools.count(1000)
@@ -197,6 +198,7 @@ class FakeTelegramApi:
                 ("editMessageText", self._edit_text),
                 ("sendChatAction", lambda _params: True),
                 ("close", lambda _params: True),
+                ("getFile", self._get_file),
             )
         }
 
@@ -206,6 +208,7 @@ class FakeTelegramApi:
         """The aiohttp application."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         return app
 
     async def start(self) -> None:
@@ -237,6 +240,12 @@ class FakeTelegramApi:
         text = text.format(retry_after=retry_after)
         for _ in range(times):
             self.failures.append(Failure(method.lower(), status, text, retry_after, chat_id))
+
+    def add_file(self, content: bytes) -> str:
+        """Hold a file citizens "uploaded"; its file_id for an update (``photo_update``)."""
+        file_id = f"AgACAgQAAxkBAAI{len(self.files):04d}"
+        self.files[file_id] = content
+        return file_id
 
     def block(self, chat_id: int) -> None:
         """Every send to this chat fails with 403, as when the user blocked the bot."""
@@ -357,6 +366,21 @@ class FakeTelegramApi:
                 raise ApiError(failure.status, failure.description, parameters)
 
     # -- methods ---------------------------------------------------------------------------
+
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params.get("file_id")
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]), "file_path": f"photos/{file_id}.jpg"}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        name = request.match_info["path"].removeprefix("photos/").removesuffix(".jpg")
+        if name not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[name], content_type="image/jpeg")
 
     def _get_me(self, _params: dict[str, Any]) -> dict[str, Any]:
         return dict(BOT_USER)
@@ -508,11 +532,22 @@ def text_update(chat_id: int, text: str, update_id: int | None = None) -> dict[s
     return {"update_id": update_id or next(_ids), "message": message(chat_id, **content)}
 
 
-def photo_update(chat_id: int, update_id: int | None = None) -> dict[str, Any]:
-    """An update with a photo."""
-    sizes = [{"file_id": "AgACAgQAAxkBAAIB", "file_unique_id": "AQADbq4xG", "width": 90,
-              "height": 90, "file_size": 1200}]
+def photo_update(chat_id: int, update_id: int | None = None, file_id: str = "AgACAgQAAxkBAAIB",
+                 file_size: int = 1200) -> dict[str, Any]:
+    """An update with a photo (a small thumbnail and the full size, as Telegram sends them)."""
+    sizes = [{"file_id": "AgACAgQAAxkBthumb", "file_unique_id": "AQADbq4xGt", "width": 90,
+              "height": 90, "file_size": 900},
+             {"file_id": file_id, "file_unique_id": "AQADbq4xG", "width": 1280,
+              "height": 1280, "file_size": file_size}]
     return {"update_id": update_id or next(_ids), "message": message(chat_id, photo=sizes)}
+
+
+def document_update(chat_id: int, file_id: str, mime_type: str, file_size: int,
+                    update_id: int | None = None) -> dict[str, Any]:
+    """An update with a file sent as a document."""
+    document = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "giay.jpg",
+                "mime_type": mime_type, "file_size": file_size}
+    return {"update_id": update_id or next(_ids), "message": message(chat_id, document=document)}
 
 
 def sticker_update(chat_id: int, update_id: int | None = None) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class FakeZalo:
     failures: deque[Failure] = field(default_factory=deque)
     quota_used: dict[str, int] = field(default_factory=dict)
     message_ids: dict[str, str] = field(default_factory=dict)  # delivered msg_id -> user
+    images: dict[str, bytes] = field(default_factory=dict)  # name -> content (Zalo's CDN)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
     _recent: deque[float] = field(default_factory=deque)
     _server: TestServer | None = None
@@ -110,6 +111,7 @@ class FakeZalo:
         app = web.Application()
         app.router.add_post("/v3.0/oa/message/{kind}", self._message)
         app.router.add_post("/v4/oa/access_token", self._oauth)
+        app.router.add_get("/cdn/{name}", self._image)
         return app
 
     async def start(self) -> str:
@@ -317,9 +319,22 @@ class FakeZalo:
             body["message"]["msg_id"] = msg_id
         return body
 
-    def attachment_event(self, user_id: str, kind: str = "image") -> dict[str, Any]:
+    def image_event(self, user_id: str, content: bytes) -> dict[str, Any]:
+        """A user's image, served by this fake at the event's URL (as Zalo's CDN does)."""
+        name = f"{uuid.uuid4().hex}.jpg"
+        self.images[name] = content
+        return self.attachment_event(user_id, "image", url=f"{self.url}/cdn/{name}")
+
+    async def _image(self, request: web.Request) -> web.Response:
+        content = self.images.get(request.match_info["name"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="image/jpeg")
+
+    def attachment_event(self, user_id: str, kind: str = "image",
+                         url: str | None = None) -> dict[str, Any]:
         """A user's image, sticker, file …"""
-        payload = {"url": f"https://example.invalid/{kind}.bin", "thumbnail": ""}
+        payload = {"url": url or f"https://example.invalid/{kind}.bin", "thumbnail": ""}
         return self.event(f"user_send_{kind}", user_id,
                           {"attachments": [{"type": kind, "payload": payload}]})
 

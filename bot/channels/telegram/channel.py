@@ -49,6 +49,7 @@ from actions import texts
 from actions.base import MAX_TEXT_CHARS, MessageKind, Reply
 from bot.channels.base import Intake, shown_text
 from bot.channels.http import read_json
+from bot.channels.images import image_message, notice_message, receipt_limits
 from bot.channels.telegram.api import build_application
 from bot.channels.telegram.callbacks import MAX_BUTTONS, CallbackCodec
 from bot.channels.telegram.limits import SendLimiter, retry_after_seconds, retry_reason
@@ -294,9 +295,46 @@ class TelegramChannel:
                 await self._notice(update_id, chat_id, MessageKind.TOO_LONG)
             else:
                 await self._submit(update_id, chat_id, command_text(message.text))
+        elif message.photo or message.document is not None:
+            await self._on_image(update_id, chat_id, message)
         elif any(getattr(message, name, None) for name in CONTENT_ATTRIBUTES):
             await self._notice(update_id, chat_id, MessageKind.MEDIA)
         # service messages (members joined, pinned, ...) need no answer
+
+    async def _on_image(self, update_id: int, chat_id: int, message: Message) -> None:
+        """A photo or a file: the receipt's dossier code in it answered as if typed, else
+        the notice that fits. The file is held in memory for this call only."""
+        assert self.intake is not None
+        limits = receipt_limits(self.settings)
+        if message.photo:  # sizes come smallest first: the largest within the byte limit
+            fitting = [size for size in message.photo
+                       if _bytes(size.file_size) <= limits.max_bytes]
+            file_id, size = ((fitting[-1].file_id, fitting[-1].file_size) if fitting
+                             else (message.photo[-1].file_id, message.photo[-1].file_size))
+        else:
+            assert message.document is not None
+            file_id, size = message.document.file_id, message.document.file_size
+        data: bytes | MessageKind = MessageKind.IMAGE_REFUSED
+        if _bytes(size) <= limits.max_bytes:
+            data = await self._download(file_id, limits.max_bytes)
+        if isinstance(data, MessageKind):
+            incoming = notice_message(NAME, str(chat_id), str(update_id), data)
+        else:
+            incoming = await image_message(NAME, str(chat_id), str(update_id), data, limits)
+        await self.intake.submit(incoming)
+
+    async def _download(self, file_id: str, max_bytes: int) -> bytes | MessageKind:
+        """A file's content through getFile; else the notice: a refusal for a file over the
+        limit, the usual media notice when Telegram would not give it."""
+        try:
+            async with asyncio.timeout(self.settings.receipt_download_timeout):
+                file = await self.bot.get_file(file_id)
+                if (file.file_size or 0) > max_bytes:
+                    return MessageKind.IMAGE_REFUSED
+                return bytes(await file.download_as_bytearray())
+        except (TelegramError, TimeoutError, OSError) as exc:
+            log.info("Telegram file %s not downloaded: %s", file_id, exc)
+            return MessageKind.MEDIA
 
     async def _on_callback(self, update: Update) -> None:
         query = update.callback_query
@@ -421,3 +459,9 @@ class TelegramChannel:
             except TelegramError as exc:  # invalid token, chat migrated, ...
                 raise DeliveryError(f"telegram:{chat_id}: {exc}") from exc
         raise DeliveryError(f"telegram:{chat_id}: not delivered")  # pragma: no cover
+
+
+def _bytes(size: object) -> int:
+    """A file size as Telegram announced it; anything but a whole number (a malformed update:
+    PTB does not check types) counts as unknown, 0, and the download's own limit decides."""
+    return size if isinstance(size, int) and not isinstance(size, bool) else 0

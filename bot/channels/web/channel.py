@@ -31,10 +31,12 @@ from typing import Any
 from aiohttp import web
 
 from actions import texts
-from actions.base import MAX_TEXT_CHARS, RateLimiter, Reply
+from actions.base import MAX_TEXT_CHARS, MessageKind, RateLimiter, Reply
 from bot.channels.base import Intake
-from bot.channels.http import bad_request, read_json
+from bot.channels.http import bad_request, read_body, read_json
+from bot.channels.images import image_message, notice_message
 from bot.core.messages import IncomingMessage
+from bot.receipts import ReceiptLimits
 from bot.service import metrics
 from bot.storage.key_values import KeyValueStore
 from bot.storage.outbox import Outbox
@@ -107,7 +109,8 @@ class WebChannel:
 
     def __init__(self, outbox: Outbox, key_values: KeyValueStore | None = None, *,
                  allow_unsigned: bool = True, limiter: RateLimiter | None = None,
-                 lookups_per_address: int = 30) -> None:
+                 lookups_per_address: int = 30,
+                 receipt_limits: ReceiptLimits | None = None) -> None:
         self.outbox = outbox
         self.key_values = key_values
         self.allow_unsigned = allow_unsigned
@@ -115,6 +118,7 @@ class WebChannel:
         # one client try every dossier code: lookups are also counted per client address.
         self.limiter, self.lookups_per_address = limiter, lookups_per_address
         self.intake: Intake | None = None
+        self.receipt_limits = receipt_limits or ReceiptLimits()
         # Without a store (one process, tests) the key lives as long as the process.
         self._secret = secrets.token_bytes(32)
 
@@ -151,6 +155,8 @@ class WebChannel:
         for path in ("/api/chat", "/webhooks/rest/webhook"):  # ours and Rasa's REST path
             app.router.add_post(path, with_cors(self.chat))
             app.router.add_route("OPTIONS", path, preflight)
+        app.router.add_post("/api/chat/image", with_cors(self.image))
+        app.router.add_route("OPTIONS", "/api/chat/image", preflight)
         app.router.add_get("/api/chat/poll", with_cors(self.poll))
         app.router.add_route("OPTIONS", "/api/chat/poll", preflight)
         app.router.add_post("/api/chat/session", with_cors(self.session))
@@ -218,6 +224,32 @@ class WebChannel:
             IncomingMessage(NAME, conversation, message, message_id))
         if replies is None:
             return web.json_response([])  # a repeated delivery: answered the first time
+        metrics.message_out(NAME, len(replies))
+        return web.json_response(rasa_messages(sender, replies))
+
+    async def image(self, request: web.Request) -> web.Response:
+        """A photo of the receipt: the raw image as the body, ``?sender=`` a signed sender
+        id. Answered like ``chat``: the dossier code read as if typed, else the notice that
+        fits (an image over the size limit is refused politely, not read)."""
+        sender = request.query.get("sender", "")
+        conversation = self.verified(sender)
+        if conversation is None:
+            return forbidden("ask /api/chat/session for a sender id")
+        message_id = request.query.get("message_id") or None
+        assert self.intake is not None
+        if not self.intake.accepting():
+            return web.json_response({"error": "shutting down"}, status=503)
+        raw = await read_body(request, self.receipt_limits.max_bytes)
+        if isinstance(raw, web.Response):  # over the limit: refused without reading it
+            message = notice_message(NAME, conversation, message_id, MessageKind.IMAGE_REFUSED)
+        else:
+            message = await image_message(NAME, conversation, message_id, raw,
+                                          self.receipt_limits)
+        if not await self._lookup_allowed(request, message.text):
+            return web.json_response(rasa_messages(sender, [Reply(texts.DOSSIER_ADDRESS_LIMITED)]))
+        replies = await self.intake.handle_now(message)
+        if replies is None:
+            return web.json_response([])
         metrics.message_out(NAME, len(replies))
         return web.json_response(rasa_messages(sender, replies))
 

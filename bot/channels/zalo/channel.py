@@ -30,6 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -37,6 +38,7 @@ from actions import texts
 from actions.base import MAX_TEXT_CHARS, MessageKind, Reply
 from bot.channels.base import Intake
 from bot.channels.http import bad_request, parse_object, read_body
+from bot.channels.images import image_message, receipt_limits
 from bot.channels.zalo.client import (
     ZaloAuthError,
     ZaloClient,
@@ -69,6 +71,25 @@ MEDIA_EVENTS = frozenset({
 USER_ID_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 REMEMBERED_MESSAGES = 10_000
 
+
+
+def image_url(message: dict[str, Any]) -> str | None:
+    """The URL of the first image attachment of an event's message."""
+    attachments = message.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else ():
+        payload = attachment.get("payload") if isinstance(attachment, dict) else None
+        url = payload.get("url") if isinstance(payload, dict) else None
+        if isinstance(url, str) and attachment.get("type") == "image":
+            return url
+    return None
+
+
+def allowed_host(url: str, hosts: Sequence[str]) -> bool:
+    """Whether a URL is http(s) on one of ``hosts`` or a subdomain of one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme in ("http", "https") and any(
+        host == allowed or host.endswith("." + allowed) for allowed in hosts)
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -239,6 +260,9 @@ class ZaloChannel:
                   or "sha256:" + hashlib.sha256(raw).hexdigest()[:40])
         self._remember(user_id, msg_id)
         self._background.spawn(self._reopen(user_id))
+        if event == "user_send_image":
+            await self._on_image(user_id, msg_id, message)
+            return
         if event in MEDIA_EVENTS:
             await self._submit(user_id, msg_id, MessageKind.MEDIA)
             return
@@ -261,6 +285,22 @@ class ZaloChannel:
         await self.intake.submit(IncomingMessage(
             NAME, user_id, text if text is not None else texts.NOTICE_TRANSCRIPT[kind],
             message_id=msg_id, kind=kind))
+
+    async def _on_image(self, user_id: str, msg_id: str, message: dict[str, Any]) -> None:
+        """An image: downloaded (only from the allowed hosts) and read for the receipt's
+        dossier code; the usual media notice when it cannot be fetched."""
+        assert self.intake is not None
+        url = image_url(message)
+        data = None
+        limits = receipt_limits(self.settings)
+        if url is not None and allowed_host(url, self.settings.zalo_image_hosts):
+            data = await self.client.download(url, limits.max_bytes)
+        elif url is not None:
+            log.warning("zalo image from a host not allowed ignored: %s", urlsplit(url).hostname)
+        if data is None:
+            await self._submit(user_id, msg_id, MessageKind.MEDIA)
+        else:
+            await self.intake.submit(await image_message(NAME, user_id, msg_id, data, limits))
 
     def _remember(self, user_id: str, msg_id: str) -> None:
         """The latest message of each user (replies may be addressed to it)."""

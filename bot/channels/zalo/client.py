@@ -127,6 +127,20 @@ class ZaloClient:
                 timeout=aiohttp.ClientTimeout(total=self.settings.zalo_timeout))
         return self._session
 
+    async def download(self, url: str, max_bytes: int) -> bytes | None:
+        """An attachment's content (a citizen's image), or None: unreachable, not 200, or over
+        ``max_bytes`` (read no further than that). The caller checks the host first."""
+        timeout = aiohttp.ClientTimeout(total=self.settings.receipt_download_timeout)
+        try:
+            async with self._http().get(url, timeout=timeout, allow_redirects=False) as response:
+                if response.status != 200 or (response.content_length or 0) > max_bytes:
+                    return None
+                data = await response.content.read(max_bytes + 1)
+                return data if len(data) <= max_bytes else None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("zalo attachment not downloaded: %s", exc)
+            return None
+
     async def close(self) -> None:
         """Close the HTTP session."""
         if self._session is not None:

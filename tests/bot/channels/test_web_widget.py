@@ -294,7 +294,9 @@ async def test_phone_sized_screen(service: TestClient[Any, Any], browser: Browse
     await page.get_by_role("button", name="Làm hộ chiếu hết bao nhiêu tiền?").tap()
     await expect(bot_messages(page).last).to_contain_text("Lệ phí thủ tục Cấp hộ chiếu")
     for control in (page.get_by_label("Nhập câu hỏi của bạn"), page.get_by_role("button",
-                    name="Gửi"), page.get_by_role("button", name="Đóng cửa sổ trò chuyện")):
+                    name="Gửi", exact=True),
+                    page.get_by_role("button", name="Gửi ảnh giấy tiếp nhận hồ sơ"),
+                    page.get_by_role("button", name="Đóng cửa sổ trò chuyện")):
         found = await control.bounding_box()
         assert found is not None
         assert found["x"] >= 0 and found["x"] + found["width"] <= 375

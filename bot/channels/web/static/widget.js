@@ -21,6 +21,7 @@
   }
 
   var MAX_CHARS = 4000;
+  var MAX_IMAGE_BYTES = 10 * 1024 * 1024; // EGOVBOT_RECEIPT_MAX_BYTES's default
   var COUNTER_FROM = 3500; // show the character counter once the text is this long
   var MAX_STORED = 200; // messages kept in localStorage
   var REQUEST_TIMEOUT_MS = 30000;
@@ -66,6 +67,11 @@
     serverError: "Máy chủ đang gặp sự cố. Vui lòng thử lại sau ít phút.",
     tooFast: "Bạn gửi tin nhắn quá nhanh. Vui lòng chờ một chút rồi thử lại.",
     interrupted: "Tin nhắn này chưa nhận được trả lời. Bấm “Thử lại” để gửi lại.",
+    attach: "Gửi ảnh giấy tiếp nhận hồ sơ",
+    photo: "📷 Ảnh giấy tiếp nhận hồ sơ",
+    imageTooBig: "Ảnh lớn quá " + (MAX_IMAGE_BYTES / 1048576) + " MB. Vui lòng chụp lại " +
+      "hoặc chọn ảnh nhỏ hơn.",
+    imageGone: "Ảnh này chưa gửi được. Vui lòng bấm nút máy ảnh để chọn lại ảnh.",
   };
 
   // ---- where we come from -------------------------------------------------------------------
@@ -192,6 +198,7 @@
     "2 0 0 1 2-2z"];
   var ICON_CLOSE = ["M6 6l12 12", "M18 6L6 18"];
   var ICON_SEND = ["M3 20l18-8L3 4v6l12 2-12 2z"];
+  var ICON_CAMERA = ["M4 8h3l2-3h6l2 3h3v11H4z", "M12 10.5a3 3 0 1 0 0 6a3 3 0 1 0 0-6"];
   var ICON_NEW = ["M4 12a8 8 0 1 0 2.3-5.6", "M4 4v4h4"];
   var ICON_ERASE = ["M4 7h16", "M9 7V4h6v3", "M6 7l1 13h10l1-13"];
   var ERASE_PAYLOAD = "/delete_my_data";  // the bot asks to confirm, with its own buttons
@@ -346,6 +353,20 @@
   sendButton.setAttribute("aria-label", TEXT.send);
   sendButton.title = TEXT.send;
   sendButton.appendChild(icon(ICON_SEND));
+  // A photo of the receipt ("Giấy tiếp nhận hồ sơ"): its QR code or barcode is read server-side.
+  var fileInput = el("input", "egb-sr-only");
+  fileInput.type = "file";
+  fileInput.accept = "image/*";
+  fileInput.setAttribute("capture", "environment");
+  fileInput.tabIndex = -1;
+  fileInput.setAttribute("aria-hidden", "true");
+  var attachButton = el("button", "egb-attach");
+  attachButton.type = "button";
+  attachButton.setAttribute("aria-label", TEXT.attach);
+  attachButton.title = TEXT.attach;
+  attachButton.appendChild(icon(ICON_CAMERA));
+  form.appendChild(fileInput);
+  form.appendChild(attachButton);
   form.appendChild(label);
   form.appendChild(input);
   form.appendChild(sendButton);
@@ -560,6 +581,9 @@
   }
 
   function errorFor(status) {
+    if (status === 410) {
+      return TEXT.imageGone;
+    }
     if (status === 400 || status === 413) {
       return TEXT.badRequest;
     }
@@ -632,6 +656,19 @@
     var sender = state.sender;
     return ensureSender().then(function (issued) {
       sender = issued;
+      if (message.image) {
+        var file = imageFiles.get(message);
+        if (!file) { // the page was reloaded: the photo itself is not kept
+          var gone = new Error("image gone");
+          gone.status = 410;
+          throw gone;
+        }
+        return fetchJson(API + "/api/chat/image?sender=" + encodeURIComponent(sender), {
+          method: "POST",
+          headers: { "Content-Type": file.type || "application/octet-stream" },
+          body: file,
+        });
+      }
       return fetchJson(API + "/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
@@ -699,6 +736,32 @@
       status: "pending" });
     enqueue(message);
   }
+
+  // A photo: shown as a line in the conversation and sent as it is (kept in memory only).
+  var imageFiles = new WeakMap();
+  function sendImage(file) {
+    if (!file) {
+      return;
+    }
+    if (file.size > MAX_IMAGE_BYTES) {
+      counter.textContent = TEXT.imageTooBig;
+      return;
+    }
+    counter.textContent = "";
+    var message = addMessage({ role: "user", text: TEXT.photo, payload: TEXT.photo,
+      image: true, status: "pending" });
+    imageFiles.set(message, file);
+    enqueue(message);
+  }
+
+  attachButton.addEventListener("click", function () {
+    fileInput.click();
+  });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    sendImage(file);
+  });
 
   function retryMessage(message) {
     if (message.status !== "failed") {
