@@ -1,5 +1,13 @@
-"""The Bot API client: PTB's Bot and Application over our aiohttp transport, and setting or
-deleting the webhook."""
+"""The Bot API client: PTB's Bot and Application over our aiohttp transport, setting or
+deleting the webhook, and hot-path calls that skip PTB's object model.
+
+``call`` sends a Bot API method through PTB's request layer (``BaseRequest.post``: the same
+transport, the ``{"ok", "result"}`` envelope, HTTP statuses mapped to ``RetryAfter``,
+``Forbidden``, ``BadRequest``, ...), with plain JSON parameters, and returns the raw result.
+``Bot.send_message`` would also build ``InlineKeyboardMarkup`` objects going out and a
+``Message`` (with its ``Chat``, ``User``, entities) from every answer, which the bot never
+reads: measured with bench/webhooks.py, that object model was a large share of the channel's
+CPU per update (issue 16)."""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from telegram import (
     Bot,
 )
 from telegram.ext import Application, ApplicationBuilder
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.channels.telegram.updates import ALLOWED_UPDATES
@@ -49,6 +59,15 @@ def build_application(settings: Settings) -> TelegramApplication:
         builder = builder.updater(None)
     application: TelegramApplication = builder.build()
     return application
+
+
+async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
+    """One Bot API call with JSON-ready ``params`` (None values left out); the raw result.
+
+    Raises PTB's errors exactly as ``bot.<method>(...)`` would."""
+    data = RequestData([RequestParameter(key, value, None) for key, value in params.items()
+                        if value is not None])
+    return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
 
 
 async def set_webhook(settings: Settings, url: str, drop_pending_updates: bool = False) -> bool:

@@ -25,17 +25,14 @@ import hmac
 import logging
 import random
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from telegram import (
     Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -50,7 +47,7 @@ from actions.base import MAX_TEXT_CHARS, MessageKind, Reply
 from bot.channels.base import Intake, shown_text
 from bot.channels.http import read_json
 from bot.channels.images import image_message, notice_message, receipt_limits
-from bot.channels.telegram.api import build_application
+from bot.channels.telegram.api import build_application, call
 from bot.channels.telegram.callbacks import MAX_BUTTONS, CallbackCodec
 from bot.channels.telegram.limits import SendLimiter, retry_after_seconds, retry_reason
 from bot.channels.telegram.render import escape_html, split_text
@@ -59,6 +56,7 @@ from bot.channels.telegram.updates import (
     CONTENT_ATTRIBUTES,
     command_text,
     malformed,
+    plain_text,
 )
 from bot.core.delivery import DeliveryFailed
 from bot.core.messages import IncomingMessage
@@ -73,6 +71,7 @@ log = logging.getLogger(__name__)
 NAME = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+NO_PREVIEW = {"is_disabled": True}
 
 
 
@@ -246,6 +245,10 @@ class TelegramChannel:
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return web.json_response({"error": "not a Telegram update: no update_id"},
                                      status=400)
+        text = plain_text(body)
+        if text is not None:  # the common case, without PTB's object model
+            await self._on_text(update_id, *text)
+            return web.Response()
         try:
             update = Update.de_json(body, self.bot)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -291,15 +294,18 @@ class TelegramChannel:
             return
         chat_id = message.chat.id
         if message.text is not None:
-            if len(message.text) > MAX_TEXT_CHARS:
-                await self._notice(update_id, chat_id, MessageKind.TOO_LONG)
-            else:
-                await self._submit(update_id, chat_id, command_text(message.text))
+            await self._on_text(update_id, chat_id, message.text)
         elif message.photo or message.document is not None:
             await self._on_image(update_id, chat_id, message)
         elif any(getattr(message, name, None) for name in CONTENT_ATTRIBUTES):
             await self._notice(update_id, chat_id, MessageKind.MEDIA)
         # service messages (members joined, pinned, ...) need no answer
+
+    async def _on_text(self, update_id: int, chat_id: int, text: str) -> None:
+        if len(text) > MAX_TEXT_CHARS:
+            await self._notice(update_id, chat_id, MessageKind.TOO_LONG)
+        else:
+            await self._submit(update_id, chat_id, command_text(text))
 
     async def _on_image(self, update_id: int, chat_id: int, message: Message) -> None:
         """A photo or a file: the receipt's dossier code in it answered as if typed, else
@@ -368,15 +374,16 @@ class TelegramChannel:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
-        rows: list[list[InlineKeyboardButton]] = []
+    async def _keyboard(self, reply: Reply) -> dict[str, Any] | None:
+        """The Bot API's InlineKeyboardMarkup (as JSON) for the reply's buttons and links."""
+        rows: list[list[dict[str, str]]] = []
         for button in reply.buttons:
             data = await self.callbacks.encode(button.payload)
-            rows.append([InlineKeyboardButton(button.title, callback_data=data)])
+            rows.append([{"text": button.title, "callback_data": data}])
         for link in reply.links:
             if link.url.startswith(("https://", "http://", "tg://")):
-                rows.append([InlineKeyboardButton(link.title, url=link.url)])
-        return InlineKeyboardMarkup(rows[:MAX_BUTTONS]) if rows else None
+                rows.append([{"text": link.title, "url": link.url}])
+        return {"inline_keyboard": rows[:MAX_BUTTONS]} if rows else None
 
     @staticmethod
     def _text(reply: Reply) -> str:
@@ -413,7 +420,7 @@ class TelegramChannel:
                     return
 
     async def _send_message(self, chat_id: int, text: str,
-                            markup: InlineKeyboardMarkup | None) -> bool:
+                            markup: dict[str, Any] | None) -> bool:
         """Send one message with limits and retries; False when the user blocked the bot."""
         attempts = self.settings.telegram_attempts
         plain = False  # after a 400 with HTML, one last try as plain text
@@ -421,12 +428,12 @@ class TelegramChannel:
             await self.limiter.wait(chat_id)
             try:
                 if plain:
-                    await self.bot.send_message(chat_id, text, reply_markup=markup)
+                    await call(self.bot, "sendMessage",
+                               {"chat_id": chat_id, "text": text, "reply_markup": markup})
                 else:
-                    await self.bot.send_message(
-                        chat_id, escape_html(text), parse_mode=ParseMode.HTML,
-                        reply_markup=markup,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True))
+                    await call(self.bot, "sendMessage", {
+                        "chat_id": chat_id, "text": escape_html(text), "parse_mode": "HTML",
+                        "reply_markup": markup, "link_preview_options": NO_PREVIEW})
                 metrics.message_out(NAME)
                 return True
             except Forbidden as exc:
