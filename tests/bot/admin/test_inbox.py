@@ -38,6 +38,8 @@ ASK_THIS = ["cho hỏi cái này với", "cho hoi cai nay voi", "Cho hỏi cái 
             "cho hỏi cái này với ạ"]
 WEATHER = ["thời tiết", "thoi tiet"]
 UNDERSTOOD = "lệ phí làm hộ chiếu"
+# what the retraining tests teach ASK_THIS to be (the shipped model now guesses "help", weakly)
+TAUGHT = "thank"
 JOB_WAIT = 90.0  # seconds; one retraining takes a few seconds on a busy 2-core machine
 
 
@@ -240,9 +242,9 @@ async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_b
     await ask_misunderstood(accounts)
     csrf = await http_login(accounts, STAFF)
     old_guess = await parse_intent(accounts, ASK_THIS[0])
-    assert old_guess != "help"
+    assert old_guess != TAUGHT
     group = await group_of(accounts, ASK_THIS[0])
-    await accounts.post("/admin/inbox/label", data=form(csrf, group, intent="help"))
+    await accounts.post("/admin/inbox/label", data=form(csrf, group, intent=TAUGHT))
 
     started = await accounts.post("/admin/models/retrain", data={"csrf_token": csrf},
                                   allow_redirects=False)
@@ -268,10 +270,10 @@ async def test_retraining_activates_a_model_that_is_not_worse_and_restore_goes_b
     assert new.metrics["before"]["version"] == baseline.version
 
     # the running service now understands what it was taught
-    assert await parse_intent(accounts, ASK_THIS[1]) == "help"
+    assert await parse_intent(accounts, ASK_THIS[1]) == TAUGHT
     await chat(accounts, "taught", "cho hỏi cái này với")
     [question, *_] = await accounts.app[RUNTIME].stores.conversations.turns("web:taught")
-    assert question.intent == "help" and not question.misunderstood
+    assert question.intent == TAUGHT and not question.misunderstood
 
     page = await (await accounts.get("/admin/models")).text()
     assert "Mô hình cũ (Mô hình gốc)" in page and "Mô hình mới" in page
@@ -350,20 +352,20 @@ async def test_the_active_model_is_served_after_a_restart(
     settings = own_settings(tmp_path, shipped_model)
     async with running_service(settings, simulator) as service:
         await service.app[ADMIN_APP][STAFF_STORE].add_user(ADMIN, PASSWORD, Role.ADMIN)
-        await training(service).add_examples([(ASK_THIS[0], "help", None)], ADMIN)
+        await training(service).add_examples([(ASK_THIS[0], TAUGHT, None)], ADMIN)
         job = await retrain(service, await http_login(service, ADMIN))
         assert job["status"] == "active"
         trained = service.app[RUNTIME].pipeline.brain.nlu.model.trained_at
     async with running_service(settings, simulator) as service:
         assert service.app[RUNTIME].pipeline.brain.nlu.model.trained_at == trained
-        assert await parse_intent(service, ASK_THIS[0]) == "help"
+        assert await parse_intent(service, ASK_THIS[0]) == TAUGHT
         baseline = next(m for m in await training(service).models() if m.baseline)
         restored = await service.post(f"/admin/models/{baseline.version}/restore",
                                       data={"csrf_token": await http_login(service, ADMIN)})
         assert restored.status == 200
     async with running_service(settings, simulator) as service:
         assert service.app[RUNTIME].pipeline.brain.nlu.model.data_hash == shipped_model.data_hash
-        assert await parse_intent(service, ASK_THIS[0]) != "help"
+        assert await parse_intent(service, ASK_THIS[0]) != TAUGHT
 
 
 @pytest.mark.slow  # over ~2 s
