@@ -281,6 +281,7 @@ class Cluster:
             "EGOVBOT_DOSSIER_API_URL": self.simulator_url,
             "EGOVBOT_DOSSIER_API_TOKEN": SIMULATOR_TOKEN,
             "EGOVBOT_DOSSIER_LOOKUPS_PER_HOUR": "1000",
+            "EGOVBOT_DOSSIER_LOOKUPS_PER_MINUTE": "1000000",  # the load is one client, on purpose
         }
         if self.redis is not None:
             env["EGOVBOT_REDIS_URL"] = self.redis.url
