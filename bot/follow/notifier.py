@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 from actions.base import Reply
 from actions.follow import notice_reply
 from bot.core.delivery import DeliveryFailed, ReplySender
-from bot.service.tasks import stop_task
+from bot.service.tasks import BackgroundLoop
 from bot.storage.follows import FollowStore, Notice
 from knowledge.clock import utcnow
 
@@ -44,8 +44,10 @@ class TransactionSender(Protocol):
         ...
 
 
-class Notifier:
+class Notifier(BackgroundLoop):
     """Claims pending notices and delivers them."""
+
+    TASK_NAME = "follow-notifier"
 
     def __init__(self, store: FollowStore, channels: Mapping[str, ReplySender],
                  hotline: Callable[[], str], *, tick: float, window_hours: float,
@@ -60,7 +62,6 @@ class Notifier:
         self.batch = batch
         self.sent = 0
         self.held = 0
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, now: dt.datetime | None = None) -> int:
         """Deliver the notices due now (one batch); how many were handled."""
@@ -115,15 +116,6 @@ class Notifier:
         seen = await self.store.last_seen(notice.conversation_id)
         return seen is not None and now - seen < self.window
 
-    def start(self) -> None:
-        """Deliver in the background until ``stop``."""
-        self._task = asyncio.create_task(self._loop(), name="follow-notifier")
-
-    async def stop(self) -> None:
-        """Stop delivering."""
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
 
     async def _loop(self) -> None:
         while True:

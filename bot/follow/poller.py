@@ -17,7 +17,7 @@ import time
 
 from actions.dossier_source import DossierNotFound, DossierSource, DossierUnavailable
 from bot.follow.budget import RequestBudget
-from bot.service.tasks import stop_task
+from bot.service.tasks import BackgroundLoop
 from bot.storage.follows import FollowStore, Observation
 from knowledge.clock import utcnow
 
@@ -27,8 +27,10 @@ CONCURRENT = 8  # lookups in flight per worker (a slow API must not stall the bu
 MAX_PAUSE = 60.0  # the longest this worker waits after failures in a row
 
 
-class Poller:
+class Poller(BackgroundLoop):
     """Claims due dossiers and looks them up."""
+
+    TASK_NAME = "follow-poller"
 
     def __init__(self, store: FollowStore, dossiers: DossierSource, budget: RequestBudget, *,
                  tick: float, retry_after: float, lease: float | None = None,
@@ -44,7 +46,6 @@ class Poller:
         self.polls = 0
         self.events_kept = events_kept  # pushed event ids older than this are forgotten
         self._forgot_at = 0.0
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, now: dt.datetime | None = None) -> int:
         """Poll the dossiers due now (one batch); how many were polled."""
@@ -79,15 +80,6 @@ class Poller:
         await self.store.record(Observation(code, str(dossier.status), dossier.due_at,
                                             dossier.changed_at), now)
 
-    def start(self) -> None:
-        """Poll in the background until ``stop``."""
-        self._task = asyncio.create_task(self._loop(), name="follow-poller")
-
-    async def stop(self) -> None:
-        """Stop polling."""
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
 
     async def _loop(self) -> None:
         while True:

@@ -9,20 +9,21 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.service.tasks import stop_task
+from bot.service.tasks import BackgroundLoop
 from bot.storage.retention import Forgotten, forget_before
 from knowledge.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 
-class RetentionJob:
+class RetentionJob(BackgroundLoop):
     """Deletes what is older than ``days`` at start and then every ``interval`` seconds."""
+
+    TASK_NAME = "retention"
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], days: int,
                  interval: float) -> None:
         self.sessions, self.days, self.interval = sessions, days, interval
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> Forgotten:
         """One pass now."""
@@ -33,15 +34,6 @@ class RetentionJob:
                      forgotten.inbox)
         return forgotten
 
-    def start(self) -> None:
-        """Run in the background until ``stop``."""
-        self._task = asyncio.create_task(self._loop(), name="retention")
-
-    async def stop(self) -> None:
-        """Stop the background runs."""
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
 
     async def _loop(self) -> None:
         while True:

@@ -43,6 +43,27 @@ async def stop_task(task: asyncio.Task[Any], timeout: float = 10.0) -> None:
                     exc_info=task.exception())
 
 
+class BackgroundLoop:
+    """A component that runs ``_loop`` in one background task between ``start`` and ``stop``
+    (the retention job, the follow poller and notifier)."""
+
+    TASK_NAME = "background"
+    _task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Run ``_loop`` in the background until ``stop``."""
+        self._task = asyncio.create_task(self._loop(), name=self.TASK_NAME)
+
+    async def stop(self) -> None:
+        """Stop the background task (see ``stop_task``)."""
+        if self._task is not None:
+            await stop_task(self._task)
+            self._task = None
+
+
 class BackgroundTasks:
     """Fire-and-forget work a component starts (a callback answer, bookkeeping after a
     webhook), kept referenced until it ends so it is neither collected mid-way nor forgotten
