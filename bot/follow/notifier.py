@@ -4,9 +4,13 @@ messages a second and one a second per chat hold as for any reply).
 
 Notices are claimed in the database with a lease (``FollowStore.claim_notices``), so two
 workers never send the same one; only a worker killed between a send and its record leaves a
-notice that goes out again, as for replies (README, "exactly once").
+notice that goes out again, as for replies (README, "exactly once"). Each notice is sent
+holding the conversation's lock (the one the dispatcher and the staff desk hold), so a notice
+never lands in the middle of a reply to the same citizen.
 
-Zalo answers freely only within its reply window after the citizen's last message. Outside it,
+Zalo answers freely only within its reply window after the citizen's last message (the last
+message received from them, not the conversation's last change: a staff reply does not reopen
+the window). Outside it,
 a notice goes out as a transaction message when the OA may send them
 (``EGOVBOT_ZALO_TRANSACTION_NOTICES``), else it is held and told with the citizen's next
 message ("Trong lúc bạn vắng, …"); held notices are counted on the staff dashboard.
@@ -23,6 +27,7 @@ from typing import Protocol, runtime_checkable
 from actions.base import Reply
 from actions.follow import notice_reply
 from bot.core.delivery import DeliveryFailed, ReplySender
+from bot.service.coordination.locks import ConversationLocks, Locks
 from bot.service.tasks import BackgroundLoop
 from bot.storage.follows import FollowStore, Notice
 from knowledge.clock import utcnow
@@ -51,7 +56,8 @@ class Notifier(BackgroundLoop):
 
     def __init__(self, store: FollowStore, channels: Mapping[str, ReplySender],
                  hotline: Callable[[], str], *, tick: float, window_hours: float,
-                 transactions: bool, lease: float = 120.0, batch: int = 100) -> None:
+                 transactions: bool, lease: float = 120.0, batch: int = 100,
+                 locks: Locks | None = None) -> None:
         self.store = store
         self.channels = channels
         self.hotline = hotline
@@ -60,6 +66,7 @@ class Notifier(BackgroundLoop):
         self.transactions = transactions
         self.lease = lease
         self.batch = batch
+        self.locks: Locks = locks if locks is not None else ConversationLocks()
         self.sent = 0
         self.held = 0
 
@@ -71,14 +78,15 @@ class Notifier(BackgroundLoop):
         gate = asyncio.Semaphore(CONCURRENT)
 
         async def one(notice: Notice) -> None:
-            async with gate:
+            async with gate, self.locks.hold(notice.conversation_id):
                 await self.deliver(notice)
 
         await asyncio.gather(*(one(n) for n in notices))
         return len(notices)
 
     async def deliver(self, notice: Notice) -> None:
-        """Send one notice, or hold it, or leave it for a later try."""
+        """Send one notice, or hold it, or leave it for a later try (the caller holds the
+        conversation's lock)."""
         now = utcnow()
         sender = self.channels.get(notice.channel)
         if sender is None:
@@ -113,9 +121,8 @@ class Notifier(BackgroundLoop):
         self.sent += 1
 
     async def _in_window(self, notice: Notice, now: dt.datetime) -> bool:
-        seen = await self.store.last_seen(notice.conversation_id)
+        seen = await self.store.last_message(notice.channel, notice.user_id)
         return seen is not None and now - seen < self.window
-
 
     async def _loop(self) -> None:
         while True:

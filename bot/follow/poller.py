@@ -66,20 +66,21 @@ class Poller(BackgroundLoop):
         await asyncio.gather(*(one(code) for code in codes))
         return len(codes)
 
-    async def _poll(self, code: str, now: dt.datetime) -> None:
+    async def _poll(self, code: str, claimed: dt.datetime) -> None:
         self.polls += 1
         try:
             dossier = await self.dossiers.lookup(code)
         except (DossierUnavailable, DossierNotFound) as exc:
+            now = max(claimed, utcnow())  # the next poll counts from this one, not the claim
             if isinstance(exc, DossierUnavailable):
                 self.failures_in_row += 1
             log.info("polling dossier %s failed: %s", code, type(exc).__name__)
             await self.store.poll_failed(code, now, self.retry_after)
             return
         self.failures_in_row = 0
+        now = max(claimed, utcnow())
         await self.store.record(Observation(code, str(dossier.status), dossier.due_at,
                                             dossier.changed_at), now)
-
 
     async def _loop(self) -> None:
         while True:

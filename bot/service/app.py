@@ -108,9 +108,10 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     retention = RetentionJob(make_sessionmaker(runtime.engine), settings.retention_days,
                              settings.retention_interval)
     dispatcher.add_channels(channels)
-    following = Following(settings, stores.follows, runtime.dossiers,
-                          runtime.pipeline.brain.services.limiter, dispatcher.channels,
-                          lambda: runtime.pipeline.brain.knowledge.city.hotline)
+    following = Following(settings, stores.follows, runtime.dossiers, runtime.redis,
+                          dispatcher.channels,
+                          lambda: runtime.pipeline.brain.knowledge.city.hotline,
+                          runtime.pipeline.locks)
 
     # the admin sub-app has its own guard; this one runs before it for /admin requests too
     middlewares: list[Middleware] = []

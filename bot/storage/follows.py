@@ -25,14 +25,20 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.inbox import DONE
 from bot.storage.tables import (
-    ConversationRow,
     DossierEventRow,
     DossierFollowRow,
     DossierNoticeRow,
+    InboxRow,
 )
 
 FINAL_STATUSES = frozenset({"done", "returned", "rejected"})
+# A held notice is released by a message received after it was held, or shortly before: a
+# message received just before the hold but not yet stored then was not seen by the window
+# check (one seen would have kept the window open, and the notice would not have been held).
+RELEASE_SLACK = dt.timedelta(minutes=10)
+AFTER_POLL_SPREAD = 0.02  # a poll's next one: 1.00-1.02 intervals on
 
 
 class FollowOutcome(StrEnum):
@@ -109,12 +115,14 @@ class FollowStore:
         self.poll_interval = poll_interval
 
     def _next_poll(self, now: dt.datetime, spread: float = 1.0) -> dt.datetime:
-        """The next poll, spread over the interval so follows made together are not polled
-        together (``spread`` 1.0: anywhere in the interval; after a poll: 0.9–1.1 of it)."""
+        """The next poll, spread so follows made together are not polled together
+        (``spread`` 1.0: anywhere in the interval, for a new follow; after a poll: one
+        interval on and up to ``spread`` of it more, never sooner, as a dossier is asked at
+        most once per interval and a change waits at most about one interval for its poll)."""
         if spread >= 1.0:
             seconds = random.uniform(0.0, self.poll_interval)
         else:
-            seconds = self.poll_interval * random.uniform(1 - spread, 1 + spread)
+            seconds = self.poll_interval * random.uniform(1.0, 1.0 + spread)
         return now + dt.timedelta(seconds=seconds)
 
     # --- the citizen's side ---------------------------------------------------------------
@@ -205,7 +213,7 @@ class FollowStore:
                         changed_at=observed.changed_at,
                         version=DossierFollowRow.version + 1,
                         active=not final, end_reason="final" if final else None,
-                        failures=0, next_poll_at=self._next_poll(now, 0.1))
+                        failures=0, next_poll_at=self._next_poll(now, AFTER_POLL_SPREAD))
                 .returning(DossierFollowRow.id, DossierFollowRow.version,
                            DossierFollowRow.conversation_id, DossierFollowRow.channel,
                            DossierFollowRow.user_id)
@@ -223,7 +231,7 @@ class FollowStore:
                 update(DossierFollowRow)
                 .where(DossierFollowRow.code == observed.code,
                        DossierFollowRow.active.is_(True))
-                .values(failures=0, next_poll_at=self._next_poll(now, 0.1)))
+                .values(failures=0, next_poll_at=self._next_poll(now, AFTER_POLL_SPREAD)))
         return len(changed)
 
     async def claim_due(self, now: dt.datetime, lease: float, limit: int) -> list[str]:
@@ -319,10 +327,12 @@ class FollowStore:
 
     async def release_returned(self, now: dt.datetime) -> int:
         """Held notices of citizens who wrote since they were held go out now, as told
-        late (with the answer to what they wrote)."""
-        wrote = select(ConversationRow.id).where(
-            ConversationRow.id == DossierNoticeRow.conversation_id,
-            ConversationRow.updated_at > DossierNoticeRow.held_at).exists()
+        late (after the answer to what they wrote: the message must be answered first)."""
+        wrote = select(InboxRow.id).where(
+            InboxRow.channel == DossierNoticeRow.channel,
+            InboxRow.user_id == DossierNoticeRow.user_id,
+            InboxRow.status == DONE,
+            InboxRow.received_at > DossierNoticeRow.held_at - RELEASE_SLACK).exists()
         async with self.sessions.begin() as session:
             result = await session.execute(
                 update(DossierNoticeRow).where(DossierNoticeRow.state == "held", wrote)
@@ -330,11 +340,13 @@ class FollowStore:
                 .execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def last_seen(self, conversation_id: str) -> dt.datetime | None:
-        """When the conversation last had a message handled (its citizen's last message)."""
+    async def last_message(self, channel: str, user_id: str) -> dt.datetime | None:
+        """When the citizen's last message was received (answered or not yet): what a reply
+        window such as Zalo's counts from. Staff replies and the bot's own notices do not
+        count, which is why this is not the conversation's ``updated_at``."""
         async with self.sessions() as session:
-            value = await session.scalar(select(ConversationRow.updated_at)
-                                         .where(ConversationRow.id == conversation_id))
+            value = await session.scalar(select(func.max(InboxRow.received_at)).where(
+                InboxRow.channel == channel, InboxRow.user_id == user_id))
         return _aware(value)
 
     async def held_conversations(self) -> list[tuple[str, dt.datetime]]:

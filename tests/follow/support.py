@@ -11,10 +11,9 @@ from actions.base import Reply
 from actions.dossier_source import DossierNotFound, DossierStatus, DossierUnavailable
 from bot.core.delivery import DeliveryFailed
 from bot.dossier_api.simulator import change_dossier, seeded_by_code
-from bot.follow.budget import RequestBudget
+from bot.follow.budget import RequestBudget, Slots
 from bot.follow.notifier import Notifier
 from bot.follow.poller import Poller
-from bot.service.coordination.rate_limits import MemoryRateLimiter
 from bot.storage.follows import FollowStore
 
 CODE = "000.00.12.H31-261118-0002"  # processing in the simulator
@@ -57,9 +56,9 @@ class RecordingSender:
 
 
 def worker(store: FollowStore, dossiers: ChangingDossiers, sender: RecordingSender,
-           limiter: object | None = None, per_second: float = 1000.0
+           slots: Slots | None = None, per_second: float = 1000.0
            ) -> tuple[Poller, Notifier]:
-    budget = RequestBudget(limiter or MemoryRateLimiter(), per_second)  # type: ignore[arg-type]
+    budget = RequestBudget(per_second, slots)
     poller = Poller(store, dossiers, budget, tick=0.05, retry_after=1.0)
     notifier = Notifier(store, {"web": sender, "telegram": sender, "zalo": sender},
                         lambda: "1900 1234", tick=0.05, window_hours=48, transactions=False)

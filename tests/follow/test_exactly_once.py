@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.service.coordination.rate_limits import RedisRateLimiter
+from bot.follow.budget import RedisSlots
 from bot.storage.follows import FollowStore, Observation
 from tests.follow.conftest import OpenStore
 from tests.follow.support import (
@@ -70,8 +70,8 @@ async def test_two_workers_on_postgresql_and_redis_tell_each_change_once(
         for n in range(20):
             await _follow(first, f"telegram:{n}", dossiers, CODE if n % 2 else OTHER)
         dossiers.lookups = 0
-        workers = [worker(first, dossiers, sender, RedisRateLimiter(client)),
-                   worker(second, dossiers, sender, RedisRateLimiter(client))]
+        workers = [worker(first, dossiers, sender, RedisSlots(client)),
+                   worker(second, dossiers, sender, RedisSlots(client))]
         dossiers.change(CODE, "done")
         dossiers.change(OTHER, "need_supplement")
         for _ in range(3):
