@@ -13,6 +13,7 @@ shown as text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,6 +58,7 @@ _TYPED: dict[str, frozenset[str]] = {
 # Conditions that need no question: the paper itself is "if you have one".
 _NO_QUESTION = frozenset({"neu co", "tuy truong hop", "khi phap luat yeu cau"})
 _CASE_WORDS = ("truong hop", "doi voi", "neu", "khi")  # how a national group says a case
+_CASE_PREFIX = re.compile(r"^\s*trường hợp\s+", re.IGNORECASE)
 
 
 def walk_answer(text: str) -> str | None:
@@ -120,19 +122,30 @@ def condition_question(condition: str) -> str:
     lowered = condition.lower()
     asked = next((q for word, q in texts.CHECK_CONDITION_QUESTIONS.items() if word in lowered),
                  None)
-    return asked or texts.CHECK_CONDITION.format(condition=_clip(condition, SHORT_ITEM_CHARS))
+    return asked or texts.CHECK_CONDITION
+
+
+def _paper_line(document: Document, index: int, count: int) -> dict[str, Any]:
+    return {"number": index + 1, "count": count, "name": _clip(document.name, SHORT_TEXT_CHARS),
+            "copies": f" ({document.copies})" if document.copies else ""}
 
 
 def question(procedure: Procedure, step: str) -> Reply:
-    """The reply asking step ``step``."""
+    """The reply asking step ``step``: a paper, or the case a paper is needed in (naming the
+    paper first, and how many more depend on the same case)."""
     index = int(step[1:])
     document = procedure.documents[index]
+    count = len(procedure.documents)
     if step.startswith("c"):
-        return Reply(condition_question(_condition(procedure, document) or ""),
-                     CONDITION_BUTTONS)
-    copies = f" ({document.copies})" if document.copies else ""
-    text = texts.CHECK_PAPER.format(number=index + 1, count=len(procedure.documents),
-                                    name=_clip(document.name, SHORT_TEXT_CHARS), copies=copies)
+        condition = _condition(procedure, document) or ""
+        more = sum(1 for d in procedure.documents[index + 1:]
+                   if _condition(procedure, d) == condition)
+        shown = _clip(_CASE_PREFIX.sub("", condition), SHORT_ITEM_CHARS)  # no "hợp: Trường hợp"
+        paper = _paper_line(document, index, count)
+        head = (texts.CHECK_CONDITION_PAPERS.format(more=more, condition=shown, **paper) if more
+                else texts.CHECK_CONDITION_PAPER.format(condition=shown, **paper))
+        return Reply(head + "\n" + condition_question(condition), CONDITION_BUTTONS)
+    text = texts.CHECK_PAPER.format(**_paper_line(document, index, count))
     if document.note:
         text += "\n" + texts.CHECK_PAPER_NOTE.format(note=_clip(document.note,
                                                                  SHORT_ITEM_CHARS))

@@ -388,8 +388,12 @@ CHECK_START = ("Mình cùng kiểm tra giấy tờ cho thủ tục {name} nhé: 
                "câu trước, \"dừng\" để tạm dừng.")
 CHECK_PAPER = "Giấy {number}/{count}: {name}{copies}\nBạn đã có giấy này chưa?"
 CHECK_PAPER_NOTE = "({note})"
-CHECK_CONDITION = ("Giấy tiếp theo chỉ cần trong trường hợp: {condition}. Trường hợp của bạn có "
-                   "như vậy không?")
+# A paper needed only in some case: the paper named first, then the case asked.
+CHECK_CONDITION_PAPER = ("Giấy {number}/{count}: {name}{copies}\nGiấy này chỉ cần trong trường "
+                         "hợp: {condition}.")
+CHECK_CONDITION_PAPERS = ("Giấy {number}/{count}: {name}{copies}\nGiấy này và {more} giấy sau "
+                          "chỉ cần trong trường hợp: {condition}.")
+CHECK_CONDITION = "Trường hợp của bạn có như vậy không?"
 # A condition the bot can ask in the citizen's words, by a word the condition holds.
 CHECK_CONDITION_QUESTIONS = {
     "ủy quyền": "Bạn có nhờ người khác nộp thay không?",

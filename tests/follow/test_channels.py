@@ -19,7 +19,7 @@ from sqlalchemy import update
 from bot.follow.events import PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.service.app import RUNTIME, create_app
 from bot.service.settings import Settings
-from bot.storage.tables import ConversationRow
+from bot.storage.tables import ConversationRow, InboxRow
 from nlu.engine import NluModel
 from tests.bot.channels.test_telegram import CHAT, deliver, telegram_settings
 from tests.bot.channels.test_zalo import USER, zalo_settings
@@ -135,10 +135,14 @@ async def _zalo_follow_then_leave(client: Client, fake: FakeZalo, simulator: str
     hook = str(client.make_url("/webhooks/zalo"))
     assert await fake.deliver(hook, fake.text_event(USER, f"theo dõi hồ sơ {CODE}")) == 200
     await fake.wait_for(1, USER)
-    async with client.app[RUNTIME].stores.sessions.begin() as session:  # three days pass
+    async with client.app[RUNTIME].stores.sessions.begin() as session:
+        # three days pass since the citizen wrote; the conversation itself changed just now
+        # (as when staff write to it): the window counts from the citizen's message
+        await session.execute(update(InboxRow).where(
+            InboxRow.channel == "zalo", InboxRow.user_id == USER).values(
+            received_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)))
         await session.execute(update(ConversationRow).where(
-            ConversationRow.id == f"zalo:{USER}").values(
-            updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)))
+            ConversationRow.id == f"zalo:{USER}").values(updated_at=dt.datetime.now(dt.UTC)))
     assert (await push(client, await change(simulator, "need_supplement")))[0] == 200
 
 

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from actions.base import Reply
 from bot.follow.budget import RedisSlots
+from bot.follow.notifier import Notifier
+from bot.service.coordination.locks import ConversationLocks
 from bot.storage.follows import FollowStore, Observation
 from tests.follow.conftest import OpenStore
 from tests.follow.support import (
@@ -157,3 +160,24 @@ async def test_limits_expiry_and_a_failing_api(
     # past 90 days the follow ends by itself
     assert await poller.run_once(now + dt.timedelta(days=91)) == 0
     assert await store.followed("web:x") == []
+
+
+async def test_a_notice_waits_for_the_reply_being_sent_to_the_same_citizen(
+        tmp_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    dossiers, sender = ChangingDossiers(), RecordingSender()
+    await _follow(store, "web:a", dossiers, CODE)
+    locks = ConversationLocks()
+    poller, _ = worker(store, dossiers, sender)
+    notifier = Notifier(store, {"web": sender}, lambda: "1900 1234", tick=0.05,
+                        window_hours=48, transactions=False, locks=locks)
+    dossiers.change(CODE, "need_supplement")
+    await poller.run_once(later(10_000))
+    async with locks.hold("web:a"):  # the dispatcher is answering this citizen
+        notifying = asyncio.create_task(notifier.run_once(later(10_000)))
+        await asyncio.sleep(0.3)
+        sender.sent.append(("a", Reply("the answer")))
+        assert not notifying.done()
+    await notifying
+    assert [reply.text.split("\n")[0] for _, reply in sender.sent] == [
+        "the answer", f"🔔 Hồ sơ {CODE} có cập nhật:"]
