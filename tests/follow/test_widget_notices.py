@@ -78,7 +78,7 @@ async def test_pending_notices_are_shown_once_when_the_citizen_returns(
             context = await browser.new_context(viewport=viewport, locale="vi-VN",
                                                 storage_state=stored)
             page = await context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("pageerror", lambda error, seen=errors: seen.append(str(error)))
             await page.goto(base_url(service))
             assert await page.evaluate(SENDER_JS) == sender
             notice = notices(page, code)
