@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from actions import conditions
 from nlu.intents import Intent
 from nlu.normalize import fold
 
@@ -135,3 +136,10 @@ def changes_mind(text: str) -> bool:
     """Whether a message drops the procedure under discussion ("à thôi k làm … nữa", "em
     nhầm, ý em là …")."""
     return _CHANGE_OF_MIND.search(fold(text)) is not None
+
+
+def asks_if_possible(text: str) -> bool:
+    """Whether a message asks if a procedure can be done for the citizen's case ("làm căn
+    cước cho bé 6 tuổi được không"): it states a condition and names no aspect. Its "được
+    không" is no question about doing it online."""
+    return bool(conditions.read(text)) and aspect_named(text) is None

@@ -44,6 +44,7 @@ message. The first rule that applies wins:
 9. an unsure parse whose words plainly name one aspect ("… đổi ở đâu vậy") asks that
    aspect; otherwise it offers the two or three likeliest meanings as buttons;
 10. a procedure question uses the procedure named, else the one under discussion, else asks;
+    "… cho bé 6 tuổi được không" (a condition, no aspect) asks for the steps, not online;
 11. a second misunderstanding in a row offers a person;
 12. everything else goes to the action named after the intent.
 """
@@ -56,6 +57,7 @@ from actions.base import ConversationStatus, MessageKind
 from actions.precheck import RESUME, walk_answer
 from bot.core.cues import (
     asks_about_code,
+    asks_if_possible,
     aspect_named,
     bare_aspect,
     changes_mind,
@@ -290,6 +292,10 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         if chosen is None:
             return Decision("ask_procedure", intent, "no procedure named or under discussion")
         reason = "procedure named" if procedure else "procedure under discussion"
+        if intent == Intent.PROCEDURE_ONLINE and asks_if_possible(text):
+            return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
+                            f"{reason}: can it be done for the case the citizen states",
+                            chosen)
         return Decision(intent, intent, reason, chosen)
 
     if intent == Intent.OUT_OF_SCOPE:
