@@ -31,8 +31,10 @@ from nlu.normalize import fold
 @dataclass(frozen=True, slots=True)
 class Family:
     """Procedures that are one another's alternatives by age, and the words of what they
-    give (a family is chosen among only when the message or the procedure's field says
-    them: "liên thông" also registers the birth, which is no identity card)."""
+    give: a family is chosen among when the message or the procedure's field says them
+    ("liên thông" also registers the birth, which is no identity card), or when a
+    follow-up's age is outside the procedure under discussion's (the family brought the
+    conversation there)."""
 
     topic: str  # folded
     members: tuple[str, ...]
@@ -88,15 +90,19 @@ def age_range(text: str) -> tuple[int, int] | None:
 
 
 def fit(procedure: Procedure, conditions: Conditions, kb: KnowledgeSnapshot,
-        text: str = "", shown: frozenset[str] = ITEM_FIELDS) -> Fitted:
+        text: str = "", shown: frozenset[str] = ITEM_FIELDS, follow_up: bool = False) -> Fitted:
     """The variant and the items of ``procedure`` that fit ``conditions`` (``text``: the
     message, which may name the family's topic; ``shown``: the fields of ``ITEM_FIELDS``
-    the answer shows, whose narrowing the line announces)."""
+    the answer shows, whose narrowing the line announces; ``follow_up``: the message names
+    no procedure)."""
     if not conditions:
         return Fitted(procedure)
     used: list[str] = []
-    variant = _variant(procedure, conditions, kb, text)
-    if variant is not procedure:
+    variant = _variant(procedure, conditions, kb, text, follow_up)
+    chosen = variant is not None  # the age chose the procedure
+    if variant is None:
+        variant = procedure
+    else:
         used.append("age")
     narrowed, by = _items(variant, conditions)
     used += [reason for field, reasons in by.items() if field in shown
@@ -107,31 +113,33 @@ def fit(procedure: Procedure, conditions: Conditions, kb: KnowledgeSnapshot,
         age_months=conditions.age_months if "age" in used else None,
         who=conditions.who if ("who" in used or "age" in used) else None,
         situation=str(conditions.situation) if "situation" in used else None)
-    if variant is not procedure:
+    if chosen:
         return Fitted(narrowed, texts.CONDITION_VARIANT.format(who=who, name=variant.name))
     return Fitted(narrowed, texts.CONDITION_ITEMS.format(who=who))
 
 
 def _variant(procedure: Procedure, conditions: Conditions, kb: KnowledgeSnapshot,
-             text: str) -> Procedure:
-    """The family member whose age range holds the citizen's, narrowest first; a lost,
-    damaged or expired card is no first card: it stays with the procedure asked about."""
+             text: str, follow_up: bool) -> Procedure | None:
+    """The family member whose age range holds the citizen's, narrowest first (None when
+    the age chooses none); a lost, damaged or expired card is no first card: it stays with
+    the procedure asked about."""
     age = conditions.age_months
     if age is None or conditions.situation is not None:
-        return procedure
+        return None
     family = next((f for f in FAMILIES if procedure.id in f.members), None)
+    own = age_range(procedure.name)
     if family is None or not (family.topic in fold(text)
-                              or family.topic in fold(procedure.category)):
-        return procedure
+                              or family.topic in fold(procedure.category)
+                              or (follow_up and own is not None
+                                  and not own[0] <= age < own[1])):
+        return None
     fitting = []
     for member_id in family.members:
         member = kb.procedures.get(member_id)
         bounds = age_range(member.name) if member is not None else None
         if member is not None and bounds is not None and bounds[0] <= age < bounds[1]:
             fitting.append((bounds[1] - bounds[0], member))
-    if not fitting:
-        return procedure
-    return min(fitting, key=lambda found: found[0])[1]
+    return min(fitting, key=lambda found: found[0])[1] if fitting else None
 
 
 def _items(procedure: Procedure,

@@ -24,7 +24,7 @@ from knowledge.office_choice import choose_offices
 from knowledge.places import Unit, city_places
 from knowledge.schema import Fee, Office, Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
-from nlu.intents import Intent
+from nlu.intents import EntityType, Intent
 
 # Which flagged facts each aspect relies on.
 ASPECT_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
@@ -409,7 +409,8 @@ class ProcedureAspect:
                                 {"procedure": None, "awaiting": "procedure",
                                  "pending_intent": self.aspect})
         fitted = fit(procedure, conditions.current(ctx.slots, ctx.text, ctx.parse), kb,
-                     ctx.text, ASPECT_ITEMS.get(self.aspect, frozenset()))
+                     ctx.text, ASPECT_ITEMS.get(self.aspect, frozenset()),
+                     follow_up=ctx.parse.first(EntityType.PROCEDURE) is None)
         procedure = fitted.procedure
         slots: dict[str, str | None] = {"procedure": procedure.id, "awaiting": None,
                                         "pending_intent": None}

@@ -143,3 +143,14 @@ def asks_if_possible(text: str) -> bool:
     cước cho bé 6 tuổi được không"): it states a condition and names no aspect. Its "được
     không" is no question about doing it online."""
     return bool(conditions.read(text)) and aspect_named(text) is None
+
+
+CASE_ONLY_WORDS = 8  # a message stating the citizen's case and little else is this short
+
+
+def states_a_case(text: str) -> bool:
+    """Whether a short message only states the citizen's case ("con 15 tuổi thì sao",
+    "còn làm cho bố thì sao", "bị mất thì sao"): the question just answered, asked again
+    for that case."""
+    return (bool(conditions.read(text)) and aspect_named(text) is None
+            and not new_question(text) and len(fold(text).split()) <= CASE_ONLY_WORDS)

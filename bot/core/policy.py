@@ -24,7 +24,9 @@ message. The first rule that applies wins:
    the code the bot asked for ("mã nằm ở đâu") goes to the dossier lookup again;
 5. follow-ups stay with the procedure under discussion: a bare aspect ("thời gian giải
    quyết", "còn lệ phí?") asks about it, and "không có sổ đỏ thì được không" asks about its
-   papers, not about the procedure another paper belongs to;
+   papers, not about the procedure another paper belongs to; a message that only states
+   the citizen's case ("con 15 tuổi thì sao", "bị mất thì sao") asks the last question
+   again for that case;
    A change of mind ("thôi không làm hộ chiếu nữa, …", "em nhầm, ý em là …") moves to the
    other procedure; a procedure only procedure search guessed, in a message that does not
    read as a new question ("thủ tục …", "đăng ký …", "xin …"), does not replace the one
@@ -64,6 +66,7 @@ from bot.core.cues import (
     emoji_thanks,
     lacks_a_paper,
     new_question,
+    states_a_case,
     what_now,
 )
 from bot.core.state import ConversationState
@@ -194,6 +197,12 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         if state.procedure is None:
             return Decision("ask_procedure", aspect, "a bare aspect, no procedure discussed")
         return Decision(aspect, aspect, "a follow-up on the procedure under discussion",
+                        state.procedure)
+    if ((procedure is None or _searched(parse)) and state.procedure and states_a_case(text)
+            and (intent == Intent.OUT_OF_SCOPE or confidence < LOW_CONFIDENCE)):
+        asked = (state.last_intent if state.last_intent in PROCEDURE_INTENTS
+                 else Intent.PROCEDURE_OVERVIEW)
+        return Decision(asked, asked, "the same question, for the case the citizen states",
                         state.procedure)
     if (state.procedure and procedure and procedure != state.procedure
             and len(parse.entity_values(EntityType.PROCEDURE)) == 1 and lacks_a_paper(text)):
