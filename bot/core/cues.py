@@ -154,3 +154,24 @@ def states_a_case(text: str) -> bool:
     for that case."""
     return (bool(conditions.read(text)) and aspect_named(text) is None
             and not new_question(text) and len(fold(text).split()) <= CASE_ONLY_WORDS)
+
+
+# "có phải thi lại không", "2 đứa có phải cùng đến không", "có bắt buộc … không": whether the
+# procedure requires something, which its steps answer.
+_REQUIREMENT = re.compile(r"\b(?:co phai|co can|co bat buoc|bat buoc phai|co buoc phai)\b"
+                          r"(?:\s+\S+){1,6}?\s+(?:khong|chua)$")
+
+
+_PAPER = re.compile(r"\b(?:giay|ban chinh|ban sao|ho khau|so do|so hong|anh|to khai|"
+                    r"chung nhan|xac nhan|can cuoc|ho chieu|chu ky)\b")
+
+
+def asks_a_requirement(text: str) -> str | None:
+    """The aspect that answers a message asking if the procedure requires something,
+    naming no aspect: a paper ("có cần hộ khẩu không") is the papers' question, anything
+    else ("có phải thi lại không") the steps'. None for other messages."""
+    words = fold(text)
+    if _REQUIREMENT.search(words) is None or aspect_named(text) is not None:
+        return None
+    return (Intent.PROCEDURE_DOCUMENTS if _PAPER.search(words)
+            else Intent.PROCEDURE_OVERVIEW)

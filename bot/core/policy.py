@@ -26,7 +26,8 @@ message. The first rule that applies wins:
    quyết", "còn lệ phí?") asks about it, and "không có sổ đỏ thì được không" asks about its
    papers, not about the procedure another paper belongs to; a message that only states
    the citizen's case ("con 15 tuổi thì sao", "bị mất thì sao") asks the last question
-   again for that case;
+   again for that case; "có phải thi lại không" (does it require …, no aspect named) asks
+   for its steps, "có cần hộ khẩu không" for its papers;
    A change of mind ("thôi không làm hộ chiếu nữa, …", "em nhầm, ý em là …") moves to the
    other procedure; a procedure only procedure search guessed, in a message that does not
    read as a new question ("thủ tục …", "đăng ký …", "xin …"), does not replace the one
@@ -58,6 +59,7 @@ from dataclasses import dataclass
 from actions.base import ConversationStatus, MessageKind
 from actions.precheck import RESUME, walk_answer
 from bot.core.cues import (
+    asks_a_requirement,
     asks_about_code,
     asks_if_possible,
     aspect_named,
@@ -204,6 +206,13 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
                  else Intent.PROCEDURE_OVERVIEW)
         return Decision(asked, asked, "the same question, for the case the citizen states",
                         state.procedure)
+    required = asks_a_requirement(text)
+    if ((procedure is None or _searched(parse)) and state.procedure and required
+            and state.last_intent in PROCEDURE_INTENTS
+            and (intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
+                 or confidence < LOW_CONFIDENCE)):
+        return Decision(required, required,
+                        "does the procedure under discussion require it", state.procedure)
     if (state.procedure and procedure and procedure != state.procedure
             and len(parse.entity_values(EntityType.PROCEDURE)) == 1 and lacks_a_paper(text)):
         return Decision(Intent.PROCEDURE_DOCUMENTS, Intent.PROCEDURE_DOCUMENTS,
