@@ -89,6 +89,16 @@ def age_range(text: str) -> tuple[int, int] | None:
             int(under.group(1)) * 12 if under else 10_000)
 
 
+def for_the_age(name: str, conditions: Conditions) -> bool:
+    """Whether a procedure of this name can be meant for the citizen's age: its name gives
+    no ages, or the citizen's is among them, or the paper is asked for again (lost, damaged,
+    expired: "cấp lại" has no age bound although the first card has)."""
+    age = conditions.age_months
+    bounds = age_range(name)
+    return (age is None or bounds is None or conditions.situation is not None
+            or bounds[0] <= age < bounds[1])
+
+
 def fit(procedure: Procedure, conditions: Conditions, kb: KnowledgeSnapshot,
         text: str = "", shown: frozenset[str] = ITEM_FIELDS, follow_up: bool = False) -> Fitted:
     """The variant and the items of ``procedure`` that fit ``conditions`` (``text``: the

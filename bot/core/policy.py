@@ -3,6 +3,9 @@
 ``decide`` is a pure function of the parse, the saved state, an FAQ match and the kind of
 message. The first rule that applies wins:
 
+The procedure named is one the age the message states allows ("… cho con 7 tuổi" is no
+procedure "cho trẻ em dưới 6 tuổi"; see ``_for_the_age``).
+
 0. a message the bot cannot read (media, a text too long, an expired button) gets its
    notice, and leaves the dialogue state as it was;
 1. a citizen's own data: "dữ liệu của tôi", "xóa dữ liệu của tôi" and a typed yes/no right
@@ -56,7 +59,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actions import conditions
 from actions.base import ConversationStatus, MessageKind
+from actions.fitting import for_the_age
 from actions.precheck import RESUME, walk_answer
 from bot.core.cues import (
     asks_a_requirement,
@@ -131,7 +136,7 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     """Pick the action for one message (see the module docstring for the rules)."""
     intent = parse.intent.name
     confidence = parse.intent.confidence
-    procedure = parse.first(EntityType.PROCEDURE)
+    procedure = _for_the_age(parse, text)
 
     if kind != MessageKind.TEXT:
         return Decision("notice", intent, f"a message the bot cannot read ({kind})",
@@ -357,6 +362,23 @@ def _asked(parse: ParseResult, text: str) -> str:
     if intent in PROCEDURE_INTENTS and confidence >= LOW_CONFIDENCE:
         return intent
     return aspect_named(text) or Intent.PROCEDURE_OVERVIEW
+
+
+AGE_CANDIDATE_SCORE = 0.2  # a candidate of procedure search this likely may replace one
+
+
+def _for_the_age(parse: ParseResult, text: str) -> str | None:
+    """The procedure named, unless its name's ages exclude the age the message states
+    ("đăng ký thường trú cho con 7 tuổi" is no "liên thông … cho trẻ em dưới 6 tuổi"): then
+    procedure search's likeliest candidate that can be meant for that age."""
+    named = parse.first(EntityType.PROCEDURE)
+    said = conditions.read(text, parse)
+    names = {c.id: c.name for c in parse.procedure_ranking}
+    if named is None or said.age_months is None or named not in names or for_the_age(
+            names[named], said):
+        return named
+    return next((c.id for c in parse.procedure_ranking if c.id != named
+                 and c.score >= AGE_CANDIDATE_SCORE and for_the_age(c.name, said)), named)
 
 
 def _searched(parse: ParseResult) -> bool:

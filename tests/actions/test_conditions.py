@@ -8,7 +8,7 @@ import pytest
 from actions import texts
 from actions.base import Services
 from actions.conditions import SELF, Conditions, Situation, current, merged, read
-from actions.fitting import age_range, fit
+from actions.fitting import age_range, fit, for_the_age
 from actions.procedures import ProcedureAspect
 from bot.core.messages import IncomingMessage
 from bot.core.state import ConversationState
@@ -90,6 +90,17 @@ def test_age_ranges_are_read_from_names() -> None:
     assert age_range("người từ đủ 06 tuổi đến dưới 14 tuổi") == (6 * MONTHS, 14 * MONTHS)
     assert age_range("Tờ khai TK01 (từ đủ 14 tuổi) hoặc TK01a (dưới 14 tuổi)") is None
     assert age_range("Đăng ký kết hôn") is None
+
+
+def test_a_procedure_is_for_the_age_its_name_gives_unless_the_paper_is_asked_again() -> None:
+    children = "Liên thông điện tử: … cấp thẻ căn cước cho trẻ em dưới 6 tuổi"
+    assert for_the_age(children, read("bé 3 tháng"))
+    assert not for_the_age(children, read("con 8 tuổi"))
+    assert for_the_age("Đăng ký thường trú", read("con 8 tuổi"))
+    adults = "Cấp thẻ căn cước (cấp lần đầu cho người từ đủ 14 tuổi, cấp đổi, cấp lại)"
+    assert not for_the_age(adults, read("con 10 tuổi"))
+    assert for_the_age(adults, read("con 10 tuổi bị mất thẻ"))
+    assert for_the_age(adults, read("cần giấy tờ gì"))
 
 
 async def test_a_lost_card_answer_lists_only_what_a_reissue_needs(services: Services) -> None:
