@@ -53,24 +53,30 @@ _FOR_RELATION = re.compile(rf"\b(?:cho|cua|giup|ho|thay)\s+(?:(?:con|be)\s+)?({_
 # out: "còn em thì sao" folds to the same words as "con em").
 _RELATIVE_OF = re.compile(rf"\b((?!con\b)(?:{_RELATION_WORDS}))\s+(?:nha\s+)?(?:toi|em|minh|tao)"
                           r"\b")
+# between a child and their age: "bé nhà em mới được 3 tháng", "con em vừa đủ 14 tuổi"
+_BEFORE_AGE = (r"(?:(?:nha\s+)?(?:toi|em|minh)\s+)?"
+               r"(?:(?:moi|duoc|da|la|nay|ca|vua|du|sap|tron|gan|sinh|de|ra)\s+){0,3}")
 # a child named right before an age: "bé 6 tuổi", "con em 3 tháng", "cháu nhà mình 10 tuổi"
-_CHILD_AGED = re.compile(r"\b(be|con|chau|tre)\s+(?:(?:nha\s+)?(?:toi|em|minh)\s+)?"
-                         r"(?:(?:moi|duoc|da|la|nay|ca)\s+){0,2}\d{1,2}\s*(?:tuoi|thang|t)\b")
-_SELF = re.compile(r"\btu (?:lam|nop|di lam|di nop|di)\b|\bban than\b"
-                   r"|\bcua (?:toi|minh|em|tao)\b(?! (?:la|o))")
+_CHILD_AGED = re.compile(rf"\b(be|con|chau|tre)\s+{_BEFORE_AGE}\d{{1,2}}\s*(?:tuoi|thang|t)\b")
+# "tôi tự làm", "tự nộp được không": the citizen files for themselves ("trình tự làm",
+# "chứng tử làm" fold to the same "tu lam": a pronoun or the message's start says "tự";
+# "hồ sơ của tôi" says whose dossier, not who files)
+_SELF = re.compile(r"(?:^|\b(?:toi|minh|em|tao|co the|duoc|muon|se|phai)\s+)tu\s+"
+                   r"(?:lam|nop|di)\b(?! chu)|\bban than (?:toi|minh|em)\b")
+_COUPLE = re.compile(r"\bvo chong\b")  # "vợ chồng em": the couple, no relative
 
 # "6 tuổi", "6t" after a child, "dưới 6 tuổi", "3 tháng tuổi", "bé 3 tháng", "mới sinh".
 _YEARS = re.compile(r"\b(duoi|tren|du|tu du)?\s*(\d{1,3})\s*tuoi\b")
-_CHILD_MONTHS = re.compile(r"\b(?:be|con|chau|tre)\b(?:\s+\S+){0,3}?\s+(\d{1,2})\s*"
-                           r"thang\b|\b(\d{1,2})\s*thang tuoi\b")
-_CHILD_YEARS_SHORT = re.compile(r"\b(?:be|con|chau)\b(?:\s+\S+){0,3}?\s+(\d{1,2})t\b")
+_CHILD_MONTHS = re.compile(rf"\b(?:be|con|chau|tre)\s+{_BEFORE_AGE}(\d{{1,2}})\s*thang\b"
+                           r"|\b(\d{1,2})\s*thang tuoi\b")
+_CHILD_YEARS_SHORT = re.compile(rf"\b(?:be|con|chau)\s+{_BEFORE_AGE}(\d{{1,2}})t\b")
 _NEWBORN = re.compile(r"\b(?:moi sinh|so sinh|moi de|vua sinh|vua de)\b")
 
 _LOST = re.compile(r"\b(?:bi|lam|danh|lo) mat\b(?! (?:tien|phi|bao|thoi gian|may|nhieu|cong|"
-                   r"viec|tich))|\bmat (?:the|can cuoc|ho chieu|bang|giay|so|vi|cccd|cmnd|"
+                   r"viec|tich|khau))|\bmat (?:the|can cuoc|ho chieu|bang|giay|so|vi|cccd|cmnd|"
                    r"chung minh)\b|\bthat lac\b|\bdanh roi\b")
-_DAMAGED = re.compile(r"\b(?:bi|da|the|bang|so) (?:hong|hu|rach|gay|nhau|mo)\b"
-                      r"|\bhong roi\b|\bhu hong\b")
+_DAMAGED = re.compile(r"\b(?:bi|da|the|bang) (?:hong|hu|rach|gay|nhau|mo)\b"  # "sổ hồng" is a
+                      r"|\bhong roi\b|\bhu hong\b")  # land certificate
 _EXPIRED = re.compile(r"\b(?:het han|het hieu luc|sap het han)\b")
 
 
@@ -160,9 +166,10 @@ def _who(words: str, parse: ParseResult | None) -> str | None:
             key = fold(value)
             if key in RELATIONS:
                 return key
+    couple = _COUPLE.search(words) is not None
     for pattern in (_FOR_RELATION, _CHILD_AGED, _RELATIVE_OF):
         found = pattern.search(words)
-        if found is not None:
+        if found is not None and not (couple and found.group(1) in ("vo", "chong")):
             return found.group(1)
     return SELF if _SELF.search(words) else None
 
