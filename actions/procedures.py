@@ -15,15 +15,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from actions import texts
+from actions import conditions, texts
 from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
 from actions.feedback import MAX_BUTTONS, rateable
+from actions.fitting import fit
 from actions.offices import citizen_unit, office_name, office_note, place_question
 from knowledge.office_choice import choose_offices
 from knowledge.places import Unit, city_places
 from knowledge.schema import Fee, Office, Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
-from nlu.intents import Intent
+from nlu.intents import EntityType, Intent
 
 # Which flagged facts each aspect relies on.
 ASPECT_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
@@ -39,6 +40,14 @@ ASPECT_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
 DETAIL_FACTS: dict[str, tuple[UnverifiedField, ...]] = {
     Intent.PROCEDURE_OVERVIEW: (UnverifiedField.AGENCY, UnverifiedField.CODE,
                                 UnverifiedField.LEGAL_BASIS),
+}
+
+# What each aspect's answer lists, of what the citizen's conditions narrow (actions/fitting.py).
+ASPECT_ITEMS: dict[str, frozenset[str]] = {
+    Intent.PROCEDURE_OVERVIEW: frozenset({"steps"}),
+    Intent.PROCEDURE_DOCUMENTS: frozenset({"documents"}),
+    Intent.PROCEDURE_FEE: frozenset({"fees"}),
+    Intent.PROCEDURE_ONLINE: frozenset({"online"}),
 }
 
 DETAIL_ENTITY = "detail"  # the payload entity asking for the rest of an aspect
@@ -399,6 +408,10 @@ class ProcedureAspect:
             return ActionResult((Reply(texts.ASK_PROCEDURE_NO_CANDIDATES),),
                                 {"procedure": None, "awaiting": "procedure",
                                  "pending_intent": self.aspect})
+        fitted = fit(procedure, conditions.current(ctx.slots, ctx.text, ctx.parse), kb,
+                     ctx.text, ASPECT_ITEMS.get(self.aspect, frozenset()),
+                     follow_up=ctx.parse.first(EntityType.PROCEDURE) is None)
+        procedure = fitted.procedure
         slots: dict[str, str | None] = {"procedure": procedure.id, "awaiting": None,
                                         "pending_intent": None}
         unit = citizen_unit(ctx)[0]
@@ -426,6 +439,8 @@ class ProcedureAspect:
             if rendered.more or every != brief:
                 buttons = (more_button(procedure.id, self.aspect), *buttons)
         buttons = with_check(procedure.id, buttons)
+        if fitted.line:  # which of the citizen's conditions chose what is said
+            parts.insert(0, fitted.line)
         parts.append(source_line(procedure, kb))
         if asked is not None:  # the question last, its places first among the buttons
             question, places = asked

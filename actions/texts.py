@@ -471,3 +471,50 @@ NOTICE_ENDED = "Hồ sơ đã có kết quả cuối cùng nên tôi dừng theo
 NOTICE_TITLE = "Cập nhật hồ sơ"  # a Zalo transaction message's header
 NOTICE_CODE_KEY = "Mã hồ sơ"
 NOTICE_STATUS_KEY = "Tình trạng"
+
+
+# The citizen's conditions an answer used (actions/fitting.py): "Với bé 6 tuổi: …".
+CONDITION_VARIANT = "Với {who}: thủ tục phù hợp là “{name}”."
+CONDITION_ITEMS = "Với {who}: dưới đây chỉ gồm phần áp dụng cho trường hợp này."
+RELATION_NAMES = {
+    "con": "con", "be": "bé", "chau": "cháu", "tre": "trẻ", "con trai": "con trai",
+    "con gai": "con gái", "em be": "em bé", "bo": "bố", "me": "mẹ", "cha": "cha", "vo": "vợ",
+    "chong": "chồng", "ong": "ông", "ba": "bà", "em trai": "em trai", "em gai": "em gái",
+    "anh trai": "anh trai", "chi gai": "chị gái", "bo me": "bố mẹ", "ong noi": "ông nội",
+    "ba noi": "bà nội", "ong ngoai": "ông ngoại", "ba ngoai": "bà ngoại",
+}
+SITUATION_NAMES = {"lost": "giấy tờ bị mất", "damaged": "giấy tờ bị hỏng",
+                   "expired": "giấy tờ hết hạn"}
+FOR_RELATION = "trường hợp làm cho {who}"
+BY_SELF = "trường hợp bạn tự làm"
+CASE_OF = "trường hợp {what}"
+PERSON = "người"
+NEWBORN = "mới sinh"
+AGE_MONTHS = "{months} tháng tuổi"
+AGE_YEARS = "{years} tuổi"
+
+
+def age_said(months: int) -> str:
+    """An age as a citizen says it: "mới sinh", "3 tháng tuổi", "6 tuổi"."""
+    if months == 0:
+        return NEWBORN
+    if months < 24 and months % 12:
+        return AGE_MONTHS.format(months=months)
+    return AGE_YEARS.format(years=months // 12)
+
+
+def conditions_said(age_months: int | None, who: str | None, situation: str | None) -> str:
+    """The conditions an answer used, for "Với …:" ("bé 6 tuổi", "trường hợp làm cho bố",
+    "bé 6 tuổi, giấy tờ bị mất")."""
+    subject = RELATION_NAMES.get(who or "")
+    parts = []
+    if age_months is not None:
+        parts.append(f"{subject or PERSON} {age_said(age_months)}")
+    elif subject:
+        parts.append(FOR_RELATION.format(who=subject))
+    elif who is not None:
+        parts.append(BY_SELF)
+    if situation is not None:
+        name = SITUATION_NAMES[situation]
+        parts.append(name if parts else CASE_OF.format(what=name))
+    return ", ".join(parts)

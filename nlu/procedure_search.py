@@ -68,6 +68,10 @@ QUESTION_PHRASES = (
     # checking one's papers ("kiểm tra hồ sơ làm hộ chiếu", "đủ giấy tờ chưa")
     "kiem tra ho so", "kiem tra giay to", "kiem tra lai", "chuan bi du", "du chua", "da du",
     "du giay to", "du ho so",
+    # for whom, which no procedure's name says ("khai tử cho ông nội": the citizen's case,
+    # read by actions/conditions.py, not words of "đăng ký lại khai tử")
+    "cho ong noi", "cho ba noi", "cho ong ngoai", "cho ba ngoai", "ong noi", "ba noi",
+    "ong ngoai", "ba ngoai", "cho ong", "cho ba", "cho bo", "cho me", "cho vo", "cho chong",
 )
 # Single words only where no procedure term shares their letters without diacritics
 # ("căn" in "căn cước", "đăng" in "đăng ký", "tử" in "khai tử", "nhà", "sao", "chủ" are not

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from actions import conditions
 from actions.base import (
     Action,
     ActionContext,
@@ -149,7 +150,8 @@ async def answer(brain: Brain, state: ConversationState, status: ConversationSta
     )
     result = await brain.actions[decision.action].run(ctx)
     if not decision.keeps_state:  # the unit the citizen named is remembered
-        result = replace(result, slots=state.heard(result.slots, _named_unit(parse)))
+        result = replace(result, slots=state.heard(result.slots, _named_unit(parse),
+                                                   conditions.read(text, parse)))
     return Turn(parse, decision, procedure, result)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from actions import conditions
 from nlu.intents import Intent
 from nlu.normalize import fold
 
@@ -135,3 +136,42 @@ def changes_mind(text: str) -> bool:
     """Whether a message drops the procedure under discussion ("à thôi k làm … nữa", "em
     nhầm, ý em là …")."""
     return _CHANGE_OF_MIND.search(fold(text)) is not None
+
+
+def asks_if_possible(text: str) -> bool:
+    """Whether a message asks if a procedure can be done for the citizen's case ("làm căn
+    cước cho bé 6 tuổi được không"): it states a condition and names no aspect. Its "được
+    không" is no question about doing it online."""
+    return bool(conditions.read(text)) and aspect_named(text) is None
+
+
+CASE_ONLY_WORDS = 8  # a message stating the citizen's case and little else is this short
+
+
+def states_a_case(text: str) -> bool:
+    """Whether a short message only states the citizen's case ("con 15 tuổi thì sao",
+    "còn làm cho bố thì sao", "bị mất thì sao"): the question just answered, asked again
+    for that case."""
+    return (bool(conditions.read(text)) and aspect_named(text) is None
+            and not new_question(text) and len(fold(text).split()) <= CASE_ONLY_WORDS)
+
+
+# "có phải thi lại không", "2 đứa có phải cùng đến không", "có bắt buộc … không": whether the
+# procedure requires something, which its steps answer.
+_REQUIREMENT = re.compile(r"\b(?:co phai|co can|co bat buoc|bat buoc phai|co buoc phai)\b"
+                          r"(?:\s+\S+){1,6}?\s+(?:khong|chua)$")
+
+
+_PAPER = re.compile(r"\b(?:giay|ban chinh|ban sao|ho khau|so do|so hong|anh|to khai|"
+                    r"chung nhan|xac nhan|can cuoc|ho chieu|chu ky)\b")
+
+
+def asks_a_requirement(text: str) -> str | None:
+    """The aspect that answers a message asking if the procedure requires something,
+    naming no aspect: a paper ("có cần hộ khẩu không") is the papers' question, anything
+    else ("có phải thi lại không") the steps'. None for other messages."""
+    words = fold(text)
+    if _REQUIREMENT.search(words) is None or aspect_named(text) is not None:
+        return None
+    return (Intent.PROCEDURE_DOCUMENTS if _PAPER.search(words)
+            else Intent.PROCEDURE_OVERVIEW)

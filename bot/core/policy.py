@@ -3,6 +3,9 @@
 ``decide`` is a pure function of the parse, the saved state, an FAQ match and the kind of
 message. The first rule that applies wins:
 
+The procedure named is one the age the message states allows ("… cho con 7 tuổi" is no
+procedure "cho trẻ em dưới 6 tuổi"; see ``_for_the_age``).
+
 0. a message the bot cannot read (media, a text too long, an expired button) gets its
    notice, and leaves the dialogue state as it was;
 1. a citizen's own data: "dữ liệu của tôi", "xóa dữ liệu của tôi" and a typed yes/no right
@@ -24,7 +27,10 @@ message. The first rule that applies wins:
    the code the bot asked for ("mã nằm ở đâu") goes to the dossier lookup again;
 5. follow-ups stay with the procedure under discussion: a bare aspect ("thời gian giải
    quyết", "còn lệ phí?") asks about it, and "không có sổ đỏ thì được không" asks about its
-   papers, not about the procedure another paper belongs to;
+   papers, not about the procedure another paper belongs to; a message that only states
+   the citizen's case ("con 15 tuổi thì sao", "bị mất thì sao") asks the last question
+   again for that case; "có phải thi lại không" (does it require …, no aspect named) asks
+   for its steps, "có cần hộ khẩu không" for its papers;
    A change of mind ("thôi không làm hộ chiếu nữa, …", "em nhầm, ý em là …") moves to the
    other procedure; a procedure only procedure search guessed, in a message that does not
    read as a new question ("thủ tục …", "đăng ký …", "xin …"), does not replace the one
@@ -44,6 +50,7 @@ message. The first rule that applies wins:
 9. an unsure parse whose words plainly name one aspect ("… đổi ở đâu vậy") asks that
    aspect; otherwise it offers the two or three likeliest meanings as buttons;
 10. a procedure question uses the procedure named, else the one under discussion, else asks;
+    "… cho bé 6 tuổi được không" (a condition, no aspect) asks for the steps, not online;
 11. a second misunderstanding in a row offers a person;
 12. everything else goes to the action named after the intent.
 """
@@ -52,16 +59,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actions import conditions
 from actions.base import ConversationStatus, MessageKind
+from actions.fitting import for_the_age
 from actions.precheck import RESUME, walk_answer
 from bot.core.cues import (
+    asks_a_requirement,
     asks_about_code,
+    asks_if_possible,
     aspect_named,
     bare_aspect,
     changes_mind,
     emoji_thanks,
     lacks_a_paper,
     new_question,
+    states_a_case,
     what_now,
 )
 from bot.core.state import ConversationState
@@ -124,7 +136,7 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     """Pick the action for one message (see the module docstring for the rules)."""
     intent = parse.intent.name
     confidence = parse.intent.confidence
-    procedure = parse.first(EntityType.PROCEDURE)
+    procedure = _for_the_age(parse, text)
 
     if kind != MessageKind.TEXT:
         return Decision("notice", intent, f"a message the bot cannot read ({kind})",
@@ -193,6 +205,19 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
             return Decision("ask_procedure", aspect, "a bare aspect, no procedure discussed")
         return Decision(aspect, aspect, "a follow-up on the procedure under discussion",
                         state.procedure)
+    if ((procedure is None or _searched(parse)) and state.procedure and states_a_case(text)
+            and (intent == Intent.OUT_OF_SCOPE or confidence < LOW_CONFIDENCE)):
+        asked = (state.last_intent if state.last_intent in PROCEDURE_INTENTS
+                 else Intent.PROCEDURE_OVERVIEW)
+        return Decision(asked, asked, "the same question, for the case the citizen states",
+                        state.procedure)
+    required = asks_a_requirement(text)
+    if ((procedure is None or _searched(parse)) and state.procedure and required
+            and state.last_intent in PROCEDURE_INTENTS
+            and (intent in PROCEDURE_INTENTS or intent == Intent.OUT_OF_SCOPE
+                 or confidence < LOW_CONFIDENCE)):
+        return Decision(required, required,
+                        "does the procedure under discussion require it", state.procedure)
     if (state.procedure and procedure and procedure != state.procedure
             and len(parse.entity_values(EntityType.PROCEDURE)) == 1 and lacks_a_paper(text)):
         return Decision(Intent.PROCEDURE_DOCUMENTS, Intent.PROCEDURE_DOCUMENTS,
@@ -290,6 +315,10 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         if chosen is None:
             return Decision("ask_procedure", intent, "no procedure named or under discussion")
         reason = "procedure named" if procedure else "procedure under discussion"
+        if intent == Intent.PROCEDURE_ONLINE and asks_if_possible(text):
+            return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
+                            f"{reason}: can it be done for the case the citizen states",
+                            chosen)
         return Decision(intent, intent, reason, chosen)
 
     if intent == Intent.OUT_OF_SCOPE:
@@ -333,6 +362,23 @@ def _asked(parse: ParseResult, text: str) -> str:
     if intent in PROCEDURE_INTENTS and confidence >= LOW_CONFIDENCE:
         return intent
     return aspect_named(text) or Intent.PROCEDURE_OVERVIEW
+
+
+AGE_CANDIDATE_SCORE = 0.2  # a candidate of procedure search this likely may replace one
+
+
+def _for_the_age(parse: ParseResult, text: str) -> str | None:
+    """The procedure named, unless its name's ages exclude the age the message states
+    ("đăng ký thường trú cho con 7 tuổi" is no "liên thông … cho trẻ em dưới 6 tuổi"): then
+    procedure search's likeliest candidate that can be meant for that age."""
+    named = parse.first(EntityType.PROCEDURE)
+    said = conditions.read(text, parse)
+    names = {c.id: c.name for c in parse.procedure_ranking}
+    if named is None or said.age_months is None or named not in names or for_the_age(
+            names[named], said):
+        return named
+    return next((c.id for c in parse.procedure_ranking if c.id != named
+                 and c.score >= AGE_CANDIDATE_SCORE and for_the_age(c.name, said)), named)
 
 
 def _searched(parse: ParseResult) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from actions.conditions import Conditions, merged
 from actions.precheck import PRECHECK_DAYS
 
 
@@ -25,6 +26,9 @@ class ConversationState:
     # The procedures a "which procedure?" offered, so a typed answer naming one of them (or
     # a question that still fits one) resolves against them as a tap would.
     options: tuple[str, ...] = ()
+    # what the citizen said of their case: age, who files, lost/damaged/expired
+    # (actions/conditions.py), so a follow-up is answered for the same case
+    conditions: dict[str, Any] | None = None
     # the walk through a procedure's papers (actions/precheck.py), kept for days
     precheck: dict[str, Any] | None = None
 
@@ -43,6 +47,7 @@ class ConversationState:
             place=self.place if isinstance(self.place, str) else None,
             options=_ids(self.options),
             precheck=self.precheck if isinstance(self.precheck, dict) else None,
+            conditions=Conditions.from_dict(self.conditions).to_dict(),
         )
 
     def after_idle(self, idle: dt.timedelta) -> ConversationState:
@@ -57,12 +62,17 @@ class ConversationState:
         return {name: list(value) if isinstance(value, tuple) else value
                 for name in _FIELD_NAMES for value in (getattr(self, name),)}
 
-    def heard(self, slots: Mapping[str, Any], place: str | None) -> dict[str, Any]:
+    def heard(self, slots: Mapping[str, Any], place: str | None,
+              said: Conditions | None = None) -> dict[str, Any]:
         """An action's slot changes with the citizen's unit said in the message (``place``,
-        a unit's name) remembered, unless the action set the place itself."""
-        if place is None or "place" in slots:
-            return dict(slots)
-        return {**slots, "place": place}
+        a unit's name) and the conditions it states (``said``, merged with the earlier
+        ones) remembered, unless the action set them itself."""
+        heard = dict(slots)
+        if place is not None and "place" not in slots:
+            heard["place"] = place
+        if said and "conditions" not in slots:
+            heard["conditions"] = merged(Conditions.from_dict(self.conditions), said).to_dict()
+        return heard
 
     def updated(self, slots: Mapping[str, Any]) -> ConversationState:
         """A copy with the action's slot changes applied (None clears a slot)."""
