@@ -181,8 +181,8 @@ class ProcedureRetriever:
             self._synonyms_at.setdefault(words[0], []).append((words, target))
         self._question = sorted((p.split() for p in QUESTION_PHRASES), key=lambda p: -len(p))
         self._question_at: dict[str, list[list[str]]] = {}
-        for phrase in self._question:
-            self._question_at.setdefault(phrase[0], []).append(phrase)
+        for question in self._question:
+            self._question_at.setdefault(question[0], []).append(question)
         self._title = bm25s.BM25(k1=1.2, b=0.5)
         self._body = bm25s.BM25(k1=1.2, b=0.75)
         self.vocabulary: set[str] = set()
