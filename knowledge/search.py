@@ -48,6 +48,9 @@ class KnowledgeIndex:
     def __init__(self, procedures: Sequence[Procedure], faqs: Sequence[Faq]) -> None:
         self._phrases: list[str] = []
         self._owners: list[tuple[str, str, str]] = []
+        # the same phrases per kind: a search for one kind (every message looks for an FAQ
+        # among a hundred questions) does not score the thousands of procedure names
+        self._by_kind: dict[str, tuple[list[str], list[tuple[str, str, str]]]] = {}
         for procedure in procedures:
             for phrase in procedure_search_text(procedure).split(PHRASE_SEPARATOR):
                 self._add(phrase, ("procedure", procedure.id, procedure.name))
@@ -59,6 +62,9 @@ class KnowledgeIndex:
         if phrase:
             self._phrases.append(phrase)
             self._owners.append(owner)
+            phrases, owners = self._by_kind.setdefault(owner[0], ([], []))
+            phrases.append(phrase)
+            owners.append(owner)
 
     def search(self, query: str, limit: int = 5, kind: str | None = None,
                min_score: float = MIN_SCORE, whole: bool = False) -> list[SearchHit]:
@@ -68,17 +74,17 @@ class KnowledgeIndex:
         instead of rewarding a query found inside a longer phrase.
         """
         folded = fold(query)
-        if not folded or not self._phrases:
+        phrases, owners = (self._phrases, self._owners) if kind is None else (
+            self._by_kind.get(kind, ([], [])))
+        if not folded or not phrases:
             return []
         matches = process.extract(
-            folded, self._phrases, scorer=fuzz.ratio if whole else fuzz.WRatio,
-            limit=len(self._phrases), score_cutoff=min_score,
+            folded, phrases, scorer=fuzz.ratio if whole else fuzz.WRatio,
+            limit=len(phrases), score_cutoff=min_score,
         )
         best: dict[tuple[str, str], SearchHit] = {}
         for _phrase, score, index in matches:
-            owner_kind, owner_id, title = self._owners[index]
-            if kind is not None and owner_kind != kind:
-                continue
+            owner_kind, owner_id, title = owners[index]
             key = (owner_kind, owner_id)
             if key not in best or best[key].score < score:
                 best[key] = SearchHit(owner_kind, owner_id, title, float(score))

@@ -178,7 +178,15 @@ class ProcedureRetriever:
                 if words and target:
                     self._synonyms.append((words, target))
         self._synonyms.sort(key=lambda item: -len(item[0]))
+        # by first word, longest first as above: a position of the message is compared only
+        # with the phrases that start with its word (the table has hundreds)
+        self._synonyms_at: dict[str, list[tuple[list[str], list[str]]]] = {}
+        for words, target in self._synonyms:
+            self._synonyms_at.setdefault(words[0], []).append((words, target))
         self._question = sorted((p.split() for p in QUESTION_PHRASES), key=lambda p: -len(p))
+        self._question_at: dict[str, list[list[str]]] = {}
+        for question in self._question:
+            self._question_at.setdefault(question[0], []).append(question)
         self._title = bm25s.BM25(k1=1.2, b=0.5)
         self._body = bm25s.BM25(k1=1.2, b=0.75)
         self.vocabulary: set[str] = set()
@@ -202,6 +210,9 @@ class ProcedureRetriever:
             for word in set(words):
                 if word in self._df:
                     self._df[word] += 1
+        # each name's summed rarity, the denominator of ``_fit`` for every question
+        self._title_weight = [sum(self._idf(word) for word in words)
+                              for words in self._title_words]
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -233,7 +244,7 @@ class ProcedureRetriever:
         # everyday phrases -> official terms (each said once)
         i = 0
         while i < len(words):
-            for phrase, target in self._synonyms:
+            for phrase, target in self._synonyms_at.get(words[i], ()):
                 if words[i:i + len(phrase)] == phrase:
                     query.expansions.append(target)
                     query.units.append(_Unit(tuple(target), tuple(origin[i:i + len(phrase)])))
@@ -243,8 +254,8 @@ class ProcedureRetriever:
             else:
                 i += 1
         # the question's own words
-        for phrase in self._question:
-            for j in range(len(words) - len(phrase) + 1):
+        for j, word in enumerate(words):
+            for phrase in self._question_at.get(word, ()):
                 if words[j:j + len(phrase)] == phrase:
                     keep[j:j + len(phrase)] = [False] * len(phrase)
         seen: set[str] = set()
@@ -304,12 +315,13 @@ class ProcedureRetriever:
         pool = sorted(best.values(), key=lambda i: -scores[i])
         covered = self._coverage(query, pool)
         said = {word for unit in query.units for word in unit.words}
+        fit = {i: self._fit(i, said) for i in pool}
         ranked = sorted(((float(scores[i] / scores[pool[0]]) ** RAW_EXP * covered[i][0]
-                          * (1 + NAME_FIT * self._fit(i, said))
+                          * (1 + NAME_FIT * fit[i])
                           * (1.0 if self._local(self.docs[i].id) else CENTRAL_ONLY)
                           * (PHRASE_BOOST if self.docs[i].id in boosted else 1.0), i)
                          for i in pool), reverse=True)[:TOP]
-        whole = {self.docs[i].id for _s, i in ranked if self._fit(i, said) >= WHOLE_NAME}
+        whole = {self.docs[i].id for _s, i in ranked if fit[i] >= WHOLE_NAME}
         ranking = tuple(
             ProcedureScore(self.docs[i].id, self.docs[i].code, self.docs[i].name,
                            score / ranked[0][0], covered[i][0])
@@ -339,8 +351,7 @@ class ProcedureRetriever:
         words = self._title_words[index]
         if not words:
             return 0.0
-        total = sum(self._idf(word) for word in words)
-        return sum(self._idf(word) for word in words & units) / total
+        return sum(self._idf(word) for word in words & units) / self._title_weight[index]
 
     def _coverage(self, query: _Query, pool: list[int]) -> dict[int, tuple[float, list[int]]]:
         """Per candidate: the rarity-weighted share of the question's units it contains, and

@@ -9,11 +9,14 @@ envelope and mapping HTTP statuses to ``RetryAfter``, ``Forbidden``, ``BadReques
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _DefaultValue = type(BaseRequest.DEFAULT_NONE)  # PTB's "not given" marker class
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -77,7 +80,8 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=self._given(read_timeout, self._read_timeout),
         )
-        data: aiohttp.FormData | dict[str, str] | None = None
+        data: aiohttp.FormData | bytes | None = None
+        headers: dict[str, str] | None = None
         if request_data is not None:
             if request_data.contains_files:
                 form = aiohttp.FormData(request_data.json_parameters)
@@ -85,9 +89,12 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:
-                data = request_data.json_parameters
+                # one JSON body (the Bot API takes application/json): url-encoding every
+                # field of every sendMessage cost about a fifth of a millisecond per update
+                data = json.dumps(request_data.parameters).encode()
+                headers = JSON_HEADERS
         try:
-            async with self._session.request(method, url, data=data,
+            async with self._session.request(method, url, data=data, headers=headers,
                                              timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
