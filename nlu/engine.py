@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from nlu.classifier import IntentClassifier
+from nlu.dates import find_dates
 from nlu.entities import Gazetteer, PlaceFinder, pattern_entities
 from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, has_diacritics, normalize
@@ -38,6 +39,7 @@ PLACEHOLDERS = {
     EntityType.ID_NUMBER: "zzidnumber",
     EntityType.PHONE: "zzphone",
     EntityType.PLACE: "zzplace",
+    EntityType.DATE: "zzdate",
 }
 DEFAULT_OOS_THRESHOLD = 0.25
 SEARCH_EXTRACTOR = "procedure_search"
@@ -106,6 +108,10 @@ class EntityExtractor:
     def extract(self, message: NormalizedText) -> list[Entity]:
         """Entities of every type, without overlaps, in message order."""
         found = pattern_entities(message.original)
+        for date in find_dates(message.original):
+            if all(date.end <= e.start or date.start >= e.end for e in found):
+                found.append(Entity(EntityType.DATE, date.value, date.start, date.end, 1.0,
+                                    message.original[date.start:date.end], "pattern"))
         for gazetteer in (self.procedures, self.places):
             for entity in gazetteer.find(message):
                 if all(entity.end <= e.start or entity.start >= e.end for e in found):
@@ -164,10 +170,9 @@ def train(data: TrainingData, lexicon: Lexicon, previous: bool = False,
     classifier = IntentClassifier(accents=not previous, balanced=balanced,
                                   calibrate=balanced).fit(
         texts, intents, accented)
-    # places come from the place list when there is one (its values are the units the bot
-    # resolves); the tagger learns them only for data without one
-    by_rules = FOUND_BY_RULES | ({EntityType.PLACE} if lexicon.places else set())
-    tagger = None if previous else EntityTagger.train(data.examples, by_rules)
+    # places the place list names keep its values (the units the bot resolves); the tagger
+    # learns places too, for the xã and phường the list does not know
+    tagger = None if previous else EntityTagger.train(data.examples, FOUND_BY_RULES)
     return NluModel(
         classifier=classifier,
         synonyms=synonyms,
@@ -279,7 +284,8 @@ class BuiltinNlu:
 
     def learned(self, message: NormalizedText, entities: list[Entity]) -> list[Entity]:
         """The entities with the tagger's, except where a gazetteer or pattern found one of
-        the same type or a code or number (those are sure)."""
+        the same type (a place the list names, a date in digits) or a code or number (those
+        are sure)."""
         assert self.model.tagger is not None
         sure = [f for f in entities if f.entity in FOUND_BY_RULES - {EntityType.PROCEDURE}]
         extra = [e for e in self.model.tagger.tag(message)

@@ -6,7 +6,8 @@ file annotates (``[Lê Chân](district)``, ``[ngày mai](date)``, ``[cho con](re
 custom entity of another Rasa dataset) is learned here: a linear-chain CRF (CRFsuite through
 sklearn-crfsuite) labels each syllable B-/I-/O from features of the syllable with and without
 diacritics and of its neighbours. A value comes from the annotations (``[bé](relation:con)``)
-when the surface was seen, else it is the text itself.
+when the surface was seen (with its diacritics first: "bà" and "ba" are two people), else
+from the longest seen start of it ("ông ngoại" -> the value of "ông"), else it is the text.
 
 The tagger exists only when the training data has entity labels it can learn: a model without
 them never runs it, so parsing pays nothing for it.
@@ -20,7 +21,7 @@ from typing import Any
 
 import sklearn_crfsuite
 
-from nlu.normalize import NormalizedText, Token, fold, has_diacritics, normalize
+from nlu.normalize import NormalizedText, Token, has_diacritics, normalize
 from nlu.rasa_data import Example
 from nlu.types import Entity
 
@@ -78,13 +79,21 @@ def _labels(tokens: Sequence[Token], entities: Iterable[tuple[str, int, int]]) -
     return labels
 
 
+def _keys(surface: str) -> tuple[str, ...]:
+    """How a surface is looked up: with its diacritics (when typed), then without."""
+    message = normalize(surface)
+    plain = message.plain
+    return (message.text, plain) if has_diacritics(surface) else (plain,)
+
+
 @dataclass
 class EntityTagger:
     """A CRF for the learned entity types, with the values their annotations taught."""
 
     types: tuple[str, ...]
     crf: Any = None
-    values: dict[tuple[str, str], str] = field(default_factory=dict)  # (type, folded) -> value
+    # (type, accented or plain form) -> value
+    values: dict[tuple[str, str], str] = field(default_factory=dict)
     _tagger: Any = None
 
     @classmethod
@@ -106,8 +115,9 @@ class EntityTagger:
             features.append(syllable_features(message))
             labels.append(_labels(message.tokens, ((e.entity, e.start, e.end) for e in wanted)))
             for entity in wanted:
-                surface = fold(example.text[entity.start:entity.end])
-                tagger.values.setdefault((entity.entity, surface), entity.value)
+                surface = example.text[entity.start:entity.end]
+                for key in _keys(surface):
+                    tagger.values.setdefault((entity.entity, key), entity.value)
         tagger.crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.05, c2=0.05,
                                           max_iterations=MAX_ITERATIONS,
                                           all_possible_transitions=True)
@@ -121,6 +131,17 @@ class EntityTagger:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             setattr(self, key, value)
+
+    def value(self, entity: str, text: str) -> str:
+        """The value the annotations gave this surface (or its longest known start), else the
+        text itself."""
+        words = text.split()
+        for size in range(len(words), 0, -1):
+            for key in _keys(" ".join(words[:size])):
+                value = self.values.get((entity, key))
+                if value is not None:
+                    return value
+        return text
 
     def tag(self, message: NormalizedText) -> list[Entity]:
         """The learned entities of a message, in message order."""
@@ -145,7 +166,7 @@ class EntityTagger:
             confidence = min(tagger.marginal(labels[k], k) for k in range(i, j))
             start, end = tokens[i].start, tokens[j - 1].end
             text = message.original[start:end]
-            value = self.values.get((entity, fold(text)), text)
+            value = self.value(entity, text)
             found.append(Entity(entity, value, start, end, confidence, text, EXTRACTOR))
             i = j
         return found

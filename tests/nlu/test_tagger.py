@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from nlu.engine import BuiltinNlu, Lexicon, NluModel, train
 from nlu.evaluate import predict, report
+from nlu.intents import EntityType
+from nlu.normalize import fold
 from nlu.rasa_data import load_training_data
 
 DATA = """nlu:
@@ -70,3 +74,45 @@ def test_the_report_scores_every_annotated_type_and_whole_sentences(tmp_path: Pa
     assert result["entities"]["overall"]["support"] == 4
     assert 0 < result["entities"]["overall"]["f1"] <= 1
     assert 0 <= result["sentence_accuracy"] <= 1
+
+
+# The shipped model: the bot's own entities for whom a procedure is for, where and when.
+@pytest.mark.parametrize(("text", "relation", "said"), [
+    ("làm căn cước cho bố em cần gì", "bố", "bố"),
+    ("khai sinh cho bé nhà mình làm ở đâu", "con", "bé"),
+    ("lam ho chieu cho me can giay to gi", "mẹ", "me"),
+    ("đăng ký thường trú cho chồng cần những gì", "chồng", "chồng"),
+    ("làm căn cước cho bà ngoại 80 tuổi", "bà", "bà ngoại"),
+])
+def test_the_shipped_model_says_whom_the_procedure_is_for(
+        nlu: BuiltinNlu, text: str, relation: str, said: str) -> None:
+    found = [(e.value, e.text) for e in nlu.parse(text).entities if e.entity == "relation"]
+    assert found == [(relation, said)]
+
+
+def test_no_relation_in_a_question_about_no_one(nlu: BuiltinNlu) -> None:
+    assert nlu.parse("làm hộ chiếu cần giấy tờ gì").first(EntityType.RELATION) is None
+
+
+def test_a_place_the_list_knows_keeps_its_unit_and_an_unknown_one_is_learned(
+        nlu: BuiltinNlu) -> None:
+    known = nlu.parse("ủy ban phường Lê Chân làm việc mấy giờ")
+    assert [(e.value, e.extractor) for e in known.entities if e.entity == EntityType.PLACE] \
+        == [("Phường Lê Chân", "gazetteer")]
+    listed = {fold(p) for phrases in nlu.lexicon.places.values() for p in phrases}
+    assert not {"tan dinh", "phuong tan dinh"} & listed  # a ward of another city
+    learned = nlu.parse("ubnd phuong Tan Dinh o dau")
+    assert [(e.value, e.extractor) for e in learned.entities if e.entity == EntityType.PLACE] \
+        == [("phuong Tan Dinh", "crf")]
+
+
+@pytest.mark.parametrize(("text", "value", "extractor"), [
+    ("hồ sơ nộp hôm qua xong chưa", "hôm qua", "crf"),
+    ("thứ hai tuần sau ủy ban có làm việc không", "thứ hai tuần sau", "crf"),
+    ("em nộp hồ sơ ngày 15/11 đến giờ chưa có kết quả", "15/11", "pattern"),
+])
+def test_dates_come_out_worded_or_in_digits(nlu: BuiltinNlu, text: str, value: str,
+                                            extractor: str) -> None:
+    found = [(e.value, e.extractor) for e in nlu.parse(text).entities
+             if e.entity == EntityType.DATE]
+    assert found == [(value, extractor)]
