@@ -3,10 +3,11 @@ parse latency, for the shipped engine next to the previous one (accent-free feat
 entity tagger) in the same run, so speed is a ratio on one machine.
 
 Run ``python bench/nlu.py`` (or ``make bench``). It trains both engines on the shipped training
-data, evaluates them on the held-out test file and the citizen held-out file
-(bench/data/nlu_citizen_heldout.yml), each also with every diacritic removed, trains and tests
-both on the entity set (bench/make_entity_data.py), times each parse on one CPU core and a
-training run on 5,000 examples, and refuses any network access while it runs.
+data, evaluates them on the held-out test file and the citizen held-out files
+(bench/data/nlu_citizen_heldout.yml and its second batch, nlu_citizen_heldout_2.yml), each
+also with every diacritic removed, trains and tests both on the entity set
+(bench/make_entity_data.py), times each parse on one CPU core and a training run on 5,000
+examples, and refuses any network access while it runs.
 """
 
 from __future__ import annotations
@@ -94,11 +95,13 @@ def main() -> int:
     train_data = load_training_data(settings.nlu_train_files)
     test_data = load_training_data([settings.nlu_test_file])
     held_out = load_training_data([DATA / "nlu_citizen_heldout.yml"])
+    held_out_2 = load_training_data([DATA / "nlu_citizen_heldout_2.yml"])
     entity_train = load_training_data([DATA / "entities_train.yml"])
     entity_test = load_training_data([DATA / "entities_test.yml"])
     print(f"machine: {describe()} (timed on 1 core)")
     print(f"training data: {len(train_data.examples)} examples; held-out test: "
-          f"{len(test_data.examples)}; citizen held-out: {len(held_out.examples)}; entity "
+          f"{len(test_data.examples)}; citizen held-out: {len(held_out.examples)} + "
+          f"{len(held_out_2.examples)} (second batch); entity "
           f"set: {len(entity_train.examples)} / {len(entity_test.examples)}")
     print("engines side by side: 'previous' = accent-free features only, no entity tagger "
           "(main before issue 14); 'now' = the shipped engine")
@@ -115,7 +118,8 @@ def main() -> int:
 
     print("                                   previous: with / without   now: with / without")
     for label, data, nlus in (("shipped test file", test_data, engines),
-                              ("citizen held-out", held_out, engines)):
+                              ("citizen held-out", held_out, engines),
+                              ("citizen held-out 2", held_out_2, engines)):
         row = []
         for nlu in nlus.values():
             accented, plain = figures(nlu, data)
