@@ -67,6 +67,12 @@ class ConversationStatus(StrEnum):
     STAFF = "staff"  # an officer has the conversation
 
 
+class ReplyEvent(StrEnum):
+    """A signal a reply carries for the client that shows it (the web widget acts on it)."""
+
+    ERASED = "erased"  # the conversation was deleted: forget the copy kept on the device
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message to the citizen, channel-neutral: from the bot, or from a support officer
@@ -76,6 +82,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     links: tuple[Link, ...] = ()
     author: Author = Author.BOT
+    event: ReplyEvent | None = None  # what a client must do besides showing the text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (used by the web channel and transcripts)."""
@@ -86,6 +93,8 @@ class Reply:
         }
         if self.author != Author.BOT:
             data["author"] = str(self.author)
+        if self.event is not None:
+            data["event"] = str(self.event)
         return data
 
     @classmethod
@@ -96,7 +105,8 @@ class Reply:
                          for b in data.get("buttons", ())),
                    tuple(Link(str(link["title"]), str(link["url"]))
                          for link in data.get("links", ())),
-                   Author(data.get("author", Author.BOT)))
+                   Author(data.get("author", Author.BOT)),
+                   ReplyEvent(data["event"]) if data.get("event") else None)
 
 
 def payload(intent: str, **entities: str) -> str:

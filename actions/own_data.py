@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 
 from actions import texts
-from actions.base import ActionContext, ActionResult, Button, Reply, payload
+from actions.base import ActionContext, ActionResult, Button, Reply, ReplyEvent, payload
 from nlu.intents import Intent
 from nlu.yes_no import yes_or_no
 
@@ -78,7 +78,8 @@ class DeleteMyData:
             if cancel is not None:
                 return ActionResult((Reply(texts.DELETE_KEPT),), {TOKEN_SLOT: None})
             held = await _held(ctx)
-            return ActionResult((Reply(texts.DELETE_DONE.format(deleted=describe(held))),),
+            done = texts.DELETE_DONE.format(deleted=describe(held))
+            return ActionResult((Reply(done, event=ReplyEvent.ERASED),),
                                 {TOKEN_SLOT: None}, erase=True)
         held = await _held(ctx)
         if not held:

@@ -87,6 +87,8 @@ def rasa_messages(sender: str, replies: Sequence[Reply]) -> list[dict[str, Any]]
             item["buttons"] = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
         if reply.links:
             item["links"] = [{"title": link.title, "url": link.url} for link in reply.links]
+        if reply.event is not None:  # Rasa's REST channel carries such data in "custom"
+            item["custom"] = {"event": str(reply.event)}
         out.append(item)
     return out
 

@@ -1,6 +1,6 @@
 """The widget's "Xóa dữ liệu của tôi" button in a real headless Chromium (desktop and a
 390 px phone): it sends the request, the bot asks to confirm with its own buttons, and "Xóa"
-erases the conversation on the server."""
+erases the conversation on the server and the copy the browser kept."""
 
 from __future__ import annotations
 
@@ -52,6 +52,14 @@ async def test_the_erase_button_deletes_after_confirming(service: TestClient[Any
         await expect(bot_messages(page).last).to_contain_text("Đã hủy")
         await erase.click()
         await page.get_by_role("button", name="Xóa", exact=True).last.click()
+        await expect(bot_messages(page).last).to_contain_text("Đã xóa dữ liệu của bạn")
+        # nothing of the deleted conversation stays on the device: not shown, not stored
+        await expect(bot_messages(page)).to_have_count(1)
+        await expect(user_messages(page)).to_have_count(0)
+        stored = await page.evaluate("() => JSON.stringify(window.localStorage)")
+        assert "hộ chiếu" not in stored and "Bạn có chắc" not in stored
+        await page.reload()
+        await expect(bot_messages(page)).to_have_count(1)
         await expect(bot_messages(page).last).to_contain_text("Đã xóa dữ liệu của bạn")
         assert await page.evaluate(
             "() => document.querySelector('.egb-header-tools').scrollWidth"

@@ -639,6 +639,15 @@
     });
   }
 
+  // After the citizen's deletion: the messages shown and stored so far go; the server's
+  // conversation starts again with the confirmation, under the same sender id.
+  function forgetConversation() {
+    state.messages = [];
+    state.lastId = 0;
+    saveState();
+    renderAll();
+  }
+
   function forgetSender() {
     state.sender = null;
     state.lastId = 0;
@@ -684,6 +693,10 @@
       rerender(message);
       var added = [];
       (Array.isArray(replies) ? replies : []).forEach(function (reply) {
+        if (reply && reply.custom && reply.custom.event === "erased") {
+          forgetConversation(); // deleted on the server: keep no copy on this device either
+          added = [];
+        }
         var message = reply && botMessage(reply);
         if (message && (message.text || message.buttons.length || message.links.length)) {
           added.push(addMessage(message));
