@@ -88,6 +88,11 @@ class DossierStatusLookup:
         code = ctx.parse.first(EntityType.DOSSIER_CODE)
         if code is None:
             attempt = find_code_attempt(ctx.text)
+            if attempt is None and ctx.slots.get("awaiting") == "dossier_code":
+                # asked for the code, sent something else: where the code is printed
+                handoff = (Button(texts.HANDOFF_BUTTON, payload(Intent.HUMAN_HANDOFF)),)
+                return ActionResult((Reply(texts.NOT_A_DOSSIER_CODE.format(hotline=hotline),
+                                           handoff),), {"awaiting": "dossier_code"})
             if attempt is None:
                 return ActionResult((Reply(texts.ASK_DOSSIER_CODE),),
                                     {"awaiting": "dossier_code"})

@@ -142,6 +142,14 @@ BAD_DOSSIER_CODE = (
     "Mã \"{code}\" không phải mã hồ sơ hợp lệ: {problem}. "
     "Bạn kiểm tra lại mã trên giấy hẹn và gửi lại giúp tôi nhé."
 )
+# The bot asked for the code and the answer is none ("tôi không nhớ", "mã chưa đúng").
+NOT_A_DOSSIER_CODE = (
+    "Tôi chưa thấy mã hồ sơ hợp lệ trong tin nhắn của bạn. Mã hồ sơ in ở phần đầu Giấy "
+    "tiếp nhận hồ sơ và hẹn trả kết quả, ngay dòng \"Mã hồ sơ\", có dạng "
+    "000.00.12.H31-261120-0001.\n"
+    "1. Bạn xem lại giấy hẹn và gửi mã đó cho tôi.\n"
+    "2. Nếu không còn giấy hẹn, bạn gọi {hotline} hoặc gặp nhân viên hỗ trợ."
+)
 # Only the end of a code ("H31-261120-0001"): the receiving agency's part is missing.
 DOSSIER_CODE_PARTIAL = (
     "Mã \"{code}\" chưa đúng: mã hồ sơ còn thiếu phần đầu (mã cơ quan tiếp nhận). "

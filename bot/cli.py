@@ -193,7 +193,7 @@ async def nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
 async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate on a Rasa-format test file (optionally training on a given file first)."""
     from nlu.engine import train
-    from nlu.evaluate import predict, report, summary_lines
+    from nlu.evaluate import predict, report, summary_lines, without_diacritics
     from nlu.rasa_data import load_training_data
 
     nlu = await _nlu(settings)
@@ -202,6 +202,8 @@ async def nlu_test(args: argparse.Namespace, settings: Settings) -> int:
                                    nlu.lexicon))
     test_file = Path(args.data) if args.data else settings.nlu_test_file
     data = load_training_data([test_file])
+    if args.plain:
+        data = without_diacritics(data)
     started = time.perf_counter()
     result = report(predict(nlu.parse, data))
     result["seconds"] = round(time.perf_counter() - started, 3)
@@ -505,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--data", help="test file (default: the held-out test file)")
     test.add_argument("--train", nargs="+", help="train on these files first")
     test.add_argument("--report", help="write the full JSON report here")
+    test.add_argument("--plain", action="store_true",
+                      help="strip every diacritic from the test texts first")
     test.set_defaults(run=nlu_test)
 
     rasa = groups.add_parser("rasa", help="Rasa as the NLU engine").add_subparsers(

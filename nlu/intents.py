@@ -52,4 +52,9 @@ class EntityType(StrEnum):
     DOSSIER_CODE = "dossier_code"
     ID_NUMBER = "id_number"
     PHONE = "phone"
-    PLACE = "place"
+    PLACE = "place"  # a xã/phường: the unit's name when the place list knows it (gazetteer),
+    # else the words as typed (learned: extractor "crf")
+    RELATION = "relation"  # whom a procedure is for: "con", "bố", "mẹ", "vợ", "chồng", "ông",
+    # "bà", "cháu", "anh chị em" (learned from the training data's annotations)
+    DATE = "date"  # "DD/MM" or "DD/MM/YYYY" when written in digits (pattern), else the words
+    # as typed ("hôm qua", "thứ hai tuần sau"; learned)

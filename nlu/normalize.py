@@ -77,6 +77,11 @@ def fold(text: str) -> str:
     return normalize(text).plain
 
 
+def has_diacritics(text: str) -> bool:
+    """Whether a text carries any Vietnamese diacritic ("đ" included)."""
+    return not text.isascii() and strip_diacritics(text) != text
+
+
 def strip_diacritics(text: str) -> str:
     """Remove every Vietnamese diacritic, keeping case ("Đăng ký" -> "Dang ky")."""
     decomposed = unicodedata.normalize("NFD", text)

@@ -18,7 +18,10 @@ procedure "cho trẻ em dưới 6 tuổi"; see ``_for_the_age``).
    buttons) goes to its action, also with a code in it; a code answering "which dossier to
    follow?" follows it;
 3. a dossier code, the answer to "which code?", or a message that is mostly an attempt at a
-   code (a partial one: "H31-261120-0001") goes to the dossier lookup;
+   code (a partial one: "H31-261120-0001") goes to the dossier lookup; so does any answer
+   to "which code?" that is clearly nothing else ("tôi không nhớ", "mã chưa đúng"): the
+   lookup says it is not a valid code and where the code is printed (a goodbye, a person,
+   a new question naming a procedure go their own way);
 3b. inside a check of papers, a short answer ("có", "chưa", "không áp dụng", "quay lại",
    "dừng") goes to the walk; "tiếp tục kiểm tra" resumes it; anything else leaves it open;
 4. the answer to "which procedure?" (or "which xã/phường?") completes the question that
@@ -105,6 +108,8 @@ CODE_DIGITS = 10  # an attempt at a dossier code the citizen sends unasked has t
 FOLLOW_INTENTS = frozenset({Intent.FOLLOW_DOSSIER, Intent.UNFOLLOW_DOSSIER,
                             Intent.FOLLOWED_DOSSIERS})
 FAQ_MAY_ANSWER = PROCEDURE_INTENTS | {Intent.OUT_OF_SCOPE, Intent.HELP, Intent.OFFICE_INFO}
+# after "which code?", these are no other question: the answer is just not a code
+NOT_ANOTHER = frozenset({Intent.OUT_OF_SCOPE, Intent.DOSSIER_STATUS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +175,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if state.awaiting == "dossier_code" and asks_about_code(text):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "a question about the code the bot asked for")
+    if state.awaiting == "dossier_code" and not _clearly_another(parse):
+        return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
+                        "not a dossier code, right after the bot asked for one")
 
     if state.precheck is not None and (cue := walk_answer(text)) is not None and (
             cue == RESUME or (state.last_intent == Intent.CHECK_PAPERS
@@ -429,6 +437,17 @@ def _offered_fit(parse: ParseResult, state: ConversationState) -> str | None:
         return None
     best = parse.procedure_ranking[0].id
     return best if best in state.options else None
+
+
+def _clearly_another(parse: ParseResult) -> bool:
+    """Whether a message the bot cannot read as a dossier code is clearly something else: a
+    sure intent other than the lookup and "I don't understand" (goodbye, thanks, a person, an
+    office), or a sure question about a procedure it names."""
+    intent = parse.intent.name
+    if parse.intent.confidence < LOW_CONFIDENCE or intent in NOT_ANOTHER:
+        return False
+    return intent not in PROCEDURE_INTENTS or parse.first(EntityType.PROCEDURE) is not None \
+        or bool(parse.procedure_choices)
 
 
 def _code_attempt(text: str, intent: str) -> bool:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.service.settings import Settings
-from nlu.engine import BuiltinNlu, Lexicon, NluModel, train
+from nlu.engine import BuiltinNlu, Lexicon, NluModel, marked_text, train
 from nlu.evaluate import predict, report, without_diacritics
+from nlu.normalize import normalize
 from nlu.rasa_data import load_training_data
 
 
@@ -103,10 +104,23 @@ def test_held_out_figures_reach_the_targets(nlu: BuiltinNlu) -> None:
 def test_the_fast_single_text_path_equals_scikit_learn(shipped_model: NluModel) -> None:
     classifier = shipped_model.classifier
     data = load_training_data([Settings().nlu_test_file])
+    assert classifier.uses_accents
     for example in data.examples[:120]:
-        text = example.text.lower()
-        fast = classifier.rank(text)
-        reference = classifier.rank_many([text])[0]
+        message = normalize(example.text)
+        text, accented = message.plain, marked_text(message, [])
+        fast = classifier.rank(text, accented=accented)
+        reference = classifier.rank_many([text], accented=[accented])[0]
         assert [s.name for s in fast] == [s.name for s in reference]
         assert max(abs(a.confidence - b.confidence) for a, b in zip(fast, reference,
                                                                    strict=True)) < 1e-9
+
+
+def test_the_marks_decide_only_when_the_citizen_typed_them(nlu: BuiltinNlu) -> None:
+    """The accented block is empty for a text without diacritics: the same question typed
+    with and without them may differ in confidence, never in whether it is understood."""
+    assert marked_text(normalize("lam ho chieu het bao nhieu tien"), []) == ""
+    assert marked_text(normalize("làm hộ chiếu hết bao nhiêu tiền"), []).startswith("làm")
+    with_marks = nlu.parse("làm hộ chiếu hết bao nhiêu tiền")
+    without = nlu.parse("lam ho chieu het bao nhieu tien")
+    assert with_marks.intent.name == without.intent.name == "procedure_fee"
+    assert with_marks.intent.confidence != without.intent.confidence
