@@ -161,17 +161,21 @@ def _age(words: str) -> int | None:
 
 
 def _who(words: str, parse: ParseResult | None) -> str | None:
-    if parse is not None:
-        for value in parse.entity_values(RELATION_ENTITY):
-            key = fold(value)
-            if key in RELATIONS:
-                return key
+    # the patterns first: where they are sure they keep the citizen's own word ("bé", not the
+    # tagger's canonical "con"); the learned entity fills in where they find nothing
     couple = _COUPLE.search(words) is not None
     for pattern in (_FOR_RELATION, _CHILD_AGED, _RELATIVE_OF):
         found = pattern.search(words)
         if found is not None and not (couple and found.group(1) in ("vo", "chong")):
             return found.group(1)
-    return SELF if _SELF.search(words) else None
+    if _SELF.search(words):
+        return SELF
+    if parse is not None:
+        for value in parse.entity_values(RELATION_ENTITY):
+            key = fold(value)
+            if key in RELATIONS and not (couple and key in ("vo", "chong")):
+                return key
+    return None
 
 
 def _situation(words: str) -> Situation | None:

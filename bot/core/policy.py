@@ -311,6 +311,9 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if cued is not None and (cued in close or (confidence < LOW_CONFIDENCE and cued in {
             s.name for s in parse.intent_ranking[:MAX_OPTIONS]})):
         return Decision(cued, cued, "an unsure parse whose words name the aspect", chosen)
+    if unsure and chosen and intent == Intent.PROCEDURE_ONLINE and asks_if_possible(text):
+        return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
+                        "an unsure parse asking if it can be done for the stated case", chosen)
 
     if intent != Intent.OUT_OF_SCOPE and confidence < LOW_CONFIDENCE:
         options = tuple(s for s in parse.intent_ranking
