@@ -20,6 +20,11 @@ from nlu.dossier_code import dossier_code_problem, find_code_attempt
 from nlu.intents import EntityType, Intent
 
 log = logging.getLogger(__name__)
+# What the conversation waits for after a lookup reply (the state's ``awaiting``): the bot
+# asked for the code, so anything else gets where the code is printed; or a code was not
+# found, so a corrected code is read as one while anything else is a new question.
+ASKED_CODE = "dossier_code"
+RETRY_CODE = "dossier_retry"
 RATE_WINDOW_SECONDS = 3600.0
 GLOBAL_WINDOW_SECONDS = 60.0
 # The end of a code without the receiving agency's part: "H31-261120-0001", "261120-0001".
@@ -88,26 +93,26 @@ class DossierStatusLookup:
         code = ctx.parse.first(EntityType.DOSSIER_CODE)
         if code is None:
             attempt = find_code_attempt(ctx.text)
-            if attempt is None and ctx.slots.get("awaiting") == "dossier_code":
+            if attempt is None and ctx.slots.get("awaiting") == ASKED_CODE:
                 # asked for the code, sent something else: where the code is printed
                 handoff = (Button(texts.HANDOFF_BUTTON, payload(Intent.HUMAN_HANDOFF)),)
                 return ActionResult((Reply(texts.NOT_A_DOSSIER_CODE.format(hotline=hotline),
-                                           handoff),), {"awaiting": "dossier_code"})
+                                           handoff),), {"awaiting": ASKED_CODE})
             if attempt is None:
                 return ActionResult((Reply(texts.ASK_DOSSIER_CODE),),
-                                    {"awaiting": "dossier_code"})
+                                    {"awaiting": ASKED_CODE})
             if PARTIAL_CODE.fullmatch(attempt):
                 return ActionResult((Reply(texts.DOSSIER_CODE_PARTIAL.format(code=attempt)),),
-                                    {"awaiting": "dossier_code"})
+                                    {"awaiting": ASKED_CODE})
             problem = dossier_code_problem(attempt, ctx.now.date()) or "mã không đúng dạng"
             return ActionResult((Reply(texts.BAD_DOSSIER_CODE.format(code=attempt,
                                                                      problem=problem)),),
-                                {"awaiting": "dossier_code"})
+                                {"awaiting": ASKED_CODE})
         invalid = dossier_code_problem(code, ctx.now.date())
         if invalid is not None:
             return ActionResult((Reply(texts.BAD_DOSSIER_CODE.format(code=code,
                                                                      problem=invalid)),),
-                                {"awaiting": "dossier_code"})
+                                {"awaiting": ASKED_CODE})
         limit = ctx.services.dossier_lookups_per_hour
         allowed = await ctx.services.limiter.hit(f"dossier:{ctx.conversation_id}", limit,
                                                  RATE_WINDOW_SECONDS)
@@ -127,9 +132,11 @@ class DossierStatusLookup:
         try:
             dossier = await ctx.services.dossiers.lookup(code)
         except DossierNotFound:
+            # an answer, not a question: a corrected code is still read as one, anything
+            # else is a new question (see RETRY_CODE)
             return ActionResult((Reply(texts.DOSSIER_NOT_FOUND.format(code=code,
                                                                       hotline=hotline)),),
-                                {"awaiting": "dossier_code"})
+                                {"awaiting": RETRY_CODE})
         except DossierUnavailable:
             handoff = (Button(texts.HANDOFF_BUTTON, payload(Intent.HUMAN_HANDOFF)),)
             return ActionResult((Reply(texts.DOSSIER_UNAVAILABLE.format(hotline=hotline),

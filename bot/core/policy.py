@@ -64,6 +64,7 @@ from dataclasses import dataclass
 
 from actions import conditions
 from actions.base import ConversationStatus, MessageKind
+from actions.dossier import ASKED_CODE, RETRY_CODE
 from actions.fitting import for_the_age
 from actions.precheck import RESUME, walk_answer
 from bot.core.cues import (
@@ -166,16 +167,16 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if state.awaiting == "follow_code" and (has_code or find_code_attempt(text) is not None):
         return Decision(Intent.FOLLOW_DOSSIER, Intent.FOLLOW_DOSSIER,
                         "the dossier code to follow")
-    if has_code or (state.awaiting == "dossier_code" and
+    if has_code or (state.awaiting in (ASKED_CODE, RETRY_CODE) and
                     (find_code_attempt(text) is not None or intent == Intent.DOSSIER_STATUS)):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS, "a dossier code")
     if _code_attempt(text, intent):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "an attempt at a dossier code")
-    if state.awaiting == "dossier_code" and asks_about_code(text):
+    if state.awaiting in (ASKED_CODE, RETRY_CODE) and asks_about_code(text):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "a question about the code the bot asked for")
-    if state.awaiting == "dossier_code" and not _clearly_another(parse):
+    if state.awaiting == ASKED_CODE and not _clearly_another(parse):
         return Decision(Intent.DOSSIER_STATUS, Intent.DOSSIER_STATUS,
                         "not a dossier code, right after the bot asked for one")
 

@@ -17,7 +17,7 @@ class ConversationState:
 
     procedure: str | None = None  # the procedure under discussion
     last_intent: str | None = None
-    awaiting: str | None = None  # "procedure", "dossier_code" or "place" when the bot asked
+    awaiting: str | None = None  # "procedure", "dossier_code", "dossier_retry" or "place"
     place: str | None = None  # the citizen's xã/phường/đặc khu once said (a unit's name)
     pending_intent: str | None = None  # the question waiting for its procedure
     fallbacks: int = 0  # misunderstandings in a row

@@ -10,7 +10,7 @@ import pytest
 
 from actions import texts
 from actions.base import Services, payload
-from actions.dossier import DossierStatusLookup
+from actions.dossier import RETRY_CODE, DossierStatusLookup
 from bot.dossier_api.simulator import SEEDED
 from bot.service.coordination.rate_limits import MemoryRateLimiter
 from knowledge.snapshot import KnowledgeSnapshot
@@ -136,7 +136,7 @@ async def test_an_unknown_code_is_not_found_and_the_bot_waits_for_another(
     assert f"Không tìm thấy hồ sơ có mã {UNKNOWN_CODE}" in text
     assert "1800 1096" in text
     assert buttons == []
-    assert slots == {"awaiting": "dossier_code"}
+    assert slots == {"awaiting": RETRY_CODE}  # a corrected code is read; anything else is new
 
 
 async def test_an_unavailable_api_apologises_and_offers_a_person(
