@@ -49,7 +49,8 @@ async def test_two_workers_never_share_out_more_than_the_limit(redis: RedisServe
             pytest.skip("started at the end of a window")
         assert len(granted) == 7
         # the slots spread over the window up to its cut (a slot already past: at once)
-        assert granted[-1] > granted[-2] > 0 and granted[-1] <= 6 * CUT_MS / 7 / 1000
+        # (how many are already past depends on the minute of the hour this runs in)
+        assert granted[-1] >= granted[-2] >= 0 and granted[-1] <= 6 * CUT_MS / 7 / 1000
         refused = [wait for ok, wait in answers if not ok]
         assert len(refused) == 33 and all(0 < wait <= HOUR_MS / 1000 for wait in refused)
     finally:
