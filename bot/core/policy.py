@@ -312,9 +312,10 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
     if cued is not None and (cued in close or (confidence < LOW_CONFIDENCE and cued in {
             s.name for s in parse.intent_ranking[:MAX_OPTIONS]})):
         return Decision(cued, cued, "an unsure parse whose words name the aspect", chosen)
-    if unsure and chosen and intent == Intent.PROCEDURE_ONLINE and asks_if_possible(text):
+    if chosen and intent == Intent.PROCEDURE_ONLINE and asks_if_possible(text):
+        # "… cho bé 6 tuổi được không", sure or not: whether it can be done for that case
         return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
-                        "an unsure parse asking if it can be done for the stated case", chosen)
+                        "can it be done for the case the citizen states", chosen)
 
     if intent != Intent.OUT_OF_SCOPE and confidence < LOW_CONFIDENCE:
         options = tuple(s for s in parse.intent_ranking
@@ -327,10 +328,6 @@ def decide(parse: ParseResult, state: ConversationState, status: str,
         if chosen is None:
             return Decision("ask_procedure", intent, "no procedure named or under discussion")
         reason = "procedure named" if procedure else "procedure under discussion"
-        if intent == Intent.PROCEDURE_ONLINE and asks_if_possible(text):
-            return Decision(Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_OVERVIEW,
-                            f"{reason}: can it be done for the case the citizen states",
-                            chosen)
         return Decision(intent, intent, reason, chosen)
 
     if intent == Intent.OUT_OF_SCOPE:
