@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from nlu.dossier_code import find_dossier_codes
@@ -54,6 +55,9 @@ class Gazetteer:
                     self._compact.setdefault(key.replace(" ", ""), value)
         self._sizes = sorted(self._by_size, reverse=True)
         self._choices = {size: [p.key for p in group] for size, group in self._by_size.items()}
+        # a window is joined and looked up only when its first word starts some phrase (of
+        # any size: "hc" is one token and the words "ho chieu")
+        self._first_words = {key.split(" ", 1)[0] for key in self._exact}
 
     def __len__(self) -> int:
         return len(self._exact)
@@ -63,13 +67,15 @@ class Gazetteer:
         tokens = message.tokens
         taken = [False] * len(tokens)
         found: list[Entity] = []
-        for matcher in (self._exact_at, self._fuzzy_at) if self.fuzzy else (self._exact_at,):
+        for fuzzy in (False, True) if self.fuzzy else (False,):
             for size in self._sizes:
-                for i in range(len(tokens) - size + 1):
-                    if any(taken[i : i + size]):
-                        continue
-                    hit = matcher(tokens[i : i + size], size)
-                    if hit is None:
+                starts = [i for i in range(len(tokens) - size + 1)
+                          if not any(taken[i : i + size])]
+                hits = (self._fuzzy_hits(tokens, size, starts) if fuzzy
+                        else self._exact_hits(tokens, size, starts))
+                for i in starts:
+                    hit = hits.get(i)
+                    if hit is None or any(taken[i : i + size]):
                         continue
                     value, score = hit
                     for j in range(i, i + size):
@@ -83,20 +89,40 @@ class Gazetteer:
                                               0.95))
         return sorted(found, key=lambda e: e.start)
 
-    def _exact_at(self, window: tuple[Token, ...], size: int) -> tuple[str, float] | None:
-        value = self._exact.get(" ".join(t.plain for t in window))
-        return (value, 1.0) if value is not None else None
+    def _exact_hits(self, tokens: tuple[Token, ...], size: int,
+                    starts: list[int]) -> dict[int, tuple[str, float]]:
+        """Window start -> (value, 1.0) for the windows of ``size`` tokens that are a phrase."""
+        first_words = self._first_words
+        hits: dict[int, tuple[str, float]] = {}
+        for i in starts:
+            if tokens[i].plain.split(" ", 1)[0] in first_words:  # "hc": "ho chieu"
+                value = self._exact.get(" ".join(t.plain for t in tokens[i : i + size]))
+                if value is not None:
+                    hits[i] = (value, 1.0)
+        return hits
 
-    def _fuzzy_at(self, window: tuple[Token, ...], size: int) -> tuple[str, float] | None:
-        key = " ".join(t.plain for t in window)
-        if len(key) < FUZZY_MIN_CHARS or key[0].isdigit():
-            return None
-        best = process.extractOne(
-            key, self._choices[size], scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
-        )
-        if best is None:
-            return None
-        return self._by_size[size][best[2]].value, best[1] / 100.0
+    def _fuzzy_hits(self, tokens: tuple[Token, ...], size: int,
+                    starts: list[int]) -> dict[int, tuple[str, float]]:
+        """Window start -> (value, similarity) of the closest phrase of ``size`` tokens, for
+        the windows within one typo of one; every window of a size in one call (comparing
+        window by window converted the phrase list once per window)."""
+        keys: list[str] = []
+        at: list[int] = []
+        for i in starts:
+            key = " ".join(t.plain for t in tokens[i : i + size])
+            if len(key) >= FUZZY_MIN_CHARS and not key[0].isdigit():
+                keys.append(key)
+                at.append(i)
+        if not keys:
+            return {}
+        scores = process.cdist(keys, self._choices[size], scorer=fuzz.ratio,
+                               score_cutoff=FUZZY_CUTOFF, dtype=np.float64)
+        hits: dict[int, tuple[str, float]] = {}
+        for row, i in enumerate(at):
+            best = int(np.argmax(scores[row]))
+            if scores[row, best] >= FUZZY_CUTOFF:
+                hits[i] = (self._by_size[size][best].value, float(scores[row, best]) / 100.0)
+        return hits
 
     def _entity(self, message: NormalizedText, first: Token, last: Token, value: str,
                 score: float) -> Entity:

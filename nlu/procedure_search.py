@@ -362,8 +362,8 @@ class ProcedureRetriever:
         for unit in query.units:
             for word in unit.words:
                 if word not in named:
-                    named[word] = (self._title.get_scores([word]) > 0)[rows]
-                    said[word] = named[word] | (self._body.get_scores([word]) > 0)[rows]
+                    named[word] = self._holds(self._title, word, rows)
+                    said[word] = named[word] | self._holds(self._body, word, rows)
         credit = []  # per unit, per candidate: 1 in the name, BODY_CREDIT in its words only
         for unit in query.units:
             in_name = sum(named[word].astype(float) for word in unit.words) / len(unit.words)
@@ -386,6 +386,13 @@ class ProcedureRetriever:
                              if total else 0.0,
                              [p for k in got for p in query.units[k].positions])
         return result
+
+    def _holds(self, index: bm25s.BM25, word: str, rows: np.ndarray) -> np.ndarray:
+        """Per candidate row, whether its document in ``index`` contains the word."""
+        flags = np.zeros(len(self.docs), dtype=bool)
+        flags[_holding(index, word)] = True
+        held: np.ndarray = flags[rows]
+        return held
 
     def _evidence(self, positions: list[int], query: _Query) -> float:
         """How much the question says of a procedure: the rarity of the words it holds
@@ -421,6 +428,22 @@ class ProcedureRetriever:
             tokens = message.tokens
             span = (tokens[positions[0]].start, tokens[positions[-1]].end)
         return Retrieval(ranking, chosen=top, span=span, positions=held, evidence=evidence)
+
+
+def _holding(index: bm25s.BM25, word: str) -> np.ndarray:
+    """The documents of a BM25 index that contain a word: its column of the index's sparse
+    score matrix (every stored score is positive), read directly. The same as
+    ``index.get_scores([word]) > 0`` without scoring every document, which was most of a
+    parse's time."""
+    column = index.vocab_dict.get(word)
+    if column is None:
+        return _NOWHERE
+    indptr = index.scores["indptr"]
+    held: np.ndarray = index.scores["indices"][indptr[column]:indptr[column + 1]]
+    return held
+
+
+_NOWHERE = np.zeros(0, dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=4)
