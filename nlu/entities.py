@@ -23,6 +23,10 @@ from nlu.types import Entity
 FUZZY_MIN_CHARS = 7
 FUZZY_CUTOFF = 88.0
 MAX_PHRASE_TOKENS = 10
+# Words citizens put inside a phrase without changing what it names (plain forms): whose ("bố
+# em vừa mất" is the phrase "bố vừa mất", "cụ nhà em từ trần") and which side of the family
+# ("bà ngoại tôi mất rồi" is "bà mất rồi"). Only inside: a phrase's first and last words match.
+INSIDE_FILLERS = frozenset({"em", "e", "toi", "minh", "tui", "t", "nha", "noi", "ngoai"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +95,19 @@ class Gazetteer:
 
     def _exact_hits(self, tokens: tuple[Token, ...], size: int,
                     starts: list[int]) -> dict[int, tuple[str, float]]:
-        """Window start -> (value, 1.0) for the windows of ``size`` tokens that are a phrase."""
+        """Window start -> (value, 1.0) for the windows of ``size`` tokens that are a phrase,
+        or are one with filler words inside."""
         first_words = self._first_words
         hits: dict[int, tuple[str, float]] = {}
         for i in starts:
             if tokens[i].plain.split(" ", 1)[0] in first_words:  # "hc": "ho chieu"
-                value = self._exact.get(" ".join(t.plain for t in tokens[i : i + size]))
+                window = tokens[i : i + size]
+                value = self._exact.get(" ".join(t.plain for t in window))
+                if value is None and size > 2 and window[-1].plain not in INSIDE_FILLERS:
+                    inner = [t.plain for t in window[1:-1] if t.plain not in INSIDE_FILLERS]
+                    if len(inner) < size - 2:
+                        value = self._exact.get(" ".join([window[0].plain, *inner,
+                                                          window[-1].plain]))
                 if value is not None:
                     hits[i] = (value, 1.0)
         return hits

@@ -28,6 +28,7 @@ import bm25s
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from nlu.entities import INSIDE_FILLERS
 from nlu.normalize import NormalizedText, normalize
 from nlu.types import ProcedureScore
 
@@ -162,6 +163,19 @@ def _plain(text: str) -> list[str]:
     return list(_plain_words(text))
 
 
+def _phrase_end(words: list[str], start: int, phrase: list[str]) -> int | None:
+    """Where a phrase said from ``start`` ends (exclusive), with filler words inside ("chồng
+    em mất rồi" says "chồng mất rồi"), or None."""
+    at = start
+    for k, word in enumerate(phrase):
+        while k and at < len(words) and words[at] != word and words[at] in INSIDE_FILLERS:
+            at += 1
+        if at >= len(words) or words[at] != word:
+            return None
+        at += 1
+    return at
+
+
 class ProcedureRetriever:
     """BM25 over procedure names and words, with synonyms, typo mending and level grouping."""
 
@@ -245,11 +259,12 @@ class ProcedureRetriever:
         i = 0
         while i < len(words):
             for phrase, target in self._synonyms_at.get(words[i], ()):
-                if words[i:i + len(phrase)] == phrase:
+                end = _phrase_end(words, i, phrase)
+                if end is not None:
                     query.expansions.append(target)
-                    query.units.append(_Unit(tuple(target), tuple(origin[i:i + len(phrase)])))
-                    keep[i:i + len(phrase)] = [False] * len(phrase)
-                    i += len(phrase)
+                    query.units.append(_Unit(tuple(target), tuple(origin[i:end])))
+                    keep[i:end] = [False] * (end - i)
+                    i = end
                     break
             else:
                 i += 1
