@@ -15,16 +15,22 @@ anything tried, trains in seconds and parses in well under a millisecond (see
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from nlu.types import IntentScore
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+# scikit-learn is imported where the classifier is trained: a saved model holds only what a
+# parse needs (vocabularies, weights, and the n-gram analyzers below, written here exactly as
+# scikit-learn's), so a process that only parses never loads scikit-learn (75 MB of memory)
 
 WORD_TOKENS = r"(?u)\b\w+\b"
 # The accented block's share of a message's features: small enough that the accent-free blocks
@@ -43,6 +49,9 @@ class IntentClassifier:
 
     def __init__(self, c: float = 20.0, accents: bool = True, balanced: bool = False,
                  calibrate: bool = False) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
         self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2),
                                      token_pattern=WORD_TOKENS, sublinear_tf=True)
@@ -67,6 +76,8 @@ class IntentClassifier:
         return (self.accented_chars, self.accented_words) if self.uses_accents else ()
 
     def _features(self, texts: Sequence[str], accented: Sequence[str]) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
         blocks = [vectorizer.transform(texts) for vectorizer in self._plain_blocks()]
         for vectorizer in self._accent_blocks():
             matrix = vectorizer.transform([text or "" for text in accented])
@@ -104,6 +115,8 @@ class IntentClassifier:
         fit = [i for i in range(len(intents)) if i not in held]
         if len(held) < 20 or len({intents[i] for i in fit}) < 2:
             return 1.0
+        from sklearn.linear_model import LogisticRegression
+
         probe = LogisticRegression(C=self.model.C, max_iter=self.model.max_iter,
                                    class_weight=self.model.class_weight)
         probe.fit(features[fit], [intents[i] for i in fit])
@@ -140,14 +153,18 @@ class IntentClassifier:
         return fast.rank(text, accented, self.labels, top)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the derived fast scorer (rebuilt on first use)."""
-        state = dict(self.__dict__)
-        state["_fast"] = None
-        return state
+        """Pickle only what ranking needs: the labels and the fast scorer, no scikit-learn
+        object (a loaded model ranks; it is not trained further)."""
+        fast = getattr(self, "_fast", None) or _FastScorer(self)
+        return {"labels": self.labels, "uses_accents": self.uses_accents,
+                "accent_weight": self.accent_weight, "temperature": self.temperature,
+                "accents": self.accents, "calibrate": self.calibrate, "_fast": fast}
 
     def rank_many(self, texts: Sequence[str], top: int = 10,
                   accented: Sequence[str] | None = None) -> list[list[IntentScore]]:
-        """Rankings for many texts at once."""
+        """Rankings for many texts at once (a classifier trained in this process)."""
+        if not hasattr(self, "model"):
+            raise TypeError("a loaded classifier only ranks one text at a time (rank)")
         marks = list(accented) if accented is not None else [""] * len(texts)
         scores = self.model.decision_function(self._features(list(texts), marks))
         matrix = _softmax(scores, self.temperature)
@@ -173,7 +190,7 @@ class _FastScorer:
                 (self.accented, classifier._accent_blocks(), classifier.accent_weight)):
             for vectorizer in blocks:
                 vocabulary: dict[str, int] = vectorizer.vocabulary_
-                target.append((vectorizer.build_analyzer(), vocabulary, vectorizer.idf_,
+                target.append((_Analyzer.of(vectorizer), vocabulary, vectorizer.idf_,
                                offset, weight))
                 offset += len(vocabulary)
         coef = np.asarray(classifier.model.coef_, dtype=np.float64)
@@ -210,6 +227,52 @@ class _FastScorer:
                                  self.temperature)[0]
         order = np.argsort(probabilities)[::-1][:top]
         return [IntentScore(labels[i], float(probabilities[i])) for i in order]
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Analyzer:
+    """A fitted vectorizer's n-grams of a text, as scikit-learn's ``build_analyzer()``
+    makes them for our settings (lower case, no accent stripping, ``char_wb`` or ``word``),
+    without scikit-learn."""
+
+    kind: str  # "char_wb" or "word"
+    low: int
+    high: int
+    token_pattern: str = ""
+
+    @staticmethod
+    def of(vectorizer: TfidfVectorizer) -> _Analyzer:
+        settings = (vectorizer.analyzer, vectorizer.lowercase, vectorizer.strip_accents,
+                    vectorizer.preprocessor, vectorizer.tokenizer, vectorizer.stop_words)
+        if settings[0] not in ("char_wb", "word") or settings[1:] != (True, None, None, None,
+                                                                     None):
+            raise ValueError(f"no analyzer of our own for {settings}")
+        low, high = vectorizer.ngram_range
+        return _Analyzer(vectorizer.analyzer, low, high, vectorizer.token_pattern or "")
+
+    def __call__(self, text: str) -> list[str]:
+        text = text.lower()
+        grams: list[str] = []
+        if self.kind == "char_wb":
+            for word in _WHITE_SPACES.sub(" ", text).split():
+                padded = f" {word} "
+                size = len(padded)
+                for n in range(self.low, self.high + 1):
+                    grams.extend(padded[k:k + n] for k in range(max(1, size - n + 1)))
+                    if size - n + 1 <= 1:
+                        break  # a short word counts once
+            return grams
+        tokens = re.findall(self.token_pattern, text)
+        low = self.low
+        if low == 1:
+            grams.extend(tokens)
+            low = 2
+        for n in range(low, min(self.high, len(tokens)) + 1):
+            grams.extend(" ".join(tokens[k:k + n]) for k in range(len(tokens) - n + 1))
+        return grams
 
 
 def _softmax(scores: Any, temperature: float) -> Any:

@@ -32,7 +32,7 @@ from nlu.rasa_data import TrainingData
 from nlu.tagger import EntityTagger
 from nlu.types import Entity, IntentScore, ParseResult, ProcedureScore
 
-MODEL_FORMAT = 2  # 2: accented features, class weights, entity tagger
+MODEL_FORMAT = 3  # 2: accented features, class weights, tagger; 3: no scikit-learn objects
 PLACEHOLDERS = {
     EntityType.PROCEDURE: "zzproc",
     EntityType.DOSSIER_CODE: "zzcode",

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import sklearn_crfsuite
+import pycrfsuite
 
 from nlu.normalize import NormalizedText, Token, has_diacritics, normalize
 from nlu.rasa_data import Example
@@ -91,7 +92,7 @@ class EntityTagger:
     """A CRF for the learned entity types, with the values their annotations taught."""
 
     types: tuple[str, ...]
-    crf: Any = None
+    model: bytes = b""  # the trained CRFsuite model
     # (type, accented or plain form) -> value
     values: dict[tuple[str, str], str] = field(default_factory=dict)
     _tagger: Any = None
@@ -118,15 +119,20 @@ class EntityTagger:
                 surface = example.text[entity.start:entity.end]
                 for key in _keys(surface):
                     tagger.values.setdefault((entity.entity, key), entity.value)
-        tagger.crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.05, c2=0.05,
-                                          max_iterations=MAX_ITERATIONS,
-                                          all_possible_transitions=True)
-        tagger.crf.fit(features, labels)
+        # training only: sklearn-crfsuite imports scikit-learn, which a parsing process
+        # does not need (75 MB of its memory)
+        import sklearn_crfsuite
+
+        crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.05, c2=0.05,
+                                   max_iterations=MAX_ITERATIONS, all_possible_transitions=True)
+        crf.fit(features, labels)
+        tagger.model = Path(crf.modelfile.name).read_bytes()
         return tagger
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the loaded CRFsuite tagger (reopened on first use)."""
-        return {"types": self.types, "crf": self.crf, "values": self.values, "_tagger": None}
+        return {"types": self.types, "model": self.model, "values": self.values,
+                "_tagger": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
@@ -149,7 +155,8 @@ class EntityTagger:
         if not tokens:
             return []
         if self._tagger is None:
-            self._tagger = self.crf.tagger_
+            self._tagger = pycrfsuite.Tagger()
+            self._tagger.open_inmemory(self.model)
         tagger = self._tagger
         labels = tagger.tag(syllable_features(message))
         found: list[Entity] = []
