@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from nlu.classifier import IntentClassifier
-from nlu.dates import find_dates
+from nlu.dates import find_dates, find_worded_dates
 from nlu.entities import Gazetteer, PlaceFinder, pattern_entities
 from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, has_diacritics, normalize
@@ -259,6 +259,7 @@ class BuiltinNlu:
         top = ranking[0]
         if self.model.tagger is not None:
             entities = self.learned(message, entities)
+        entities = self.worded_dates(message, entities)
         if top.confidence < self.oos_threshold:
             top = IntentScore(Intent.OUT_OF_SCOPE, 1.0 - top.confidence)
         # out of scope, a searched procedure must hold nearly all the words, unless search
@@ -292,6 +293,25 @@ class BuiltinNlu:
                  if all(e.end <= f.start or e.start >= f.end for f in entities
                         if f.entity == e.entity or f in sure)]
         return sorted([*entities, *extra], key=lambda e: e.start) if extra else entities
+
+    def worded_dates(self, message: NormalizedText, entities: list[Entity]) -> list[Entity]:
+        """The entities with the everyday worded dates ("thứ hai tuần sau", "cuối tháng
+        này"; extractor ``pattern``, the value as the tagger would give it) in place of the
+        tagger's dates they overlap; they yield to any other entity. Found after the intent
+        is classified: the classifier reads these words as it was trained to."""
+        spans = find_worded_dates(message.original)
+        if not spans:
+            return entities
+        kept = [e for e in entities
+                if not (e.entity == EntityType.DATE and e.extractor != "pattern"
+                        and any(start < e.end and e.start < end for start, end in spans))]
+        tagger = self.model.tagger
+        for start, end in spans:
+            if all(end <= e.start or start >= e.end for e in kept):
+                text = message.original[start:end]
+                value = tagger.value(EntityType.DATE, text) if tagger is not None else text
+                kept.append(Entity(EntityType.DATE, value, start, end, 1.0, text, "pattern"))
+        return sorted(kept, key=lambda e: e.start)
 
     def _score_of(self, named: Entity, found: Retrieval) -> ProcedureScore:
         """The named procedure as search scored it (or unscored, when it ranked lower)."""

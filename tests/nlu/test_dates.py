@@ -1,10 +1,11 @@
-"""Dates written in digits are found by pattern; numbers that are not dates are not."""
+"""Dates written in digits and everyday worded dates are found by pattern; numbers that are
+not dates, and ordinals, are not."""
 
 from __future__ import annotations
 
 import pytest
 
-from nlu.dates import find_dates
+from nlu.dates import find_dates, find_worded_dates
 
 
 @pytest.mark.parametrize(("text", "said", "value"), [
@@ -29,3 +30,25 @@ def test_a_date_in_digits_is_found_with_its_value(text: str, said: str, value: s
 ])
 def test_numbers_that_are_no_date_are_not_found(text: str) -> None:
     assert find_dates(text) == []
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("thứ hai tuần sau em lên được không", "thứ hai tuần sau"),
+    ("cuoi thang nay nop duoc khong", "cuoi thang nay"),
+    ("mùng 5 tết ủy ban có làm việc không", "mùng 5 tết"),
+    ("chiều thứ tư em qua", "chiều thứ tư"),
+    ("sang mai em den", "sang mai"),
+    ("hôm qua em nộp rồi", "hôm qua"),
+    ("ra tết em làm", "ra tết"),
+])
+def test_everyday_worded_dates_are_found(text: str, said: str) -> None:
+    assert [text[start:end] for start, end in find_worded_dates(text)] == [said]
+
+
+@pytest.mark.parametrize("text", [
+    "lần thứ hai em hỏi rồi",  # a second time, not a Tuesday
+    "bước thứ ba là gì",
+    "em nộp ngày 15/11",  # in digits: find_dates reads it
+])
+def test_ordinals_and_dates_in_digits_are_no_worded_date(text: str) -> None:
+    assert find_worded_dates(text) == []

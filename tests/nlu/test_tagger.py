@@ -43,8 +43,10 @@ def test_custom_entities_are_learned_and_parsed(tmp_path: Path) -> None:
     result = nlu.parse("đặt lịch ngày mai cho bé")
     assert result.intent.name == "book"
     found = {(e.entity, e.value, e.text, e.extractor) for e in result.entities}
-    assert ("date", "ngày mai", "ngày mai", "crf") in found
+    assert ("date", "ngày mai", "ngày mai", "pattern") in found  # an everyday worded date
     assert ("relation", "con", "bé", "crf") in found  # the annotation's value, not the text
+    learned = nlu.parse("hẹn thứ hai cho bé").entities  # no pattern reads a bare weekday
+    assert ("date", "thứ hai", "crf") in {(e.entity, e.text, e.extractor) for e in learned}
     assert any(e.entity == "district" for e in nlu.parse("ủy ban Lê Chân ở đâu").entities)
 
 
@@ -107,8 +109,10 @@ def test_a_place_the_list_knows_keeps_its_unit_and_an_unknown_one_is_learned(
 
 
 @pytest.mark.parametrize(("text", "value", "extractor"), [
-    ("hồ sơ nộp hôm qua xong chưa", "hôm qua", "crf"),
-    ("thứ hai tuần sau ủy ban có làm việc không", "thứ hai tuần sau", "crf"),
+    ("hồ sơ nộp hôm qua xong chưa", "hôm qua", "pattern"),
+    ("thứ hai tuần sau ủy ban có làm việc không", "thứ hai tuần sau", "pattern"),
+    ("cuoi thang nay em nop duoc khong", "cuoi thang nay", "pattern"),
+    ("mùng 5 tết ủy ban có làm việc không", "mùng 5 tết", "pattern"),
     ("em nộp hồ sơ ngày 15/11 đến giờ chưa có kết quả", "15/11", "pattern"),
 ])
 def test_dates_come_out_worded_or_in_digits(nlu: BuiltinNlu, text: str, value: str,
