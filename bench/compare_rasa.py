@@ -394,14 +394,16 @@ def print_table(title: str, tests: list[TestSet], ours: EngineFigures,
         for key, label in (("accuracy", "intent accuracy"), ("macro_f1", "intent macro-F1")):
             if a["intent"][key] < b["intent"][key]:
                 missed.append(f"{test.name}: built-in {label} below Rasa's")
+        if a["procedure_accuracy"] < b["procedure_accuracy"]:
+            missed.append(f"{test.name}: built-in procedure accuracy below Rasa's")
+        if "without diacritics" in test.name:
+            continue  # its target: within a point of the file with them (below)
         if a["intent"]["accuracy"] < INTENT_TARGET:
             missed.append(f"{test.name}: intent accuracy {pct(a['intent']['accuracy'])} < "
                           f"{INTENT_TARGET:.1%}")
         if a["intent"]["macro_f1"] < MACRO_F1_TARGET:
             missed.append(f"{test.name}: macro-F1 {pct(a['intent']['macro_f1'])} < "
                           f"{MACRO_F1_TARGET:.0%}")
-        if a["procedure_accuracy"] < b["procedure_accuracy"]:
-            missed.append(f"{test.name}: built-in procedure accuracy below Rasa's")
     row("training time", f"{ours.train_seconds:.2f} s", f"{rasa.train_seconds:.1f} s")
     row("peak memory while training (RSS)", f"{ours.train_peak_mb:.0f} MB",
         f"{rasa.train_peak_mb:.0f} MB")
