@@ -228,7 +228,8 @@ async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
         await cluster.stop()
     errors = cluster.errors_logged()
     if errors:
-        print(f"  {workers} worker(s) (0: SQLite): {len(errors)} error lines logged, e.g. {errors[0][:200]}")
+        print(f"  {workers} worker(s) (0: SQLite): {len(errors)} error lines logged, "
+              f"e.g. {errors[0][:200]}")
     return Result(workers, capacity, closed_p50, offered, len(latencies), len(order),
                   statistics.median(latencies) if latencies else float("nan"),
                   percentile(latencies, 0.99) if latencies else float("nan"),
