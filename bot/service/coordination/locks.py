@@ -61,8 +61,10 @@ class RedisConversationLocks:
     """One lock per conversation across every worker, with a lifetime.
 
     The lock expires ``ttl`` seconds after it was last renewed, so a worker killed while holding
-    it blocks the conversation for at most that long; a holder renews it every third of the
-    lifetime. Waiters of the same worker queue on a local lock first, so only one of them polls
+    it blocks the conversation for at most that long. One task per worker renews every lock
+    the worker holds, every third of the lifetime (a task per held lock cost a task start and
+    stop for every message, where almost every lock is released long before its first
+    renewal). Waiters of the same worker queue on a local lock first, so only one of them polls
     Redis at a time. Workers poll for a lock held elsewhere, so under a burst the worker that
     holds a busy conversation tends to keep it while the other waits: that costs nothing, as
     the holder answers every unfinished message of the conversation, whoever accepted it
@@ -76,6 +78,8 @@ class RedisConversationLocks:
         self.poll = poll
         self.max_poll = max_poll
         self._local = ConversationLocks()
+        self._held: dict[str, Lock] = {}  # key -> the Redis lock this worker holds for it
+        self._renewer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
@@ -84,13 +88,28 @@ class RedisConversationLocks:
             lock = Lock(self.redis, PREFIX + "lock:" + key, timeout=self.ttl,
                         thread_local=False)
             await self._acquire(lock)
-            renewer = asyncio.create_task(self._renew(lock), name=f"renew {key}")
+            # from here until the release starts, the renewer extends it
+            self._held[key] = lock
+            self._start_renewer()
             try:
                 yield
             finally:
-                # a renewer whose cancellation was lost would keep the lock for ever
-                await stop_task(renewer, timeout=self.ttl / 2)
+                del self._held[key]  # renewed no more, whatever the renewer is doing now
                 await self._release(lock)
+
+    def _start_renewer(self) -> None:
+        loop = asyncio.get_running_loop()
+        if (self._renewer is None or self._renewer.done()
+                or self._renewer.get_loop() is not loop):
+            self._renewer = loop.create_task(self._renew_now_and_then(),
+                                             name="renew conversation locks")
+
+    async def close(self) -> None:
+        """Stop renewing (at shutdown: held locks then expire by themselves)."""
+        if self._renewer is not None and not self._renewer.done():
+            # a renewer whose cancellation was lost would keep renewing for ever
+            await stop_task(self._renewer, timeout=self.ttl / 2)
+        self._renewer = None
 
     async def _acquire(self, lock: Lock) -> None:
         """Wait for the lock; while Redis is down, keep trying (the message is stored)."""
@@ -114,15 +133,27 @@ class RedisConversationLocks:
                 outage = min(2.0, max(0.1, outage * 2))
                 await asyncio.sleep(outage * (0.75 + random.random() / 2))
 
-    async def _renew(self, lock: Lock) -> None:
+    async def _renew_now_and_then(self) -> None:
+        """Every third of the lifetime, renew every lock held at that moment: a lock taken
+        just after a round is renewed at the next, a third of the lifetime later."""
         while True:
             await asyncio.sleep(self.ttl / 3)
+            held = list(self._held.items())
             try:
-                await lock.reacquire()
-            except LockNotOwnedError:  # expired meanwhile (another worker may hold it now)
+                await asyncio.gather(*(self._renew(key, lock) for key, lock in held))
+            except Exception:  # the next round tries again; this task must go on
+                log.exception("renewing %d conversation locks failed", len(held))
+
+    async def _renew(self, key: str, lock: Lock) -> None:
+        """Extend one lock's lifetime (only while it is still held: a lock released meanwhile
+        fails the token check in Redis, and is not extended)."""
+        try:
+            await lock.reacquire()
+        except LockNotOwnedError:  # expired meanwhile (another worker may hold it now)
+            if self._held.get(key) is lock:
                 log.warning("conversation lock %s expired before it was renewed", lock.name)
-                return
-            except (LockError, RedisError) as exc:
+        except (LockError, RedisError) as exc:
+            if self._held.get(key) is lock:
                 log.warning("could not renew conversation lock %s: %s", lock.name, exc)
 
     @staticmethod

@@ -173,19 +173,6 @@ class FakeChannel:
         return [text for user, texts in self.sent if user == user_id for text in texts]
 
 
-class FakeDedup:
-    """The shared fast check, in memory."""
-
-    def __init__(self) -> None:
-        self.seen_keys: set[tuple[str, str]] = set()
-
-    async def seen(self, channel: str, message_id: str) -> bool:
-        return (channel, message_id) in self.seen_keys
-
-    async def remember(self, channel: str, message_id: str) -> None:
-        self.seen_keys.add((channel, message_id))
-
-
 # -- fixtures ------------------------------------------------------------------------------
 
 
@@ -255,17 +242,6 @@ async def test_a_repeated_delivery_is_answered_once(make: MakeSetup) -> None:
     assert s.channel.sent == [("u1", ["re: xin chào"])]
     assert s.events.count("process xin chào") == 1
     assert s.inbox.status("xin chào") == DONE
-
-
-async def test_a_delivery_the_shared_check_saw_is_not_even_stored(make: MakeSetup) -> None:
-    dedup = FakeDedup()
-    s = await make(dedup=dedup)
-    assert await s.dispatcher.submit(message("một", "m1")) is True
-    assert ("telegram", "m1") in dedup.seen_keys
-    assert await s.dispatcher.handle_now(message("một", "m1")) is None
-    assert s.inbox.accepted == [("telegram", "m1")]
-    await s.dispatcher.drain()
-    assert s.channel.sent == [("u1", ["re: một"])]
 
 
 async def test_messages_of_a_conversation_are_answered_one_at_a_time_in_order(
