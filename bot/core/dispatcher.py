@@ -37,9 +37,10 @@ from bot.core.pipeline import Pipeline
 from bot.service import metrics
 from bot.service.logs import conversation_context
 from bot.service.tasks import stop_task
+from bot.storage.conversations import StoredState
 from bot.storage.db import DATABASE_AWAY
 from bot.storage.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
-from bot.storage.turns import TurnTransaction
+from bot.storage.turns import UNREAD, TurnTransaction, Unread
 from knowledge.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -163,13 +164,15 @@ class Dispatcher:
         the replies to ``own`` are returned instead of sent."""
         result: list[Reply] | None = None
         async with asyncio.timeout(self.handle_timeout):
-            items = await self._unfinished(channel, user_id)
+            items, known = await self._unfinished(channel, user_id)
         index = 0
         try:
             for index, item in enumerate(items):
                 with conversation_context(item.conversation_id):
                     async with asyncio.timeout(self.handle_timeout):  # never hold a lock forever
-                        replies = await self._handle(item)
+                        replies = await self._handle(item, known)
+                if item.status != ANSWERED:
+                    known = UNREAD  # the state read with the rows is the first turn's only
                 if replies is None:
                     continue
                 if item.id == own:
@@ -208,11 +211,13 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
-    async def _unfinished(self, channel: str, user_id: str) -> list[InboxItem]:
-        """The conversation's messages to answer now, oldest first."""
+    async def _unfinished(self, channel: str, user_id: str
+                          ) -> tuple[list[InboxItem], StoredState | Unread | None]:
+        """The conversation's messages to answer now, oldest first, and its state when it was
+        read with them (in the scale-out mode: one round trip instead of two)."""
         if self.shared:
             return await self.inbox.unfinished_for(channel, user_id)
-        return self._queues.pop(f"{channel}:{user_id}", [])
+        return self._queues.pop(f"{channel}:{user_id}", []), UNREAD
 
     def _put_back(self, items: list[InboxItem]) -> None:
         """Keep unanswered items for the next drain, ahead of newer ones (the database keeps
@@ -221,9 +226,11 @@ class Dispatcher:
             key = items[0].conversation_id
             self._queues[key] = [*items, *self._queues.get(key, [])]
 
-    async def _handle(self, item: InboxItem) -> list[Reply] | None:
+    async def _handle(self, item: InboxItem, known: StoredState | Unread | None = UNREAD
+                      ) -> list[Reply] | None:
         """The replies to an inbox row: stored ones for an answered row, new ones for a pending
-        row (committed with its turn); None when another worker handled it meanwhile."""
+        row (committed with its turn, handled from ``known`` when the state was read already);
+        None when another worker handled it meanwhile."""
         if item.status == ANSWERED:
             log.info("re-sending stored replies of message %d of %s", item.id,
                      item.conversation_id)
@@ -232,7 +239,7 @@ class Dispatcher:
 
         try:
             return (await self.pipeline.handle(
-                message, TurnTransaction(self.pipeline.conversations, item.id))).replies
+                message, TurnTransaction(self.pipeline.conversations, item.id, known))).replies
         except AlreadyHandled:
             return await self._stored_replies(item.id)
         except DATABASE_AWAY:

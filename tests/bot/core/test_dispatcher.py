@@ -83,9 +83,9 @@ class FakeInbox:
     async def get(self, inbox_id: int) -> InboxItem | None:
         return self.rows.get(inbox_id)
 
-    async def unfinished_for(self, channel: str, user_id: str) -> list[InboxItem]:
+    async def unfinished_for(self, channel: str, user_id: str) -> tuple[list[InboxItem], None]:
         return [r for r in self.rows.values()
-                if (r.channel, r.user_id) == (channel, user_id) and r.status != DONE]
+                if (r.channel, r.user_id) == (channel, user_id) and r.status != DONE], None
 
     async def unfinished(self, limit: int = 10_000,
                          received_before: dt.datetime | None = None) -> list[InboxItem]:
