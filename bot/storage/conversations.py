@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from actions.base import ConversationStatus
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
-from bot.storage.db import make_read_engine
+from bot.storage.db import make_autocommit_engine
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.clock import utcnow
@@ -79,7 +79,7 @@ class ConversationStore:
         owns the database (the embedded mode), never when other workers write too.
         ``batcher`` shares transactions between concurrent messages."""
         self.sessions = sessions
-        self.reads = make_read_engine(sessions.kw["bind"])
+        self.reads = make_autocommit_engine(sessions.kw["bind"])
         self.batcher = batcher
         self.cache_size = cache_size
         self._cache: OrderedDict[str, StoredState] = OrderedDict()

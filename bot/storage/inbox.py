@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.base import MessageKind
 from bot.core.messages import IncomingMessage
-from bot.storage.batch import WriteBatcher
+from bot.storage.batch import WriteBatcher, write_single
 from bot.storage.batch import write as run_write
 from bot.storage.conversations import StoredState, stored_state
-from bot.storage.db import make_read_engine
+from bot.storage.db import make_autocommit_engine
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, InboxRow
 from knowledge.clock import as_utc, utcnow
@@ -97,7 +97,7 @@ class Inbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  batcher: WriteBatcher | None = None) -> None:
         self.sessions = sessions
-        self.reads = make_read_engine(sessions.kw["bind"])
+        self.reads = make_autocommit_engine(sessions.kw["bind"])
         self.batcher = batcher
 
     async def accept(self, message: IncomingMessage) -> int | None:
@@ -123,7 +123,7 @@ class Inbox:
                                         .returning(InboxRow.id))
             return result.scalar_one()
 
-        return await run_write(self.batcher, self.sessions.kw["bind"], write)
+        return await write_single(self.batcher, self.sessions.kw["bind"], write)
 
     @staticmethod
     def answered_job(inbox_id: int, replies: list[dict[str, Any]]) -> Callable[[Connection], None]:
@@ -163,7 +163,7 @@ class Inbox:
         def write(connection: Connection) -> None:
             connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
 
-        await run_write(self.batcher, self.sessions.kw["bind"], write)
+        await write_single(self.batcher, self.sessions.kw["bind"], write)
 
     async def get(self, inbox_id: int) -> InboxItem | None:
         """One stored message."""
