@@ -60,15 +60,18 @@ class ConversationLocks:
 class RedisConversationLocks:
     """One lock per conversation across every worker, with a lifetime.
 
-    The lock expires ``ttl`` seconds after it was last renewed, so a worker killed while holding
-    it blocks the conversation for at most that long. One task per worker renews every lock
-    the worker holds, every third of the lifetime (a task per held lock cost a task start and
-    stop for every message, where almost every lock is released long before its first
-    renewal). Waiters of the same worker queue on a local lock first, so only one of them polls
-    Redis at a time. Workers poll for a lock held elsewhere, so under a burst the worker that
-    holds a busy conversation tends to keep it while the other waits: that costs nothing, as
-    the holder answers every unfinished message of the conversation, whoever accepted it
-    (making the holder step aside was measured: 25 % less throughput, more CPU per message).
+    The lock expires ``ttl`` seconds after it was last renewed, so a worker killed while
+    holding it blocks the conversation for at most that long. A holder renews it every third
+    of the lifetime, from a timer armed when it is taken and cancelled when it is released:
+    almost every lock is released long before its first renewal, and a renewer task started
+    and stopped for every message cost more. (One task renewing all of a worker's locks in
+    rounds was tried: under the 10,000-message load test locks expired before it renewed
+    them, a slow round delaying the next.) Waiters of the same worker queue on a local lock
+    first, so only one of them polls Redis at a time. Workers poll for a lock held elsewhere,
+    so under a burst the worker that holds a busy conversation tends to keep it while the
+    other waits: that costs nothing, as the holder answers every unfinished message of the
+    conversation, whoever accepted it (making the holder step aside was measured: 25 % less
+    throughput, more CPU per message).
     """
 
     def __init__(self, redis: Redis, ttl: float = 30.0, poll: float = 0.002,
@@ -79,7 +82,7 @@ class RedisConversationLocks:
         self.max_poll = max_poll
         self._local = ConversationLocks()
         self._held: dict[str, Lock] = {}  # key -> the Redis lock this worker holds for it
-        self._renewer: asyncio.Task[None] | None = None
+        self._renewals: set[asyncio.Task[None]] = set()  # running now (rarely any)
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
@@ -88,28 +91,35 @@ class RedisConversationLocks:
             lock = Lock(self.redis, PREFIX + "lock:" + key, timeout=self.ttl,
                         thread_local=False)
             await self._acquire(lock)
-            # from here until the release starts, the renewer extends it
             self._held[key] = lock
-            self._start_renewer()
+            timer = self._renew_later(key, lock)
             try:
                 yield
             finally:
-                del self._held[key]  # renewed no more, whatever the renewer is doing now
+                # from here on nothing renews it: the timer is cancelled at once (a timer,
+                # unlike a task, cannot miss its cancellation), and a renewal already under
+                # way neither re-arms it nor extends it once released (the token is gone)
+                del self._held[key]
+                timer.cancel()
                 await self._release(lock)
 
-    def _start_renewer(self) -> None:
-        loop = asyncio.get_running_loop()
-        if (self._renewer is None or self._renewer.done()
-                or self._renewer.get_loop() is not loop):
-            self._renewer = loop.create_task(self._renew_now_and_then(),
-                                             name="renew conversation locks")
+    def _renew_later(self, key: str, lock: Lock) -> asyncio.TimerHandle:
+        """Arm the lock's renewal a third of its lifetime from now."""
+        return asyncio.get_running_loop().call_later(self.ttl / 3, self._start_renewal, key,
+                                                     lock)
+
+    def _start_renewal(self, key: str, lock: Lock) -> None:
+        if self._held.get(key) is not lock:
+            return
+        task = asyncio.get_running_loop().create_task(self._renew(key, lock),
+                                                      name=f"renew {key}")
+        self._renewals.add(task)
+        task.add_done_callback(self._renewals.discard)
 
     async def close(self) -> None:
         """Stop renewing (at shutdown: held locks then expire by themselves)."""
-        if self._renewer is not None and not self._renewer.done():
-            # a renewer whose cancellation was lost would keep renewing for ever
-            await stop_task(self._renewer, timeout=self.ttl / 2)
-        self._renewer = None
+        for task in list(self._renewals):
+            await stop_task(task, timeout=self.ttl / 2)
 
     async def _acquire(self, lock: Lock) -> None:
         """Wait for the lock; while Redis is down, keep trying (the message is stored)."""
@@ -133,28 +143,19 @@ class RedisConversationLocks:
                 outage = min(2.0, max(0.1, outage * 2))
                 await asyncio.sleep(outage * (0.75 + random.random() / 2))
 
-    async def _renew_now_and_then(self) -> None:
-        """Every third of the lifetime, renew every lock held at that moment: a lock taken
-        just after a round is renewed at the next, a third of the lifetime later."""
-        while True:
-            await asyncio.sleep(self.ttl / 3)
-            held = list(self._held.items())
-            try:
-                await asyncio.gather(*(self._renew(key, lock) for key, lock in held))
-            except Exception:  # the next round tries again; this task must go on
-                log.exception("renewing %d conversation locks failed", len(held))
-
     async def _renew(self, key: str, lock: Lock) -> None:
-        """Extend one lock's lifetime (only while it is still held: a lock released meanwhile
-        fails the token check in Redis, and is not extended)."""
+        """Extend the lock's lifetime, and arm the next renewal while it is still held."""
         try:
             await lock.reacquire()
         except LockNotOwnedError:  # expired meanwhile (another worker may hold it now)
             if self._held.get(key) is lock:
                 log.warning("conversation lock %s expired before it was renewed", lock.name)
+            return
         except (LockError, RedisError) as exc:
             if self._held.get(key) is lock:
                 log.warning("could not renew conversation lock %s: %s", lock.name, exc)
+        if self._held.get(key) is lock:
+            self._renew_later(key, lock)
 
     @staticmethod
     async def _release(lock: Lock) -> None:
