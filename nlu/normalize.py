@@ -70,6 +70,20 @@ def normalize(text: str) -> NormalizedText:
     return NormalizedText(original, tuple(tokens))
 
 
+def plain_words(text: str) -> list[str]:
+    """The plain forms of a text's words, in order, as ``normalize(text).plain.split()`` gives
+    them, without building tokens: for long texts indexed at start-up (the catalog's bodies)."""
+    original = unicodedata.normalize("NFC", text[:MAX_INPUT_CHARS])[:MAX_INPUT_CHARS]
+    return [plain for raw in WORD_PATTERN.findall(original) for plain in _plain_of(raw)]
+
+
+@lru_cache(maxsize=65536)
+def _plain_of(raw: str) -> tuple[str, ...]:
+    """The plain words one word of a text stands for (an abbreviation may stand for several)."""
+    word = _canonical_word(raw.lower())
+    return tuple(plain_word(ABBREVIATIONS.get(word, word)).split())
+
+
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """The accent-insensitive key of a text: its normalised plain form (cached: the

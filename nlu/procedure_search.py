@@ -28,7 +28,7 @@ import bm25s
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from nlu.normalize import NormalizedText, normalize
+from nlu.normalize import NormalizedText, normalize, plain_words
 from nlu.types import ProcedureScore
 
 # bm25s logs every index it builds at DEBUG through a handler of its own
@@ -136,8 +136,7 @@ def _grams(words: Sequence[str]) -> list[str]:
 
 def _words_of(text: str) -> tuple[str, ...]:
     # one copy of each word: the catalog's bodies say "giấy", "tờ", "khai" a million times
-    return tuple(sys.intern(word) for token in normalize(text).tokens
-                 for word in token.plain.split())
+    return tuple(sys.intern(word) for word in plain_words(text))
 
 
 _plain_words = functools.lru_cache(maxsize=65536)(_words_of)  # questions and names repeat

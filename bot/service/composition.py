@@ -14,7 +14,7 @@ from actions.base import Services
 from actions.dossier_source import DossierSource
 from bot.core.brain import build_brain, lexicon_of
 from bot.core.pipeline import Pipeline
-from bot.dossier_api.client import DossierApiClient
+from bot.dossier_api.client import CircuitBreaker, DossierApiClient
 from bot.dossier_api.simulator import SimulatedDossiers
 from bot.service.bootstrap import build_nlu, open_knowledge
 from bot.service.coordination.locks import RedisConversationLocks
@@ -76,7 +76,8 @@ def build_dossier_source(settings: Settings, api_url: str | None = None) -> Doss
         return SimulatedDossiers()
     return DossierApiClient(url, settings.dossier_api_token,
                             attempt_timeout=settings.dossier_api_timeout,
-                            deadline=settings.dossier_api_deadline)
+                            deadline=settings.dossier_api_deadline,
+                            breaker=CircuitBreaker(reset_after=settings.dossier_api_circuit_reset))
 
 
 async def build_runtime(settings: Settings, dossier_api_url: str | None = None) -> Runtime:

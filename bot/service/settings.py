@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     dossier_api_token: str = Field(default="simulator-token")
     dossier_api_timeout: float = Field(default=1.5, gt=0, le=30)
     dossier_api_deadline: float = Field(default=4.0, gt=0, le=30)
+    dossier_api_circuit_reset: float = Field(
+        default=30.0, ge=1, le=600, description="seconds the status API is left alone after "
+        "5 failures in a row before one lookup tries it again")
     dossier_lookups_per_hour: int = Field(default=10, ge=1, le=1000)
     dossier_lookups_per_address: int = Field(
         default=30, ge=1, le=100_000, description="dossier lookups per hour from one client "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.normalize import fold, normalize, strip_diacritics
+from nlu.normalize import fold, normalize, plain_words, strip_diacritics
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,11 @@ def test_strip_diacritics_keeps_case() -> None:
 
 def test_punctuation_and_control_characters_are_dropped() -> None:
     assert normalize("\x00\x07!!! ??? ...").tokens == ()
+
+
+@pytest.mark.parametrize("text", [
+    "Làm CCCD ko cần giấy tờ gì?", "khoong bieets hoà/hòa 12/3/2026", "Đăng ký khai sinh cho con",
+    "", "!!!", "x" * 5000 + " cccd",
+])
+def test_plain_words_are_the_plain_forms_normalize_gives(text: str) -> None:
+    assert plain_words(text) == [w for t in normalize(text).tokens for w in t.plain.split()]

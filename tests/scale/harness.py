@@ -282,6 +282,9 @@ class Cluster:
             "EGOVBOT_DOSSIER_API_TOKEN": SIMULATOR_TOKEN,
             "EGOVBOT_DOSSIER_LOOKUPS_PER_HOUR": "1000",
             "EGOVBOT_DOSSIER_LOOKUPS_PER_MINUTE": "1000000",  # the load is one client, on purpose
+            # the circuit's rest after the status API failed: short, so that a test sees it
+            # close again without waiting the shipped half minute
+            "EGOVBOT_DOSSIER_API_CIRCUIT_RESET": "10",
         }
         if self.redis is not None:
             env["EGOVBOT_REDIS_URL"] = self.redis.url
