@@ -162,8 +162,8 @@ async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
                       ) -> tuple[Result, dict[int, list[list[str]]]]:
     """``workers`` 0: one process on SQLite (``database`` a SqliteFile, no Redis)."""
     cluster = Cluster(workdir / f"w{workers}", database, redis, max(1, workers))
-    await cluster.start()
     try:
+        await cluster.start()  # inside: a worker that fails to start leaves no simulator behind
         connector = aiohttp.TCPConnector(limit=conversations + 100)
         with no_gc_pauses():
             async with aiohttp.ClientSession(connector=connector) as session:
