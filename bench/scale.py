@@ -17,12 +17,15 @@ told apart by the serial replay of the same conversation (the harness's ``refere
 RSS per worker comes from /proc/<pid>/status (VmRSS), sampled every 0.25 s. Telegram's send
 limits are off (the fake stands in for Telegram). Bounded by --deadline.
 
-The echo floor (bench/echo_floor.py: aiohttp in, JSON, the secret, ``sendMessage`` with
-aiohttp's client, no storage or NLU) runs after the workers under the same closed loop and at
-the one-worker paced rate; CPU per message and capacity are printed as multiples of it
-(issue 16: the machines' speed moves too much for absolute targets). Compare the workers' CPU
-per message with the SQLite process's through bench/webhooks.py's ratio to the same floor.
-Targets (issue 16): 2 workers' capacity >= 1.6x one worker's; RSS <= 250 MB per worker.
+After the workers, the same load (same conversations, same closed loop) goes to egovbot as one
+process on SQLite (no Redis: the embedded mode), and to the echo floor (bench/echo_floor.py:
+aiohttp in, JSON, the secret, ``sendMessage`` with aiohttp's client, no storage or NLU), also
+at the one-worker paced rate; figures are printed as multiples of them (issue 16: the machines'
+speed moves too much for absolute targets). CPU per message is the closed loop's: of the
+worker processes, and of the PostgreSQL backends of the run's database and the redis-server
+(bench/server_cpu.py, from /proc).
+Targets (issue 16): workers' CPU per message <= 1.5x the SQLite process's; workers + PostgreSQL
++ Redis <= 2.5x it; 2 workers' capacity >= 1.6x one worker's; RSS <= 250 MB per worker.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe, no_gc_pauses
+from bench.server_cpu import ServerCpu
 from bench.webhooks import (
     SECRET,
     Figures,
@@ -66,6 +70,18 @@ from tests.scale.harness import (
 
 TARGET_GAIN = 1.6
 TARGET_RSS_MB = 250.0
+TARGET_WORKER_CPU = 1.5  # x the SQLite process's CPU per message
+TARGET_TOTAL_CPU = 2.5  # workers + PostgreSQL + Redis, x the SQLite process's
+
+
+class SqliteFile(PostgresDatabase):
+    """Stands in for the database of a one-process cluster on SQLite (only the URL is used:
+    the expected replies come from the PostgreSQL runs)."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = "sqlite"
+        self.url = f"sqlite+aiosqlite:///{path}"
+        self._engine = None
 
 
 class Tracker:
@@ -126,16 +142,28 @@ class Result:
     accept_p99: float
     cpu_ms: float
     rss: list[float]
+    postgres_ms: float = 0.0
+    redis_ms: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers} worker(s)" if self.workers else "SQLite, one process"
+
+    @property
+    def total_ms(self) -> float:
+        """CPU per message of the workers, their PostgreSQL backends and Redis."""
+        return self.cpu_ms + self.postgres_ms + self.redis_ms
 
 
 async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
-                      redis: RedisServer, conversations: int, per_conversation: int,
+                      redis: RedisServer | None, conversations: int, per_conversation: int,
                       rate: float | None, first_chat: int,
                       expected: dict[int, list[list[str]]] | None
                       ) -> tuple[Result, dict[int, list[list[str]]]]:
-    cluster = Cluster(workdir / f"w{workers}", database, redis, workers)
-    await cluster.start()
+    """``workers`` 0: one process on SQLite (``database`` a SqliteFile, no Redis)."""
+    cluster = Cluster(workdir / f"w{workers}", database, redis, max(1, workers))
     try:
+        await cluster.start()  # inside: a worker that fails to start leaves no simulator behind
         connector = aiohttp.TCPConnector(limit=conversations + 100)
         with no_gc_pauses():
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -161,11 +189,17 @@ async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
                 tracker.add(closed)
                 tracker.latencies.clear()
                 citizens.delivery.accept_ms.clear()
+                servers = ServerCpu(database.name, redis.process.pid
+                                    if redis is not None and redis.process else None)
+                if workers:
+                    await servers.start()
                 cpu = sum(cpu_seconds(w.process.pid) for w in cluster.workers if w.process)
                 started = time.perf_counter()
                 await asyncio.gather(*(converse(c) for c in closed.conversations))
                 elapsed = time.perf_counter() - started
                 cpu = sum(cpu_seconds(w.process.pid) for w in cluster.workers if w.process) - cpu
+                if workers:
+                    await servers.stop()
                 capacity = closed.total / elapsed
                 rate = rate or capacity / 2
                 closed_p50 = statistics.median(tracker.latencies)
@@ -194,12 +228,15 @@ async def run_workers(workers: int, workdir: Path, database: PostgresDatabase,
         await cluster.stop()
     errors = cluster.errors_logged()
     if errors:
-        print(f"  {workers} worker(s): {len(errors)} error lines logged, e.g. {errors[0][:200]}")
+        print(f"  {workers} worker(s) (0: SQLite): {len(errors)} error lines logged, "
+              f"e.g. {errors[0][:200]}")
     return Result(workers, capacity, closed_p50, offered, len(latencies), len(order),
                   statistics.median(latencies) if latencies else float("nan"),
                   percentile(latencies, 0.99) if latencies else float("nan"),
                   percentile(accept, 0.99) if accept else float("nan"),
-                  cpu / closed.total * 1000, [w.peak_rss_mb for w in cluster.workers]), expected
+                  cpu / closed.total * 1000, [w.peak_rss_mb for w in cluster.workers],
+                  servers.postgres / closed.total * 1000,
+                  servers.redis / closed.total * 1000), expected
 
 
 async def floor_figures(conversations: int, per_conversation: int, rate: float) -> Figures:
@@ -231,7 +268,7 @@ async def floor_figures(conversations: int, per_conversation: int, rate: float) 
 
 
 def times(value: float, floor: float) -> str:
-    return f"{value / floor:.1f}x" if floor else "n/a"
+    return f"{value / floor:.2f}x" if floor else "n/a"
 
 
 async def run(worker_counts: list[int], conversations: int, per_conversation: int,
@@ -252,6 +289,12 @@ async def run(worker_counts: list[int], conversations: int, per_conversation: in
                 results.append(result)
                 print(f"  {workers} worker(s) done: {result.capacity:.0f} msg/s, "
                       f"p99 {result.p99:.1f} ms", flush=True)
+            sqlite, _ = await run_workers(
+                0, Path(tmp), SqliteFile(Path(tmp) / "w0" / "var" / "egovbot.db"), None,
+                conversations, per_conversation, rate or results[0].capacity / 2,
+                100_000_000 * (len(worker_counts) + 1), expected)
+            print(f"  SQLite done: {sqlite.capacity:.0f} msg/s, p99 {sqlite.p99:.1f} ms",
+                  flush=True)
             floor = await floor_figures(conversations, per_conversation,
                                         rate or results[0].capacity / 2)
         finally:
@@ -268,17 +311,26 @@ async def run(worker_counts: list[int], conversations: int, per_conversation: in
           f"{floor.capacity:.0f} msg/s; paced at {floor.offered:.0f} msg/s: reply p50 "
           f"{floor_p50:.1f} ms, p99 {floor_p99:.1f} ms "
           f"({len(floor.paced)}/{floor.paced_total} answered)")
-    print("| workers | capacity (closed loop) | offered | reply p50 | reply p99 | POST->200 p99 "
-          "| CPU/msg (workers) | peak RSS per worker |")
-    print("| --: | --: | --: | --: | --: | --: | --: | --- |")
+    print("| | capacity (closed loop) | offered | reply p50 | reply p99 | POST->200 p99 "
+          "| CPU/msg: workers | + PostgreSQL + Redis | peak RSS per worker |")
+    print("| --- | --: | --: | --: | --: | --: | --: | --: | --- |")
     ok = True
-    for r in results:
-        print(f"| {r.workers} | {r.capacity:.0f} msg/s ({times(r.capacity, floor.capacity)} "
+    for r in [*results, sqlite]:
+        servers = (f"{r.total_ms:.2f} ms ({times(r.total_ms, sqlite.cpu_ms)} SQLite; PG "
+                   f"{r.postgres_ms:.2f}, Redis {r.redis_ms:.2f})" if r.workers else "")
+        print(f"| {r.label} | {r.capacity:.0f} msg/s ({times(r.capacity, floor.capacity)} "
               f"floor) | {r.offered:.0f} msg/s ({r.answered}/{r.total} answered) "
               f"| {r.p50:.1f} ms | {r.p99:.1f} ms ({r.p99 / r.p50:.1f}x p50) "
               f"| {r.accept_p99:.1f} ms | {r.cpu_ms:.2f} ms ({times(r.cpu_ms, floor.cpu_ms)} "
-              f"floor) | {', '.join(f'{m:.0f}' for m in r.rss)} MB |")
+              f"floor, {times(r.cpu_ms, sqlite.cpu_ms)} SQLite) | {servers} "
+              f"| {', '.join(f'{m:.0f}' for m in r.rss)} MB |")
         ok = ok and r.answered == r.total and max(r.rss) <= TARGET_RSS_MB
+    for r in results:
+        worker, total = r.cpu_ms / sqlite.cpu_ms, r.total_ms / sqlite.cpu_ms
+        print(f"{r.workers} worker(s): CPU/msg {worker:.2f}x the SQLite process's (target <= "
+              f"{TARGET_WORKER_CPU}) {'OK' if worker <= TARGET_WORKER_CPU else 'MISSED'}; "
+              f"with PostgreSQL + Redis {total:.2f}x (target <= {TARGET_TOTAL_CPU}) "
+              f"{'OK' if total <= TARGET_TOTAL_CPU else 'MISSED'}")
     by_count = {r.workers: r for r in results}
     if 1 in by_count and 2 in by_count:
         gain = by_count[2].capacity / by_count[1].capacity

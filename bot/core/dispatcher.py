@@ -4,7 +4,9 @@ exactly once, in order, by whichever worker holds the conversation's lock.
 A channel calls ``submit`` for a message it will answer later (a webhook: the platform gets 200
 at once) or ``handle_now`` when the reply goes back in the same HTTP response (the web API).
 Either way the message is in the inbox before anything else happens and a repeated delivery is
-dropped.
+dropped: the inbox's unique key on (channel, delivery id) decides, in the same statement that
+stores the message (a shared check in Redis in front of it cost every new message two round
+trips and saved a duplicate one).
 
 Claim and drain: whoever takes a conversation's lock answers *all* of that conversation's
 unfinished inbox rows, oldest first, whichever worker accepted them. So with several workers
@@ -27,7 +29,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Protocol
 
 from actions.base import Reply
 from bot.core.delivery import DeliveryFailed, ReplySender
@@ -36,9 +37,10 @@ from bot.core.pipeline import Pipeline
 from bot.service import metrics
 from bot.service.logs import conversation_context
 from bot.service.tasks import stop_task
+from bot.storage.conversations import StoredState
 from bot.storage.db import DATABASE_AWAY
 from bot.storage.inbox import ANSWERED, AlreadyHandled, Inbox, InboxItem
-from bot.storage.turns import TurnTransaction
+from bot.storage.turns import UNREAD, TurnTransaction, Unread
 from knowledge.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,30 +50,17 @@ APOLOGY = Reply("Xin lỗi, hệ thống đang gặp sự cố khi xử lý tin 
                 "Bạn vui lòng thử lại sau ít phút.")
 
 
-class DeliveryDedup(Protocol):
-    """A shared fast check for repeated deliveries, in front of the inbox's unique key."""
-
-    async def seen(self, channel: str, message_id: str) -> bool:
-        """Whether this delivery was accepted before."""
-        ...
-
-    async def remember(self, channel: str, message_id: str) -> None:
-        """Mark a delivery as accepted."""
-        ...
-
-
 class Dispatcher:
     """Runs accepted messages through the pipeline and hands replies to their channel."""
 
-    def __init__(self, pipeline: Pipeline, inbox: Inbox, dedup: DeliveryDedup | None = None,
-                 orphan_after: float = 60.0, give_up_after: float = 900.0,
-                 shared: bool = False, handle_timeout: float = 60.0) -> None:
+    def __init__(self, pipeline: Pipeline, inbox: Inbox, orphan_after: float = 60.0,
+                 give_up_after: float = 900.0, shared: bool = False,
+                 handle_timeout: float = 60.0) -> None:
         """``shared``: other workers accept messages into the same inbox (scale-out), so a
         conversation's unfinished rows are read from the database; otherwise this process
         knows them all and keeps them in memory."""
         self.pipeline = pipeline
         self.inbox = inbox
-        self.dedup = dedup
         self.shared = shared
         self._queues: dict[str, list[InboxItem]] = {}
         self.orphan_after = orphan_after
@@ -101,9 +90,6 @@ class Dispatcher:
         delivered_id = message.message_id  # None: the channel has no delivery id for it
         if delivered_id is None:
             message = replace(message, message_id=uuid.uuid4().hex)
-        elif self.dedup is not None and await self.dedup.seen(message.channel, delivered_id):
-            metrics.duplicate(message.channel)
-            return None
         inbox_id = await self.inbox.accept(message)
         if inbox_id is None:
             metrics.duplicate(message.channel)
@@ -112,8 +98,6 @@ class Dispatcher:
         if not self.shared:
             self._queues.setdefault(message.conversation_id, []).append(
                 InboxItem(inbox_id, message))
-        if self.dedup is not None and delivered_id is not None:
-            await self.dedup.remember(message.channel, delivered_id)
         return inbox_id
 
     async def submit(self, message: IncomingMessage) -> bool:
@@ -180,13 +164,15 @@ class Dispatcher:
         the replies to ``own`` are returned instead of sent."""
         result: list[Reply] | None = None
         async with asyncio.timeout(self.handle_timeout):
-            items = await self._unfinished(channel, user_id)
+            items, known = await self._unfinished(channel, user_id)
         index = 0
         try:
             for index, item in enumerate(items):
                 with conversation_context(item.conversation_id):
                     async with asyncio.timeout(self.handle_timeout):  # never hold a lock forever
-                        replies = await self._handle(item)
+                        replies = await self._handle(item, known)
+                if item.status != ANSWERED:
+                    known = UNREAD  # the state read with the rows is the first turn's only
                 if replies is None:
                     continue
                 if item.id == own:
@@ -225,11 +211,13 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
-    async def _unfinished(self, channel: str, user_id: str) -> list[InboxItem]:
-        """The conversation's messages to answer now, oldest first."""
+    async def _unfinished(self, channel: str, user_id: str
+                          ) -> tuple[list[InboxItem], StoredState | Unread | None]:
+        """The conversation's messages to answer now, oldest first, and its state when it was
+        read with them (in the scale-out mode: one round trip instead of two)."""
         if self.shared:
             return await self.inbox.unfinished_for(channel, user_id)
-        return self._queues.pop(f"{channel}:{user_id}", [])
+        return self._queues.pop(f"{channel}:{user_id}", []), UNREAD
 
     def _put_back(self, items: list[InboxItem]) -> None:
         """Keep unanswered items for the next drain, ahead of newer ones (the database keeps
@@ -238,9 +226,11 @@ class Dispatcher:
             key = items[0].conversation_id
             self._queues[key] = [*items, *self._queues.get(key, [])]
 
-    async def _handle(self, item: InboxItem) -> list[Reply] | None:
+    async def _handle(self, item: InboxItem, known: StoredState | Unread | None = UNREAD
+                      ) -> list[Reply] | None:
         """The replies to an inbox row: stored ones for an answered row, new ones for a pending
-        row (committed with its turn); None when another worker handled it meanwhile."""
+        row (committed with its turn, handled from ``known`` when the state was read already);
+        None when another worker handled it meanwhile."""
         if item.status == ANSWERED:
             log.info("re-sending stored replies of message %d of %s", item.id,
                      item.conversation_id)
@@ -249,7 +239,7 @@ class Dispatcher:
 
         try:
             return (await self.pipeline.handle(
-                message, TurnTransaction(self.pipeline.conversations, item.id))).replies
+                message, TurnTransaction(self.pipeline.conversations, item.id, known))).replies
         except AlreadyHandled:
             return await self._stored_replies(item.id)
         except DATABASE_AWAY:

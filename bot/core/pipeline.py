@@ -3,10 +3,10 @@ saved.
 
 ``Pipeline.handle(message, unit)`` is the one entry point: it loads the conversation, asks
 the current brain (``bot/core/brain.py``) for the turn, and commits state, status and
-transcript through a unit of work (``bot/storage/turns.py``; the dispatcher's also marks the
-inbox row answered, in the same transaction). Rendering and sending are the channel's. The
-caller holds the conversation's lock when others may touch the conversation (the dispatcher
-and the handoff desk do).
+transcript, reading and writing through a unit of work (``bot/storage/turns.py``; the
+dispatcher's also marks the inbox row answered, in the same transaction). Rendering and
+sending are the channel's. The caller holds the conversation's lock when others may touch the
+conversation (the dispatcher and the handoff desk do).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Pipeline:
 
     async def _handle(self, message: IncomingMessage, unit: TurnTransaction,
                       started: float) -> HandledMessage:
-        stored = await self.conversations.load(message.conversation_id)
+        stored = await unit.load(message.conversation_id)
         state, status = ConversationState(), ConversationStatus.BOT
         if stored is not None:
             status = ConversationStatus(stored.status)

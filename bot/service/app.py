@@ -27,7 +27,6 @@ from bot.follow.service import Following
 from bot.service import metrics
 from bot.service.appkeys import ADMIN_APP, DISPATCHER, RELOADER, RUNTIME
 from bot.service.composition import build_runtime
-from bot.service.coordination.dedup import RedisDeliveryDedup
 from bot.service.coordination.redis_client import redis_ready
 from bot.service.headers import hide_server_software, set_security_headers
 from bot.service.reload import Reloader
@@ -97,8 +96,7 @@ async def create_app(settings: Settings, dossier_api_url: str | None = None) -> 
     """The whole service as an aiohttp application."""
     runtime = await build_runtime(settings, dossier_api_url)
     stores = runtime.stores
-    dedup = RedisDeliveryDedup(runtime.redis) if runtime.redis is not None else None
-    dispatcher = Dispatcher(runtime.pipeline, stores.inbox, dedup,
+    dispatcher = Dispatcher(runtime.pipeline, stores.inbox,
                             orphan_after=2 * settings.lock_ttl,
                             shared=runtime.redis is not None)
     channels = build_channels(settings, ChannelDeps(

@@ -41,11 +41,13 @@ class Runtime:
     dossiers: DossierSource
     pipeline: Pipeline
     batcher: WriteBatcher
-    redis: Redis | None = None  # scale-out mode: locks, dedup, limits, reload signal
+    redis: Redis | None = None  # scale-out mode: locks, limits, reload signal
 
     async def close(self) -> None:
         """Finish pending writes, close the dossier client, Redis and the database."""
         await self.batcher.close()
+        if isinstance(self.pipeline.locks, RedisConversationLocks):
+            await self.pipeline.locks.close()
         if self.redis is not None:
             await self.redis.aclose()
         if isinstance(self.dossiers, DossierApiClient):

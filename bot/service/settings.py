@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         default=20, ge=1, le=500, description="database connections each worker keeps "
         "open (on PostgreSQL, workers x this must stay under the server's max_connections)")
-    redis_url: str = Field(default="", description="Redis URL for scale-out (locks, dedup, rate "
-                           "limits, reload signal); empty: one process, in-memory")
+    redis_url: str = Field(default="", description="Redis URL for scale-out (locks, rate limits, "
+                           "reload signal); empty: one process, in-memory")
     lock_ttl: float = Field(default=30.0, ge=1, le=600, description="seconds a conversation "
                             "lock lives unless renewed (a dead worker's lock frees itself)")
     knowledge_dir: Path = Field(default=PACKAGED_KNOWLEDGE,

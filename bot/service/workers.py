@@ -63,7 +63,7 @@ def scale_out_problem(settings: Settings) -> str | None:
     if not missing:
         return None
     return ("several workers need PostgreSQL and Redis: the SQLite database and the in-memory "
-            "conversation locks, deduplication and rate limits work in one process only. Set "
+            "conversation locks and rate limits work in one process only. Set "
             + " and ".join(missing) + " (then run `egovbot db upgrade`), or use --workers 1")
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from actions.base import ConversationStatus
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
-from bot.storage.db import make_read_sessionmaker
+from bot.storage.db import make_autocommit_engine
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.clock import utcnow
@@ -63,6 +63,13 @@ class StoredState:
     updated_at: dt.datetime
 
 
+def stored_state(state: dict[str, Any], status: str, updated_at: dt.datetime) -> StoredState:
+    """A saved state as read from its row (SQLite returns naive datetimes: they are UTC)."""
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=dt.UTC)
+    return StoredState(dict(state), status, updated_at)
+
+
 class ConversationStore:
     """Dialogue state per conversation and the transcript of every turn."""
 
@@ -72,7 +79,7 @@ class ConversationStore:
         owns the database (the embedded mode), never when other workers write too.
         ``batcher`` shares transactions between concurrent messages."""
         self.sessions = sessions
-        self.reads = make_read_sessionmaker(sessions.kw["bind"])
+        self.reads = make_autocommit_engine(sessions.kw["bind"])
         self.batcher = batcher
         self.cache_size = cache_size
         self._cache: OrderedDict[str, StoredState] = OrderedDict()
@@ -95,14 +102,11 @@ class ConversationStore:
             # much CPU as a known one, whose state is cached).
             row = await self.batcher.run(partial(_state_row, conversation_id))
         else:
-            async with self.reads() as session:  # a plain SELECT, no ORM identity map
-                row = (await session.execute(_LOAD_STATE, {"cid": conversation_id})).first()
+            async with self.reads.connect() as connection:
+                row = (await connection.execute(_LOAD_STATE, {"cid": conversation_id})).first()
         if row is None:
             return None
-        updated = row.updated_at
-        if updated.tzinfo is None:  # SQLite returns naive datetimes
-            updated = updated.replace(tzinfo=dt.UTC)
-        stored = StoredState(dict(row.state), row.status, updated)
+        stored = stored_state(row.state, row.status, row.updated_at)
         self._remember(conversation_id, stored)
         return stored
 

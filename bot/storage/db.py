@@ -79,8 +79,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for single reads on the hot path: autocommit, so a read is one round trip
-    instead of BEGIN, SELECT and ROLLBACK. Never for writes or reads that must agree."""
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
-                              expire_on_commit=False)
+def make_autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for single statements on the hot path (a read, or a write that is atomic by
+    itself), run on a plain connection (no ORM session to open and close): autocommit, so a
+    statement is one round trip instead of BEGIN, the statement and ROLLBACK or COMMIT. Never
+    for several statements that must agree."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

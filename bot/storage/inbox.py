@@ -5,6 +5,10 @@ repeated delivery never gets a second reply. A row goes ``pending`` -> ``answere
 its replies are stored in the same transaction as the transcript, by ``answered_job``) ->
 ``done`` (replies sent). Rows not ``done`` after a crash are returned by ``unfinished()``: a
 pending one is handled, an answered one only has its stored replies sent again.
+
+``unfinished_for`` (the worker that holds a conversation's lock, in the scale-out mode) reads a
+conversation's unfinished rows and its saved state in one statement: the state is what the
+next message is handled from, and nobody else changes it while the lock is held.
 """
 
 from __future__ import annotations
@@ -14,18 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.base import MessageKind
 from bot.core.messages import IncomingMessage
-from bot.storage.batch import WriteBatcher
+from bot.storage.batch import WriteBatcher, write_single
 from bot.storage.batch import write as run_write
-from bot.storage.db import make_read_sessionmaker
+from bot.storage.conversations import StoredState, stored_state
+from bot.storage.db import make_autocommit_engine
 from bot.storage.redact import mask_personal_data
-from bot.storage.tables import InboxRow
+from bot.storage.tables import ConversationRow, InboxRow
 from knowledge.clock import as_utc, utcnow
 
 PENDING = "pending"
@@ -41,6 +46,16 @@ _ACCEPT = {
 }
 _DONE = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"))
          .values(status=DONE, processed_at=bindparam("now"), text=bindparam("text")))
+_UNFINISHED_FOR = (
+    select(*InboxRow.__table__.columns,
+           ConversationRow.state.label("conversation_state"),
+           ConversationRow.status.label("conversation_status"),
+           ConversationRow.updated_at.label("conversation_updated_at"))
+    .select_from(InboxRow.__table__.outerjoin(ConversationRow.__table__,
+                                              ConversationRow.id == bindparam("cid")))
+    .where(InboxRow.channel == bindparam("channel"), InboxRow.user_id == bindparam("user_id"),
+           InboxRow.status.in_(UNFINISHED))
+    .order_by(InboxRow.id))
 _ANSWERED = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"),
                                     InboxRow.status == PENDING)
              .values(status=ANSWERED, processed_at=bindparam("now"),
@@ -82,7 +97,7 @@ class Inbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  batcher: WriteBatcher | None = None) -> None:
         self.sessions = sessions
-        self.reads = make_read_sessionmaker(sessions.kw["bind"])
+        self.reads = make_autocommit_engine(sessions.kw["bind"])
         self.batcher = batcher
 
     async def accept(self, message: IncomingMessage) -> int | None:
@@ -108,7 +123,7 @@ class Inbox:
                                         .returning(InboxRow.id))
             return result.scalar_one()
 
-        return await run_write(self.batcher, self.sessions.kw["bind"], write)
+        return await write_single(self.batcher, self.sessions.kw["bind"], write)
 
     @staticmethod
     def answered_job(inbox_id: int, replies: list[dict[str, Any]]) -> Callable[[Connection], None]:
@@ -148,7 +163,7 @@ class Inbox:
         def write(connection: Connection) -> None:
             connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
 
-        await run_write(self.batcher, self.sessions.kw["bind"], write)
+        await write_single(self.batcher, self.sessions.kw["bind"], write)
 
     async def get(self, inbox_id: int) -> InboxItem | None:
         """One stored message."""
@@ -156,16 +171,18 @@ class Inbox:
             row = await session.get(InboxRow, inbox_id)
         return _item(row) if row is not None else None
 
-    async def unfinished_for(self, channel: str, user_id: str) -> list[InboxItem]:
-        """A conversation's messages not yet done, in the order they were accepted."""
-        async with self.reads() as session:
-            rows = (await session.scalars(
-                select(InboxRow).where(InboxRow.channel == channel,
-                                       InboxRow.user_id == user_id,
-                                       InboxRow.status.in_(UNFINISHED))
-                .order_by(InboxRow.id)
-            )).all()
-        return [_item(row) for row in rows]
+    async def unfinished_for(self, channel: str, user_id: str
+                             ) -> tuple[list[InboxItem], StoredState | None]:
+        """A conversation's messages not yet done, in the order they were accepted, and, when
+        there are some, its saved state (None: no conversation yet), in one round trip."""
+        params = {"cid": f"{channel}:{user_id}", "channel": channel, "user_id": user_id}
+        async with self.reads.connect() as connection:
+            rows = (await connection.execute(_UNFINISHED_FOR, params)).all()
+        first = rows[0] if rows else None
+        state = (stored_state(first.conversation_state, first.conversation_status,
+                              first.conversation_updated_at)
+                 if first is not None and first.conversation_status is not None else None)
+        return [_item(row) for row in rows], state
 
     async def unfinished(self, limit: int = 10_000,
                          received_before: dt.datetime | None = None) -> list[InboxItem]:
@@ -179,7 +196,7 @@ class Inbox:
         return [_item(row) for row in rows]
 
 
-def _item(row: InboxRow) -> InboxItem:
+def _item(row: InboxRow | Row[*tuple[Any, ...]]) -> InboxItem:
     message = IncomingMessage(row.channel, row.user_id, row.text, row.message_id,
                               as_utc(row.received_at), MessageKind(row.kind))
     return InboxItem(row.id, message, row.status, tuple(row.replies or ()))

@@ -6,20 +6,24 @@ A turn that erases (the citizen confirmed "xóa dữ liệu của tôi") first d
 the conversation (``bot/storage/own_data.py``) in the same transaction, so the conversation
 starts again holding only that turn.
 
-The pipeline gets a ``TurnTransaction`` and calls ``commit``; it never sees a connection.
+The pipeline gets a ``TurnTransaction``, reads the conversation's state through ``load`` and
+calls ``commit``; it never sees a connection. A unit made with the state already read (the
+dispatcher reads it with the conversation's unfinished inbox rows, under the conversation's
+lock) does not read it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection
 
 from actions.base import Reply
 from bot.core.messages import IncomingMessage
-from bot.storage.conversations import ConversationStore, TurnRecord
+from bot.storage.conversations import ConversationStore, StoredState, TurnRecord
 from bot.storage.inbox import Inbox
 from bot.storage.own_data import erase_job
 
@@ -36,14 +40,34 @@ class AnsweredTurn:
     erase: bool = False  # first delete everything stored of the conversation
 
 
-class TurnTransaction:
-    """Commits an answered turn; with ``inbox_id``, marks that inbox row answered in the same
-    transaction (raising ``AlreadyHandled``, with nothing saved, if another worker did)."""
+class Unread(Enum):
+    """The state was not read beforehand (None, read beforehand, is "no conversation yet")."""
 
-    def __init__(self, conversations: ConversationStore, inbox_id: int | None = None) -> None:
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
+
+
+class TurnTransaction:
+    """Loads the conversation and commits an answered turn; with ``inbox_id``, marks that inbox
+    row answered in the same transaction (raising ``AlreadyHandled``, with nothing saved, if
+    another worker did)."""
+
+    def __init__(self, conversations: ConversationStore, inbox_id: int | None = None,
+                 known: StoredState | Unread | None = UNREAD) -> None:
+        """``known``: the conversation's state, read by the caller while holding the
+        conversation's lock (so still current)."""
         self.conversations = conversations
         self.inbox_id = inbox_id
+        self.known = known
         self.erased: dict[str, int] = {}  # rows deleted per table by an erasing turn
+
+    async def load(self, conversation_id: str) -> StoredState | None:
+        """The conversation's saved state (None: none yet)."""
+        if self.known is not UNREAD:
+            return self.known
+        return await self.conversations.load(conversation_id)
 
     async def commit(self, turn: AnsweredTurn) -> None:
         """Save everything of the turn, or nothing."""

@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.service.settings import PACKAGED_KNOWLEDGE
+from bot.service.settings import PACKAGED_KNOWLEDGE, Settings
+from nlu.engine import NluModel
+from tests.conftest import prepare_data_dir
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +22,15 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def ready(isolated: Path, shipped_model: NluModel, database_template: Path) -> None:
+    """The data directory as after a first start: the seeded database and a trained model
+    (commands that only read need not migrate, import the catalog and train first)."""
+    prepare_data_dir(Settings(data_dir=isolated / "var"), database_template, shipped_model)
+
+
 @pytest.mark.slow
-def test_parse_prints_rasa_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_parse_prints_rasa_json(capsys: pytest.CaptureFixture[str], ready: None) -> None:
     assert main(["nlu", "parse", "lam cccd het bao nhieu tien"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["intent"]["name"] == "procedure_fee"
@@ -30,7 +39,7 @@ def test_parse_prints_rasa_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.slow
 def test_parse_reads_stdin_lines(capsys: pytest.CaptureFixture[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                 monkeypatch: pytest.MonkeyPatch, ready: None) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("chào bạn\ncho gặp nhân viên\n"))
     assert main(["nlu", "parse"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -80,7 +89,7 @@ def test_kb_load_of_a_bad_file_loads_nothing(tmp_path: Path,
     assert "Khai tử (đã sửa)" not in capsys.readouterr().out
 
 
-def test_kb_search(capsys: pytest.CaptureFixture[str]) -> None:
+def test_kb_search(capsys: pytest.CaptureFixture[str], ready: None) -> None:
     assert main(["kb", "search", "giay phep xay dung"]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[2] == "gpxd-nha-o"
 

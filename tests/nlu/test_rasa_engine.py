@@ -20,6 +20,7 @@ from nlu.engine import BuiltinNlu, NluModel
 from nlu.rasa_engine import RasaNlu, RateLimitedLog
 from nlu.rasa_project import TextForm, rasa_text
 from nlu.types import parse_async
+from tests.conftest import prepare_data_dir
 from tests.fakes.rasa_server import FakeRasa
 
 FEE_QUESTION = "lam cccd het bao nhieu tien"
@@ -42,7 +43,7 @@ async def fake_rasa() -> AsyncIterator[tuple[FakeRasa, str]]:
 @pytest.fixture
 async def rasa_service(tmp_path: Path, shipped_model: NluModel, simulator: str,
                        fake_rasa: tuple[FakeRasa, str], monkeypatch: pytest.MonkeyPatch,
-                       ) -> AsyncIterator[TestClient[Any, Any]]:
+                       database_template: Path) -> AsyncIterator[TestClient[Any, Any]]:
     """The whole service with EGOVBOT_NLU_ENGINE=rasa pointing at the fake."""
     monkeypatch.setenv("EGOVBOT_NLU_ENGINE", "rasa")
     monkeypatch.setenv("EGOVBOT_RASA_URL", fake_rasa[1])
@@ -50,7 +51,7 @@ async def rasa_service(tmp_path: Path, shipped_model: NluModel, simulator: str,
     monkeypatch.setenv("EGOVBOT_RASA_TOKEN", "s3cret")
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
                         dossier_api_timeout=0.3, dossier_api_deadline=1.0)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     client = TestClient(TestServer(await create_app(settings, simulator), host="127.0.0.1"))
     await client.start_server()
     yield client
@@ -204,11 +205,12 @@ async def test_low_confidence_is_out_of_scope_and_sync_parse_is_builtin(
 
 
 async def test_reloads_keep_the_rasa_server_and_its_counters(
-        tmp_path: Path, shipped_model: NluModel, fake_rasa: tuple[FakeRasa, str]) -> None:
+        tmp_path: Path, shipped_model: NluModel, fake_rasa: tuple[FakeRasa, str],
+        database_template: Path) -> None:
     from bot.service.composition import build_runtime
 
     settings = Settings(data_dir=tmp_path / "var", nlu_engine="rasa", rasa_url=fake_rasa[1])
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     runtime = await build_runtime(settings)
     try:
         before = runtime.pipeline.brain.nlu

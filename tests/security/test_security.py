@@ -26,6 +26,7 @@ from knowledge.tables import FaqRow
 from nlu.engine import NluModel
 from tests.bot.admin.conftest import ADMIN, accounts, http_login
 from tests.bot.admin.test_kb import edit_form, post, with_values
+from tests.conftest import prepare_data_dir
 from tests.fakes.telegram_api import text_update
 from tests.security.live import TELEGRAM_SECRET, LiveService
 
@@ -303,7 +304,8 @@ async def test_static_files_cannot_reach_outside_their_folder(service: Client) -
 
 async def test_unsigned_senders_are_refused_by_default(tmp_path: Path, shipped_model: NluModel,
                                                        simulator: str,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       database_template: Path) -> None:
     # a client-chosen id would let whoever knows it act in that conversation (pull a
     # waiting citizen out of the handoff queue, write to staff as them)
     from aiohttp.test_utils import TestServer
@@ -313,7 +315,7 @@ async def test_unsigned_senders_are_refused_by_default(tmp_path: Path, shipped_m
     monkeypatch.delenv("EGOVBOT_WEB_ALLOW_UNSIGNED_SENDERS")  # set for the other tests
     settings = Settings(data_dir=tmp_path / "var")
     assert not settings.web_allow_unsigned_senders
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     client: Client = TestClient(TestServer(await create_app(settings, simulator),
                                            host="127.0.0.1"))
     await client.start_server()
@@ -504,14 +506,14 @@ async def test_a_post_from_another_site_is_refused_even_with_the_token(accounts:
 
 
 async def test_dossier_lookups_from_one_address_are_limited_whatever_the_senders(
-        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+        tmp_path: Path, shipped_model: NluModel, simulator: str, database_template: Path) -> None:
     from aiohttp.test_utils import TestServer
 
     from bot.service.app import create_app
     from bot.service.settings import Settings
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
                         dossier_lookups_per_address=5)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     client: Client = TestClient(TestServer(await create_app(settings, simulator),
                                            host="127.0.0.1"))
     await client.start_server()

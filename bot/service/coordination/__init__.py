@@ -1,2 +1,2 @@
-"""Coordination between workers: conversation locks, delivery dedup, rate limits and the reload
+"""Coordination between workers: conversation locks, rate limits and the reload
 signal, in memory (one process) or in Redis (several workers)."""

@@ -3,7 +3,6 @@ worker)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections import defaultdict, deque
@@ -36,26 +35,34 @@ class MemoryRateLimiter:
         return True
 
 
+# One round trip per event: count it, start the window's expiry with the first one, and take
+# it back when it is over the limit (refused events do not count). A MULTI/EXEC pipeline of
+# INCR and EXPIRE, then a DECR when refused, cost two round trips for a refusal and the
+# parsing of four replies for every event.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if count > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return 0
+end
+return 1
+"""
+
+
 class RedisRateLimiter:
     """A fixed-window counter per key shared by every worker (fails open when Redis is down)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._hit = redis.register_script(_HIT)
 
     async def hit(self, key: str, limit: int, window_seconds: float) -> bool:
         """Record an event; False when the limit for the current window is reached."""
         window = max(1, int(window_seconds))
-        name = f"{PREFIX}rate:{key}"
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expire(name, window, nx=True)
-                count, _ = await pipe.execute()
+            allowed = await self._hit(keys=[f"{PREFIX}rate:{key}"], args=[limit, window])
         except RedisError as exc:
             log.warning("rate limit not checked, Redis unavailable: %s", exc)
             return True
-        if int(count) > limit:
-            with contextlib.suppress(RedisError):
-                await self.redis.decr(name)  # refused events do not count
-            return False
-        return True
+        return bool(allowed)

@@ -1,10 +1,9 @@
 """The Redis client of the scale-out mode, and its readiness check.
 
-Every piece of coordination through Redis (locks, dedup, rate limits, the reload signal)
-degrades instead of failing when Redis is briefly unreachable: a lock waits (the message stays
-safe in the inbox until Redis answers again), the dedup fast path and the reload signal are
-skipped (the database's unique key and the version poll still hold), and a rate limit lets the
-request through.
+Every piece of coordination through Redis (locks, rate limits, the reload signal) degrades
+instead of failing when Redis is briefly unreachable: a lock waits (the message stays safe in
+the inbox until Redis answers again), the reload signal is skipped (the version poll still
+holds), and a rate limit lets the request through.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from bot.core.payloads import parse_payload
 from bot.service.composition import Runtime, build_runtime
 from bot.service.settings import Settings
 from nlu.engine import NluModel
+from tests.conftest import prepare_data_dir
 
 
 async def test_scripted_console_with_numbered_buttons(runtime: Runtime) -> None:
@@ -29,10 +30,10 @@ async def test_scripted_console_with_numbered_buttons(runtime: Runtime) -> None:
 
 
 @pytest.mark.slow  # over ~2 s
-async def test_state_survives_a_restart_and_expires(tmp_path: Path,
-                                                    shipped_model: NluModel) -> None:
+async def test_state_survives_a_restart_and_expires(tmp_path: Path, shipped_model: NluModel,
+                                                    database_template: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", state_ttl_minutes=30)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     first = await build_runtime(settings)
     await first.pipeline.handle(IncomingMessage("console", "u", "làm hộ chiếu cần gì"))
     await first.close()

@@ -398,9 +398,10 @@ def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
 @pytest.mark.slow  # over ~2 s
 async def test_polling_mode_feeds_updates_from_get_updates(
         tmp_path: Path, shipped_model: NluModel, simulator: str,
-        telegram_api: FakeTelegramApi) -> None:
+        telegram_api: FakeTelegramApi, database_template: Path) -> None:
     settings = telegram_settings(tmp_path, telegram_api, telegram_mode="polling",
                                  telegram_poll_timeout=1)
+    prepare_data_dir(settings, database_template)
     client = await serve(settings, shipped_model, simulator)
     try:
         assert (await client.post(PATH, json={})).status == 404  # no webhook route

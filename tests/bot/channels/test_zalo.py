@@ -369,12 +369,12 @@ async def test_other_events_get_200_and_no_reply(bot: ZaloBot) -> None:
 
 @pytest.mark.slow  # over ~2 s
 async def test_the_uncertain_facts_are_settings(
-        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+        tmp_path: Path, shipped_model: NluModel, simulator: str, database_template: Path) -> None:
     fake = FakeZalo(signature_scheme="hmac-sha256", mac_prefix=True)
     await fake.start()
     settings = zalo_settings(tmp_path, fake, zalo_signature_scheme="hmac-sha256",
                              zalo_recipient="message_id", zalo_max_text_chars=500)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     running = await start_bot(settings, fake, simulator)
     try:
         event = fake.text_event(USER, "chào bạn")

@@ -83,9 +83,9 @@ class FakeInbox:
     async def get(self, inbox_id: int) -> InboxItem | None:
         return self.rows.get(inbox_id)
 
-    async def unfinished_for(self, channel: str, user_id: str) -> list[InboxItem]:
+    async def unfinished_for(self, channel: str, user_id: str) -> tuple[list[InboxItem], None]:
         return [r for r in self.rows.values()
-                if (r.channel, r.user_id) == (channel, user_id) and r.status != DONE]
+                if (r.channel, r.user_id) == (channel, user_id) and r.status != DONE], None
 
     async def unfinished(self, limit: int = 10_000,
                          received_before: dt.datetime | None = None) -> list[InboxItem]:
@@ -173,19 +173,6 @@ class FakeChannel:
         return [text for user, texts in self.sent if user == user_id for text in texts]
 
 
-class FakeDedup:
-    """The shared fast check, in memory."""
-
-    def __init__(self) -> None:
-        self.seen_keys: set[tuple[str, str]] = set()
-
-    async def seen(self, channel: str, message_id: str) -> bool:
-        return (channel, message_id) in self.seen_keys
-
-    async def remember(self, channel: str, message_id: str) -> None:
-        self.seen_keys.add((channel, message_id))
-
-
 # -- fixtures ------------------------------------------------------------------------------
 
 
@@ -255,17 +242,6 @@ async def test_a_repeated_delivery_is_answered_once(make: MakeSetup) -> None:
     assert s.channel.sent == [("u1", ["re: xin chào"])]
     assert s.events.count("process xin chào") == 1
     assert s.inbox.status("xin chào") == DONE
-
-
-async def test_a_delivery_the_shared_check_saw_is_not_even_stored(make: MakeSetup) -> None:
-    dedup = FakeDedup()
-    s = await make(dedup=dedup)
-    assert await s.dispatcher.submit(message("một", "m1")) is True
-    assert ("telegram", "m1") in dedup.seen_keys
-    assert await s.dispatcher.handle_now(message("một", "m1")) is None
-    assert s.inbox.accepted == [("telegram", "m1")]
-    await s.dispatcher.drain()
-    assert s.channel.sent == [("u1", ["re: một"])]
 
 
 async def test_messages_of_a_conversation_are_answered_one_at_a_time_in_order(

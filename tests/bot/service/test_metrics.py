@@ -28,7 +28,7 @@ from nlu.engine import NluModel
 from nlu.rasa_engine import RasaStats
 from tests.bot.channels.test_telegram import channel_of, serve, telegram_settings
 from tests.bot.channels.test_zalo import start_bot, zalo_settings
-from tests.conftest import set_simulator_mode
+from tests.conftest import prepare_data_dir, set_simulator_mode
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.zalo_api import FakeZalo
 
@@ -185,11 +185,11 @@ async def test_telegram_send_retries_by_reason_and_messages_out(
 
 @pytest.mark.slow  # over ~2 s
 async def test_zalo_send_retries_by_reason_and_messages_out(
-        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+        tmp_path: Path, shipped_model: NluModel, simulator: str, database_template: Path) -> None:
     fake = FakeZalo()
     await fake.start()
     settings = zalo_settings(tmp_path, fake)
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     bot = await start_bot(settings, fake, simulator)
     try:
         channel = bot.app[DISPATCHER].channels["zalo"]

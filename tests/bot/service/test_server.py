@@ -19,6 +19,7 @@ from bot.storage.db import make_sessionmaker
 from bot.storage.inbox import Inbox
 from bot.storage.roles import Role
 from nlu.engine import NluModel
+from tests.conftest import prepare_data_dir
 
 
 async def test_chat_answers_in_rasa_rest_shape(service: TestClient[Any, Any]) -> None:
@@ -97,9 +98,9 @@ async def test_poll_returns_replies_sent_later(service: TestClient[Any, Any]) ->
 
 @pytest.mark.slow  # over ~2 s
 async def test_pending_messages_are_answered_after_a_restart(
-        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+        tmp_path: Path, shipped_model: NluModel, simulator: str, database_template: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token")
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     first = await create_app(settings, simulator)
     inbox = Inbox(make_sessionmaker(first[RUNTIME].engine))
     # accepted, then the process died before handling it
@@ -122,10 +123,10 @@ async def test_pending_messages_are_answered_after_a_restart(
 
 @pytest.mark.slow  # over ~2 s
 async def test_behind_a_trusted_proxy_forwarded_https_makes_secure_cookies(
-        tmp_path: Path, shipped_model: NluModel, simulator: str) -> None:
+        tmp_path: Path, shipped_model: NluModel, simulator: str, database_template: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", dossier_api_token="test-token",
                         trusted_proxies=["127.0.0.1"])
-    shipped_model.save(settings.model_path)
+    prepare_data_dir(settings, database_template, shipped_model)
     client = TestClient(TestServer(await create_app(settings, simulator), host="127.0.0.1"))
     await client.start_server()
     proxied = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
