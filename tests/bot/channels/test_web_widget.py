@@ -6,23 +6,18 @@ Playwright drives Debian's chromium (``make test`` installs it); it never downlo
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from actions.base import Reply
 from bot.service.app import DISPATCHER
+from tests.browser import launch_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 WAIT_MS = 5000  # every wait is bounded
 POLL_WAIT_MS = 8000  # the widget polls every 3 s
 DESKTOP = {"width": 1280, "height": 800}
@@ -45,18 +40,8 @@ def base_url(service: TestClient[Any, Any]) -> str:
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian chromium; a clear failure when it is not installed."""
-    executable = CHROMIUM if CHROMIUM.exists() else Path(shutil.which("chromium") or CHROMIUM)
-    if not executable.exists():
-        pytest.fail(f"Chromium is not installed (looked for {CHROMIUM}): the widget tests need "
-                    "it. Run `make test`, which installs Debian's chromium package "
-                    "(`make browser`).", pytrace=False)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(executable), args=CHROMIUM_ARGS, headless=True, timeout=15000)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launch_chromium() as launched:
+        yield launched
 
 
 async def new_page(browser: Browser, viewport: dict[str, int],
