@@ -4,10 +4,11 @@ Gazetteers and patterns find what the knowledge base and fixed formats name (pro
 offices, dossier codes, numbers); they are sure and keep priority. Everything else a training
 file annotates (``[Lê Chân](district)``, ``[ngày mai](date)``, ``[cho con](relation)``, or any
 custom entity of another Rasa dataset) is learned here: a linear-chain CRF (CRFsuite through
-sklearn-crfsuite) labels each syllable B-/I-/O from features of the syllable with and without
-diacritics and of its neighbours. A value comes from the annotations (``[bé](relation:con)``)
-when the surface was seen (with its diacritics first: "bà" and "ba" are two people), else
-from the longest seen start of it ("ông ngoại" -> the value of "ông"), else it is the text.
+python-crfsuite, for training and tagging) labels each syllable B-/I-/O from features of the
+syllable with and without diacritics and of its neighbours. A value comes from the
+annotations (``[bé](relation:con)``) when the surface was seen (with its diacritics first:
+"bà" and "ba" are two people), else from the longest seen start of it ("ông ngoại" -> the
+value of "ông"), else it is the text.
 
 The tagger exists only when the training data has entity labels it can learn: a model without
 them never runs it, so parsing pays nothing for it.
@@ -15,6 +16,7 @@ them never runs it, so parsing pays nothing for it.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,14 +121,15 @@ class EntityTagger:
                 surface = example.text[entity.start:entity.end]
                 for key in _keys(surface):
                     tagger.values.setdefault((entity.entity, key), entity.value)
-        # training only: sklearn-crfsuite imports scikit-learn, which a parsing process
-        # does not need (75 MB of its memory)
-        import sklearn_crfsuite
-
-        crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.05, c2=0.05,
-                                   max_iterations=MAX_ITERATIONS, all_possible_transitions=True)
-        crf.fit(features, labels)
-        tagger.model = Path(crf.modelfile.name).read_bytes()
+        trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
+        trainer.set_params({"c1": 0.05, "c2": 0.05, "max_iterations": MAX_ITERATIONS,
+                            "feature.possible_transitions": True})
+        for sequence, sequence_labels in zip(features, labels, strict=True):
+            trainer.append(sequence, sequence_labels)
+        with tempfile.TemporaryDirectory() as directory:  # CRFsuite writes its model to a file
+            path = Path(directory) / "tagger.crfsuite"
+            trainer.train(str(path))
+            tagger.model = path.read_bytes()
         return tagger
 
     def __getstate__(self) -> dict[str, Any]:
