@@ -203,6 +203,9 @@ class ProcedureRetriever:
         self._title = bm25s.BM25(k1=1.2, b=0.5)
         self._body = bm25s.BM25(k1=1.2, b=0.75)
         self.vocabulary: set[str] = set()
+        self._df: dict[str, int] = {}
+        self._idfs: dict[str, float] = {}
+        self._unknown_idf = 0.0
         if not self.docs:
             return
         titles, bodies = [], []
@@ -223,15 +226,23 @@ class ProcedureRetriever:
             for word in set(words):
                 if word in self._df:
                     self._df[word] += 1
+        # each word's rarity, read many times a question
+        self._idfs = {word: math.log(1 + len(self.docs) / (1 + df))
+                      for word, df in self._df.items()}
+        self._unknown_idf = math.log(1 + len(self.docs) / (1 + 0))
         # each name's summed rarity, the denominator of ``_fit`` for every question
         self._title_weight = [sum(self._idf(word) for word in words)
                               for words in self._title_words]
+        # what every question reads again: whether a record is filed in the city, and a
+        # scratch row -> pool column map for ``_coverage``
+        self._local_at = [self._local(doc.id) for doc in self.docs]
+        self._slot = np.full(len(self.docs), -1, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def _idf(self, word: str) -> float:
-        return math.log(1 + len(self.docs) / (1 + self._df.get(word, 0)))
+        return self._idfs.get(word, self._unknown_idf)
 
     def _mend(self, word: str) -> list[str]:
         """A word as the index knows it: itself, its closest known word, or two known words
@@ -286,8 +297,7 @@ class ProcedureRetriever:
     def _scores(self, terms: list[str]) -> np.ndarray:
         if not terms:
             return np.zeros(len(self.docs), dtype=np.float32)
-        return np.asarray(self._title.get_scores(terms)
-                          + BODY_WEIGHT * self._body.get_scores(terms))
+        return np.asarray(_bm25(self._title, terms) + BODY_WEIGHT * _bm25(self._body, terms))
 
     def retrieve(self, message: NormalizedText | str,
                  named: Mapping[str, frozenset[int]] | None = None) -> Retrieval:
@@ -327,21 +337,29 @@ class ProcedureRetriever:
             if index is not None and index not in best.values():
                 best[procedure_id] = index
         pool = sorted(best.values(), key=lambda i: -scores[i])
-        covered = self._coverage(query, pool)
+        coverage, credit = self._coverage(query, pool)
+        covered = dict(zip(pool, coverage.tolist(), strict=True))
+        column = {index: k for k, index in enumerate(pool)}
         said = {word for unit in query.units for word in unit.words}
         fit = {i: self._fit(i, said) for i in pool}
-        ranked = sorted(((float(scores[i] / scores[pool[0]]) ** RAW_EXP * covered[i][0]
+        local = self._local_at
+        docs = self.docs
+        lead = scores[pool[0]]
+        ranked = sorted(((float(scores[i] / lead) ** RAW_EXP * covered[i]
                           * (1 + NAME_FIT * fit[i])
-                          * (1.0 if self._local(self.docs[i].id) else CENTRAL_ONLY)
-                          * (PHRASE_BOOST if self.docs[i].id in boosted else 1.0), i)
+                          * (1.0 if local[i] else CENTRAL_ONLY)
+                          * (PHRASE_BOOST if docs[i].id in boosted else 1.0), i)
                          for i in pool), reverse=True)[:TOP]
-        whole = {self.docs[i].id for _s, i in ranked if fit[i] >= WHOLE_NAME}
+        whole = {docs[i].id for _s, i in ranked if fit[i] >= WHOLE_NAME}
         ranking = tuple(
-            ProcedureScore(self.docs[i].id, self.docs[i].code, self.docs[i].name,
-                           score / ranked[0][0], covered[i][0])
+            ProcedureScore(docs[i].id, docs[i].code, docs[i].name,
+                           score / ranked[0][0], covered[i])
             for score, i in ranked)
-        return self._decide(ranking, {self.docs[i].id: covered[i][1] for _s, i in ranked},
-                            message, query, whole)
+        held = credit > 0
+        matched = {docs[i].id: [p for k, unit in enumerate(query.units)
+                                if held[k, column[i]] for p in unit.positions]
+                   for _s, i in ranked}
+        return self._decide(ranking, matched, message, query, whole)
 
     def _local(self, procedure_id: str) -> bool:
         """Whether a procedure is filed in the city (not only at a ministry)."""
@@ -365,25 +383,40 @@ class ProcedureRetriever:
         words = self._title_words[index]
         if not words:
             return 0.0
-        return sum(self._idf(word) for word in words & units) / self._title_weight[index]
+        idfs = self._idfs  # a name's words are all in the vocabulary
+        return sum(idfs[word] for word in words & units) / self._title_weight[index]
 
-    def _coverage(self, query: _Query, pool: list[int]) -> dict[int, tuple[float, list[int]]]:
-        """Per candidate: the rarity-weighted share of the question's units it contains, and
-        the message positions of the units it contains."""
-        named: dict[str, np.ndarray] = {}  # word -> in the name or an alias, per candidate
-        said: dict[str, np.ndarray] = {}  # word -> anywhere in the procedure's words
-        rows = np.array(pool)
-        for unit in query.units:
+    def _coverage(self, query: _Query, pool: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate (pool order): the rarity-weighted share of the question's units it
+        contains; and per unit and candidate, its credit (1 in the name, BODY_CREDIT in its
+        words only, 0: the unit's positions count for the candidate when above 0)."""
+        words = list(dict.fromkeys(word for unit in query.units for word in unit.words))
+        row = {word: k for k, word in enumerate(words)}
+        named = np.zeros((len(words), len(pool)), dtype=np.float64)  # in the name or an alias
+        said = np.zeros((len(words), len(pool)), dtype=np.float64)  # anywhere in its words
+        slot = self._slot  # document -> its pool column, -1 outside the pool
+        rows = np.array(pool, dtype=np.int64)
+        slot[rows] = np.arange(len(pool))
+        try:
+            for k, word in enumerate(words):
+                columns = slot[_holding(self._title, word)]
+                named[k, columns[columns >= 0]] = 1.0
+                columns = slot[_holding(self._body, word)]
+                said[k, columns[columns >= 0]] = 1.0
+        finally:
+            slot[rows] = -1
+        np.maximum(said, named, out=said)
+        # per unit: how many of its words each candidate holds, over its words (sums of
+        # ones and integer counts: exact in any order)
+        members = np.zeros((len(query.units), len(words)), dtype=np.float64)
+        for k, unit in enumerate(query.units):
             for word in unit.words:
-                if word not in named:
-                    named[word] = self._holds(self._title, word, rows)
-                    said[word] = named[word] | self._holds(self._body, word, rows)
-        credit = []  # per unit, per candidate: 1 in the name, BODY_CREDIT in its words only
-        for unit in query.units:
-            in_name = sum(named[word].astype(float) for word in unit.words) / len(unit.words)
-            in_words = sum(said[word].astype(float) for word in unit.words) / len(unit.words)
-            credit.append(np.where(in_name >= UNIT_SHARE, 1.0,
-                                   np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0)))
+                members[k, row[word]] += 1.0
+        sizes = np.array([len(unit.words) for unit in query.units], dtype=np.float64)[:, None]
+        in_name = (members @ named) / sizes
+        in_words = (members @ said) / sizes
+        credit = np.where(in_name >= UNIT_SHARE, 1.0,
+                          np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0))
         # a word no procedure has ("world cup", a name) counts, at half weight: a question
         # of many such words is not about a procedure
         # an everyday phrase weighs as the official words it stands for
@@ -391,22 +424,13 @@ class ProcedureRetriever:
                     else PHRASE_WEIGHT * sum(self._idf(word) for word in set(unit.words)))
                    * (1.0 if any(word in self._df for word in unit.words) else UNKNOWN_WEIGHT)
                    for unit in query.units]
-        useful = list(range(len(query.units)))
-        total = sum(weights[k] for k in useful)
-        result: dict[int, tuple[float, list[int]]] = {}
-        for column, index in enumerate(pool):
-            got = [k for k in useful if credit[k][column] > 0]
-            result[index] = ((sum(weights[k] * credit[k][column] for k in got) / total)
-                             if total else 0.0,
-                             [p for k in got for p in query.units[k].positions])
-        return result
-
-    def _holds(self, index: bm25s.BM25, word: str, rows: np.ndarray) -> np.ndarray:
-        """Per candidate row, whether its document in ``index`` contains the word."""
-        flags = np.zeros(len(self.docs), dtype=bool)
-        flags[_holding(index, word)] = True
-        held: np.ndarray = flags[rows]
-        return held
+        total = sum(weights)
+        coverage = np.zeros(len(pool), dtype=np.float64)
+        if total:
+            for k, weight in enumerate(weights):  # summed unit by unit, in order
+                coverage += weight * credit[k]
+            coverage /= total
+        return coverage, credit
 
     def _evidence(self, positions: list[int], query: _Query) -> float:
         """How much the question says of a procedure: the rarity of the words it holds
@@ -458,6 +482,22 @@ def _holding(index: bm25s.BM25, word: str) -> np.ndarray:
 
 
 _NOWHERE = np.zeros(0, dtype=np.int64)
+
+
+def _bm25(index: bm25s.BM25, terms: list[str]) -> np.ndarray:
+    """``index.get_scores(terms)``: the same float32 sums in the same order, without its
+    per-call conversions and checks."""
+    vocabulary = index.vocab_dict
+    indptr = index.scores["indptr"]
+    indices = index.scores["indices"]
+    data = index.scores["data"]
+    scores = np.zeros(index.scores["num_docs"], dtype=index.dtype)
+    for term in terms:
+        column = vocabulary.get(term)
+        if column is not None:
+            start, end = indptr[column], indptr[column + 1]
+            np.add.at(scores, indices[start:end], data[start:end])
+    return scores
 
 
 @functools.lru_cache(maxsize=4)

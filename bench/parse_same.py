@@ -1,0 +1,159 @@
+"""Parses before and after a change: identical, and how much CPU each takes.
+
+``python bench/parse_same.py --against /work/main`` runs this script in worker processes
+under two source trees (this one and ``--against``), alternating, each with its own
+``.venv`` and ``PYTHONHASHSEED=0``. A worker builds the bot's runtime on a fresh data
+directory (the catalog imported, the synonym table, the shipped model trained: the engine the
+bot parses with), parses every text of the training data, the held-out test file and the
+bench question sets, each also without diacritics, and writes the parses and the CPU seconds
+of ``rounds`` passes over them. The parent compares the parses (intent, rankings' scores to
+1e-9, entities, procedures) and prints the CPU per parse of each tree and their ratio, with
+the machine line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TOLERANCE = 1e-9
+HERE = Path(__file__).resolve().parent.parent
+
+
+def texts_of(root: Path) -> list[str]:
+    """Every text to parse: training data, the test file, the bench question sets; each
+    also without diacritics; in a fixed order, duplicates once."""
+    import yaml
+
+    from bot.service.settings import Settings
+    from nlu.evaluate import without_diacritics
+    from nlu.rasa_data import load_training_data
+
+    settings = Settings()
+    data = root / "bench" / "data"
+    nlu_files = [*settings.nlu_train_files, settings.nlu_test_file,
+                 *sorted(data.glob("*.yml"))]
+    texts: list[str] = []
+    for path in nlu_files:
+        loaded = load_training_data([path])
+        texts.extend(e.text for e in loaded.examples)
+        texts.extend(e.text for e in without_diacritics(loaded).examples)
+    for path in sorted(data.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for item in document.get("questions", []) + document.get("messages", []):
+            texts.append(item["text"])
+        for dialogue in document.get("dialogues", []):
+            texts.extend(turn["say"] for turn in dialogue["turns"] if "say" in turn)
+    return list(dict.fromkeys(texts))
+
+
+def as_data(parse: Any) -> dict[str, Any]:
+    """A parse as plain data, with full-precision scores."""
+    return {
+        "intent": [parse.intent.name, parse.intent.confidence],
+        "ranking": [[s.name, s.confidence] for s in parse.intent_ranking],
+        "entities": [[e.entity, e.value, e.start, e.end, e.confidence, e.text, e.extractor,
+                      e.code] for e in parse.entities],
+        "procedures": [[p.id, p.code, p.name, p.score, p.coverage]
+                       for p in parse.procedure_ranking],
+        "choices": [[p.id, p.code, p.name, p.score, p.coverage]
+                    for p in parse.procedure_choices],
+    }
+
+
+async def worker(out: Path, rounds: int) -> None:
+    from bot.service.composition import build_runtime
+    from bot.service.settings import Settings
+
+    texts = texts_of(HERE)
+    with tempfile.TemporaryDirectory() as directory:
+        runtime = await build_runtime(Settings(data_dir=Path(directory)))
+        nlu = runtime.pipeline.brain.nlu
+        parses = [as_data(nlu.parse(text)) for text in texts]
+        seconds = []
+        for _ in range(rounds):
+            started = time.process_time()
+            for text in texts:
+                nlu.parse(text)
+            seconds.append(time.process_time() - started)
+        await runtime.close()
+    out.write_text(json.dumps({"texts": texts, "parses": parses, "seconds": seconds},
+                              ensure_ascii=False))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, floats to ``TOLERANCE``."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(
+            a, b, rel_tol=0, abs_tol=TOLERANCE)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def run_tree(tree: Path, out: Path, rounds: int) -> dict[str, Any]:
+    python = tree / ".venv" / "bin" / "python"
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tree)}
+    subprocess.run([str(python), "-P", str(Path(__file__).resolve()), "--worker", str(out),
+                    "--rounds", str(rounds)], check=True, cwd=tree, env=env)
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--against", type=Path, help="the tree to compare with (main)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes per worker")
+    parser.add_argument("--repeats", type=int, default=2, help="workers per tree, alternating")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        asyncio.run(worker(args.worker, args.rounds))
+        return 0
+    if args.against is None:
+        parser.error("--against TREE is needed")
+    sys.path.insert(0, str(HERE))
+    from bench.machine import describe
+
+    print(f"machine: {describe()}")
+    trees = {"before": args.against.resolve(), "after": HERE}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory() as directory:
+        for repeat in range(args.repeats):
+            for name, tree in trees.items():
+                runs[name].append(run_tree(tree, Path(directory) / f"{name}{repeat}.json",
+                                           args.rounds))
+    before, after = runs["before"][0], runs["after"][0]
+    if before["texts"] != after["texts"]:
+        print("the two trees read different texts")
+        return 1
+    differ = [k for k, (a, b) in enumerate(zip(before["parses"], after["parses"], strict=True))
+              if not same(a, b)]
+    for k in differ[:10]:
+        print(f"DIFFERENT: {before['texts'][k]!r}\n  before {before['parses'][k]}\n"
+              f"  after  {after['parses'][k]}")
+    texts = len(before["texts"])
+    print(f"{texts} texts: {texts - len(differ)} identical parses, {len(differ)} different")
+    per = {name: [s / texts * 1000 for run in results for s in run["seconds"]]
+           for name, results in runs.items()}
+    for name, values in per.items():
+        print(f"{name:6s} {trees[name]}: CPU per parse, ms: "
+              + ", ".join(f"{v:.3f}" for v in values) + f" (median {statistics.median(values):.3f})")
+    print(f"after / before, medians: {statistics.median(per['after']) / statistics.median(per['before']):.2f}")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
