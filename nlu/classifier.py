@@ -39,6 +39,7 @@ WORD_TOKENS = r"(?u)\b\w+\b"
 # separate what only the marks separate (bench/nlu.py measures both).
 ACCENT_WEIGHT = 0.35
 CALIBRATION_FOLDS = 5  # every fifth example of an intent with at least five fits the temperature
+MAX_KEPT_WORDS = 50_000  # words whose n-gram columns a parsing classifier keeps, per block
 
 
 class IntentClassifier:
@@ -198,31 +199,73 @@ class _FastScorer:
         self.intercept = np.asarray(classifier.model.intercept_, dtype=np.float64)
         self.binary = coef.shape[0] == 1
         self.temperature = classifier.temperature
+        # per block, a word -> the columns of its n-grams (char_wb blocks; see ``_counts``)
+        self._words: list[dict[str, tuple[int, ...]]] | None = None
+        self._idf: np.ndarray | None = None  # every block's idf side by side
 
-    def rank(self, text: str, accented: str, labels: list[str],
-             top: int) -> list[IntentScore]:
-        indices: list[int] = []
-        weights: list[float] = []
-        jobs = [(text, part) for part in self.plain]
-        if accented:
-            jobs.extend((accented, part) for part in self.accented)
-        for source, (analyzer, vocabulary, idf, offset, weight) in jobs:
-            counts: dict[int, int] = {}
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what parsing refills (``_words``, ``_idf``)."""
+        state = dict(self.__dict__)
+        state.pop("_words", None)
+        state.pop("_idf", None)
+        return state
+
+    def _counts(self, source: str, part: _Part, words: dict[str, tuple[int, ...]]
+                ) -> dict[int, int]:
+        """Feature (the block's offset added) -> count of a text's n-grams in one block, in
+        the order of first occurrence. A ``char_wb`` n-gram never crosses a word, so each
+        word's features are looked up once and kept (a few thousand syllables make every
+        message)."""
+        analyzer, vocabulary, _idf, offset, _weight = part
+        counts: dict[int, int] = {}
+        if analyzer.kind != "char_wb":
             for gram in analyzer(source):
                 column = vocabulary.get(gram)
                 if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            if not counts:
-                continue
-            columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
-                                               count=len(counts)))) * idf[columns]
-            values *= weight / np.sqrt(values @ values)
-            indices.extend((columns + offset).tolist())
-            weights.extend(values.tolist())
+                    counts[column + offset] = counts.get(column + offset, 0) + 1
+            return counts
+        for word in source.lower().split():
+            columns = words.get(word)
+            if columns is None:
+                if len(words) >= MAX_KEPT_WORDS:
+                    words.clear()
+                columns = words[word] = tuple(
+                    column + offset for gram in analyzer(word)
+                    if (column := vocabulary.get(gram)) is not None)
+            for column in columns:
+                counts[column] = counts.get(column, 0) + 1
+        return counts
+
+    def rank(self, text: str, accented: str, labels: list[str],
+             top: int) -> list[IntentScore]:
+        kept = getattr(self, "_words", None)  # a scorer unpickled has none yet
+        if kept is None:
+            kept = self._words = [{} for _ in (*self.plain, *self.accented)]
+        idf = getattr(self, "_idf", None)
+        if idf is None:  # every block's idf, at the blocks' offsets
+            idf = self._idf = np.concatenate([part[2] for part in (*self.plain,
+                                                                    *self.accented)])
+        jobs = [(text, part, kept[k]) for k, part in enumerate(self.plain)]
+        if accented:
+            jobs.extend((accented, part, kept[len(self.plain) + k])
+                        for k, part in enumerate(self.accented))
+        features: list[int] = []
+        counts: list[int] = []
+        blocks: list[tuple[int, int, float]] = []  # (start, end, weight) in ``features``
+        for source, part, words in jobs:
+            found = self._counts(source, part, words)
+            if found:
+                features.extend(found)
+                counts.extend(found.values())
+                blocks.append((len(features) - len(found), len(features), part[4]))
         scores = self.intercept.copy()
-        if indices:
-            scores += np.asarray(weights) @ self.coef[indices]
+        if features:
+            columns = np.array(features, dtype=np.int64)
+            values = (1.0 + np.log(np.array(counts, dtype=np.float64))) * idf[columns]
+            for start, end, weight in blocks:  # l2 per block, then the block's weight
+                block = values[start:end]
+                block *= weight / np.sqrt(block @ block)
+            scores += values @ self.coef[columns]
         probabilities = _softmax(scores[np.newaxis, :] if not self.binary else scores,
                                  self.temperature)[0]
         order = np.argsort(probabilities)[::-1][:top]

@@ -392,17 +392,12 @@ class ProcedureRetriever:
         words only, 0: the unit's positions count for the candidate when above 0)."""
         words = list(dict.fromkeys(word for unit in query.units for word in unit.words))
         row = {word: k for k, word in enumerate(words)}
-        named = np.zeros((len(words), len(pool)), dtype=np.float64)  # in the name or an alias
-        said = np.zeros((len(words), len(pool)), dtype=np.float64)  # anywhere in its words
         slot = self._slot  # document -> its pool column, -1 outside the pool
         rows = np.array(pool, dtype=np.int64)
         slot[rows] = np.arange(len(pool))
         try:
-            for k, word in enumerate(words):
-                columns = slot[_holding(self._title, word)]
-                named[k, columns[columns >= 0]] = 1.0
-                columns = slot[_holding(self._body, word)]
-                said[k, columns[columns >= 0]] = 1.0
+            named = self._held(self._title, words, slot, len(pool))  # in the name or an alias
+            said = self._held(self._body, words, slot, len(pool))  # anywhere in its words
         finally:
             slot[rows] = -1
         np.maximum(said, named, out=said)
@@ -431,6 +426,20 @@ class ProcedureRetriever:
                 coverage += weight * credit[k]
             coverage /= total
         return coverage, credit
+
+    @staticmethod
+    def _held(index: bm25s.BM25, words: list[str], slot: np.ndarray,
+              size: int) -> np.ndarray:
+        """Per word and pool column, 1.0 when the candidate's document in ``index`` holds the
+        word: every word's documents (its column of the index) in one array, mapped to
+        pool columns through ``slot``."""
+        documents = [_holding(index, word) for word in words]
+        columns = slot[np.concatenate(documents)]
+        word_rows = np.repeat(np.arange(len(words)), [len(d) for d in documents])
+        inside = columns >= 0
+        held = np.zeros((len(words), size), dtype=np.float64)
+        held[word_rows[inside], columns[inside]] = 1.0
+        return held
 
     def _evidence(self, positions: list[int], query: _Query) -> float:
         """How much the question says of a procedure: the rarity of the words it holds
