@@ -56,6 +56,7 @@ CHOICE_SCORE = 0.75  # candidates offered when asking
 MAX_CHOICES = 4
 TYPO_CUTOFF = 85.0
 MEND_MIN_CHARS = 5  # shorter words are mended only when run together
+DENSE_SHARE = 8  # a BM25 column held by more than one record in this many is kept whole
 LEVEL_ORDER = {"Cấp xã": 0, "Cấp tỉnh": 1, "Cấp bộ": 2}
 
 # Words that ask about a procedure rather than name one (already without diacritics).
@@ -206,6 +207,8 @@ class ProcedureRetriever:
         self._df: dict[str, int] = {}
         self._idfs: dict[str, float] = {}
         self._unknown_idf = 0.0
+        self._title_dense: dict[int, np.ndarray] = {}
+        self._body_dense: dict[int, np.ndarray] = {}
         if not self.docs:
             return
         titles, bodies = [], []
@@ -233,10 +236,15 @@ class ProcedureRetriever:
         # each name's summed rarity, the denominator of ``_fit`` for every question
         self._title_weight = [sum(self._idf(word) for word in words)
                               for words in self._title_words]
-        # what every question reads again: whether a record is filed in the city, and a
-        # scratch row -> pool column map for ``_coverage``
+        # what every question reads again: whether a record is filed in the city; which
+        # records hold each word, as bits (for ``_coverage``); the common words' BM25
+        # columns, dense (for ``_scores``)
         self._local_at = [self._local(doc.id) for doc in self.docs]
-        self._slot = np.full(len(self.docs), -1, dtype=np.int64)
+        self._word_row = {word: k for k, word in enumerate(sorted(self.vocabulary))}
+        self._title_bits = _bits(self._title, self._word_row, len(self.docs))
+        self._body_bits = _bits(self._body, self._word_row, len(self.docs))
+        self._title_dense = _dense_columns(self._title)
+        self._body_dense = _dense_columns(self._body)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -297,7 +305,8 @@ class ProcedureRetriever:
     def _scores(self, terms: list[str]) -> np.ndarray:
         if not terms:
             return np.zeros(len(self.docs), dtype=np.float32)
-        return np.asarray(_bm25(self._title, terms) + BODY_WEIGHT * _bm25(self._body, terms))
+        return np.asarray(_bm25(self._title, terms, self._title_dense)
+                          + BODY_WEIGHT * _bm25(self._body, terms, self._body_dense))
 
     def retrieve(self, message: NormalizedText | str,
                  named: Mapping[str, frozenset[int]] | None = None) -> Retrieval:
@@ -323,29 +332,31 @@ class ProcedureRetriever:
             return Retrieval()
         top = np.argsort(-scores)[:POOL]
         best: dict[str, int] = {}
-        for index in top:
-            if scores[index] <= 0:
+        docs = self.docs
+        for index, score in zip(top.tolist(), scores[top].tolist(), strict=True):
+            if score <= 0:
                 break
-            doc = self.docs[index]
+            doc = docs[index]
             key = doc.group or doc.id
             kept = best.get(key)
-            if kept is None or self._prefer(doc, self.docs[kept], scores[index],
-                                            scores[kept]):
-                best[key] = int(index)
+            if kept is None or self._prefer(doc, docs[kept], scores[index], scores[kept]):
+                best[key] = index
         for procedure_id in boosted:
             index = self._index.get(procedure_id)
             if index is not None and index not in best.values():
                 best[procedure_id] = index
-        pool = sorted(best.values(), key=lambda i: -scores[i])
+        candidates = list(best.values())
+        value = dict(zip(candidates, scores[candidates].tolist(), strict=True))
+        pool = sorted(candidates, key=lambda i: -value[i])
         coverage, credit = self._coverage(query, pool)
         covered = dict(zip(pool, coverage.tolist(), strict=True))
         column = {index: k for k, index in enumerate(pool)}
         said = {word for unit in query.units for word in unit.words}
         fit = {i: self._fit(i, said) for i in pool}
         local = self._local_at
-        docs = self.docs
-        lead = scores[pool[0]]
-        ranked = sorted(((float(scores[i] / lead) ** RAW_EXP * covered[i]
+        # float32 divisions, as scalar by scalar before
+        share = dict(zip(pool, (scores[pool] / scores[pool[0]]).tolist(), strict=True))
+        ranked = sorted(((share[i] ** RAW_EXP * covered[i]
                           * (1 + NAME_FIT * fit[i])
                           * (1.0 if local[i] else CENTRAL_ONLY)
                           * (PHRASE_BOOST if docs[i].id in boosted else 1.0), i)
@@ -392,14 +403,13 @@ class ProcedureRetriever:
         words only, 0: the unit's positions count for the candidate when above 0)."""
         words = list(dict.fromkeys(word for unit in query.units for word in unit.words))
         row = {word: k for k, word in enumerate(words)}
-        slot = self._slot  # document -> its pool column, -1 outside the pool
-        rows = np.array(pool, dtype=np.int64)
-        slot[rows] = np.arange(len(pool))
-        try:
-            named = self._held(self._title, words, slot, len(pool))  # in the name or an alias
-            said = self._held(self._body, words, slot, len(pool))  # anywhere in its words
-        finally:
-            slot[rows] = -1
+        # per word and candidate: in the name or an alias; anywhere in its words
+        rows = np.array([self._word_row.get(word, -1) for word in words],  # -1: no record
+                        dtype=np.int64)
+        pool_at = np.array(pool, dtype=np.int64)
+        byte, bit = np.ix_(rows, pool_at >> 3), (pool_at & 7).astype(np.uint8)
+        named = ((self._title_bits[byte] >> bit) & 1).astype(np.float64)
+        said = ((self._body_bits[byte] >> bit) & 1).astype(np.float64)
         np.maximum(said, named, out=said)
         # per unit: how many of its words each candidate holds, over its words (sums of
         # ones and integer counts: exact in any order)
@@ -426,20 +436,6 @@ class ProcedureRetriever:
                 coverage += weight * credit[k]
             coverage /= total
         return coverage, credit
-
-    @staticmethod
-    def _held(index: bm25s.BM25, words: list[str], slot: np.ndarray,
-              size: int) -> np.ndarray:
-        """Per word and pool column, 1.0 when the candidate's document in ``index`` holds the
-        word: every word's documents (its column of the index) in one array, mapped to
-        pool columns through ``slot``."""
-        documents = [_holding(index, word) for word in words]
-        columns = slot[np.concatenate(documents)]
-        word_rows = np.repeat(np.arange(len(words)), [len(d) for d in documents])
-        inside = columns >= 0
-        held = np.zeros((len(words), size), dtype=np.float64)
-        held[word_rows[inside], columns[inside]] = 1.0
-        return held
 
     def _evidence(self, positions: list[int], query: _Query) -> float:
         """How much the question says of a procedure: the rarity of the words it holds
@@ -493,9 +489,10 @@ def _holding(index: bm25s.BM25, word: str) -> np.ndarray:
 _NOWHERE = np.zeros(0, dtype=np.int64)
 
 
-def _bm25(index: bm25s.BM25, terms: list[str]) -> np.ndarray:
+def _bm25(index: bm25s.BM25, terms: list[str], dense: Mapping[int, np.ndarray]) -> np.ndarray:
     """``index.get_scores(terms)``: the same float32 sums in the same order, without its
-    per-call conversions and checks."""
+    per-call conversions and checks; a column in ``dense`` is added whole (its other
+    records add 0.0, which changes no sum)."""
     vocabulary = index.vocab_dict
     indptr = index.scores["indptr"]
     indices = index.scores["indices"]
@@ -503,10 +500,40 @@ def _bm25(index: bm25s.BM25, terms: list[str]) -> np.ndarray:
     scores = np.zeros(index.scores["num_docs"], dtype=index.dtype)
     for term in terms:
         column = vocabulary.get(term)
-        if column is not None:
+        if column is None:
+            continue
+        whole = dense.get(column)
+        if whole is not None:
+            scores += whole
+        else:
             start, end = indptr[column], indptr[column + 1]
             np.add.at(scores, indices[start:end], data[start:end])
     return scores
+
+
+def _dense_columns(index: bm25s.BM25) -> dict[int, np.ndarray]:
+    """The columns of an index held by more than one record in ``DENSE_SHARE``, as whole
+    rows of scores: adding one is cheaper than scattering its entries."""
+    indptr = index.scores["indptr"]
+    documents = index.scores["num_docs"]
+    dense: dict[int, np.ndarray] = {}
+    for column in np.flatnonzero(np.diff(indptr) * DENSE_SHARE > documents).tolist():
+        start, end = indptr[column], indptr[column + 1]
+        row = np.zeros(documents, dtype=index.dtype)
+        row[index.scores["indices"][start:end]] = index.scores["data"][start:end]
+        dense[column] = row
+    return dense
+
+
+def _bits(index: bm25s.BM25, rows: Mapping[str, int], documents: int) -> np.ndarray:
+    """Per word (``rows``; one more row, all zeros, for an unknown word), which records of
+    an index hold it, packed eight records a byte (record ``i``: bit ``i & 7`` of byte
+    ``i >> 3``)."""
+    held = np.zeros((len(rows) + 1, documents), dtype=bool)
+    for word, row in rows.items():
+        held[row, _holding(index, word)] = True
+    packed: np.ndarray = np.packbits(held, axis=1, bitorder="little")
+    return packed
 
 
 @functools.lru_cache(maxsize=4)
