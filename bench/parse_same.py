@@ -91,14 +91,34 @@ async def worker(out: Path, rounds: int) -> None:
                               ensure_ascii=False))
 
 
-def same(a: Any, b: Any) -> bool:
-    """Equal, floats to ``TOLERANCE``."""
+def difference(a: Any, b: Any, path: str = "") -> str:
+    """Where two parses differ ("" when equal, floats to ``TOLERANCE``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return f"{path}: keys"
+        return next((d for key in a if (d := difference(a[key], b[key], f"{path}.{key}"))),
+                    "")
     if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(
+        close = isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(
             a, b, rel_tol=0, abs_tol=TOLERANCE)
+        return "" if close else f"{path}: {a!r} != {b!r}"
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+        if len(a) != len(b):
+            return f"{path}: {len(a)} != {len(b)} items"
+        return next((d for k, (x, y) in enumerate(zip(a, b, strict=True))
+                     if (d := difference(x, y, f"{path}[{k}]"))), "")
+    return "" if a == b else f"{path}: {a!r} != {b!r}"
+
+
+def largest_gap(a: Any, b: Any) -> float:
+    """The largest difference between two equal-shaped parses' numbers."""
+    if isinstance(a, dict):
+        return max((largest_gap(a[key], b[key]) for key in a), default=0.0)
+    if isinstance(a, list):
+        return max((largest_gap(x, y) for x, y in zip(a, b, strict=True)), default=0.0)
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b)
+    return 0.0
 
 
 def run_tree(tree: Path, out: Path, rounds: int) -> dict[str, Any]:
@@ -139,19 +159,22 @@ def main() -> int:
     if before["texts"] != after["texts"]:
         print("the two trees read different texts")
         return 1
-    differ = [k for k, (a, b) in enumerate(zip(before["parses"], after["parses"], strict=True))
-              if not same(a, b)]
+    pairs = list(zip(before["parses"], after["parses"], strict=True))
+    differ = [k for k, (a, b) in enumerate(pairs) if difference(a, b)]
     for k in differ[:10]:
-        print(f"DIFFERENT: {before['texts'][k]!r}\n  before {before['parses'][k]}\n"
-              f"  after  {after['parses'][k]}")
+        print(f"DIFFERENT: {before['texts'][k]!r}: {difference(*pairs[k])}")
     texts = len(before["texts"])
-    print(f"{texts} texts: {texts - len(differ)} identical parses, {len(differ)} different")
+    gap = max((largest_gap(a, b) for k, (a, b) in enumerate(pairs) if k not in set(differ)),
+              default=0.0)
+    print(f"{texts} texts: {texts - len(differ)} identical parses (largest score difference "
+          f"{gap:.1e}, tolerance {TOLERANCE:.0e}), {len(differ)} different")
     per = {name: [s / texts * 1000 for run in results for s in run["seconds"]]
            for name, results in runs.items()}
+    median = {name: statistics.median(values) for name, values in per.items()}
     for name, values in per.items():
         print(f"{name:6s} {trees[name]}: CPU per parse, ms: "
-              + ", ".join(f"{v:.3f}" for v in values) + f" (median {statistics.median(values):.3f})")
-    print(f"after / before, medians: {statistics.median(per['after']) / statistics.median(per['before']):.2f}")
+              + ", ".join(f"{v:.3f}" for v in values) + f" (median {median[name]:.3f})")
+    print(f"after / before, medians: {median['after'] / median['before']:.2f}")
     return 1 if differ else 0
 
 

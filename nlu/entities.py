@@ -73,10 +73,13 @@ class Gazetteer:
         taken = [False] * len(tokens)
         found: list[Entity] = []
         sizes = [size for size in self._sizes if size <= len(tokens)]
+        # the words a phrase starts with ("hc" starts "ho chieu")
+        first_words = self._first_words
+        firsts = [i for i, plain in enumerate(plains) if plain.split(" ", 1)[0] in first_words]
         for fuzzy in (False, True) if self.fuzzy else (False,):
             for size in sizes:
                 hits = (self._fuzzy_hits(plains, size, taken) if fuzzy
-                        else self._exact_hits(plains, size, taken))
+                        else self._exact_hits(plains, size, taken, firsts))
                 for i, (value, score) in hits:
                     if any(taken[i : i + size]):
                         continue
@@ -91,16 +94,19 @@ class Gazetteer:
                                               0.95))
         return sorted(found, key=lambda e: e.start)
 
-    def _exact_hits(self, plains: list[str], size: int,
-                    taken: list[bool]) -> list[tuple[int, tuple[str, float]]]:
-        """(window start, (value, 1.0)) for the free windows of ``size`` words that are a
-        phrase, or are one with filler words inside, in message order."""
-        first_words = self._first_words
+    def _exact_hits(self, plains: list[str], size: int, taken: list[bool],
+                    firsts: list[int]) -> list[tuple[int, tuple[str, float]]]:
+        """(window start, (value, 1.0)) for the free windows of ``size`` words from the
+        ``firsts`` (the words that start some phrase) that are a phrase, or are one with
+        filler words inside, in message order."""
         exact = self._exact
         hits: list[tuple[int, tuple[str, float]]] = []
-        for i in range(len(plains) - size + 1):
-            if plains[i].split(" ", 1)[0] not in first_words or any(taken[i : i + size]):
-                continue  # "hc" starts "ho chieu"
+        last = len(plains) - size
+        for i in firsts:
+            if i > last:
+                break
+            if any(taken[i : i + size]):
+                continue
             window = plains[i : i + size]
             value = exact.get(" ".join(window))
             if value is None and size > 2 and window[-1] not in INSIDE_FILLERS:
@@ -117,24 +123,26 @@ class Gazetteer:
         the free windows within one typo of one, in message order; every window of a size
         in one call (comparing window by window converted the phrase list once per
         window)."""
-        keys: list[str] = []
-        at: list[int] = []
-        for i in range(len(plains) - size + 1):
-            if any(taken[i : i + size]):
-                continue
-            key = " ".join(plains[i : i + size])
-            if len(key) >= FUZZY_MIN_CHARS and not key[0].isdigit():
-                keys.append(key)
-                at.append(i)
-        if not keys:
+        starts: Iterable[int] = range(len(plains) - size + 1)
+        if True in taken:
+            starts = [i for i in starts if not any(taken[i : i + size])]
+        windows = [(i, key) for i in starts
+                   if len(key := " ".join(plains[i : i + size])) >= FUZZY_MIN_CHARS
+                   and not key[0].isdigit()]
+        if not windows:
             return []
-        scores = process.cdist(keys, self._choices[size], scorer=fuzz.ratio,
-                               score_cutoff=FUZZY_CUTOFF, dtype=np.float64)
-        best = scores.argmax(axis=1)  # the first of equally close phrases, as before
-        top = scores[np.arange(len(keys)), best]
+        scores = process.cdist([key for _, key in windows], self._choices[size],
+                               scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, dtype=np.float64)
+        close = (scores.max(axis=1) >= FUZZY_CUTOFF).nonzero()[0].tolist()
+        if not close:
+            return []
         phrases = self._by_size[size]
-        return [(at[row], (phrases[int(best[row])].value, float(top[row]) / 100.0))
-                for row in np.flatnonzero(top >= FUZZY_CUTOFF).tolist()]
+        hits = []
+        for row in close:
+            best = int(scores[row].argmax())  # the first of equally close phrases
+            hits.append((windows[row][0], (phrases[best].value,
+                                           float(scores[row, best]) / 100.0)))
+        return hits
 
     def _entity(self, message: NormalizedText, first: Token, last: Token, value: str,
                 score: float) -> Entity:

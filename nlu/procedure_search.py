@@ -233,14 +233,20 @@ class ProcedureRetriever:
         self._idfs = {word: math.log(1 + len(self.docs) / (1 + df))
                       for word, df in self._df.items()}
         self._unknown_idf = math.log(1 + len(self.docs) / (1 + 0))
-        # each name's summed rarity, the denominator of ``_fit`` for every question
-        self._title_weight = [sum(self._idf(word) for word in words)
-                              for words in self._title_words]
+        # each name's words (as bits, like the indexes' below) and their summed rarity,
+        # the denominator of ``_fit`` for every question
+        self._word_row = {word: k for k, word in enumerate(sorted(self.vocabulary))}
+        names = np.zeros((len(self._word_row) + 1, len(self.docs)), dtype=bool)
+        for index, name in enumerate(self._title_words):
+            names[[self._word_row[word] for word in name], index] = True
+        self._name_bits = _packed(names)
+        self._name_weight = np.array([sum(self._idf(word) for word in words)
+                                      for words in self._title_words], dtype=np.float64)
         # what every question reads again: whether a record is filed in the city; which
         # records hold each word, as bits (for ``_coverage``); the common words' BM25
         # columns, dense (for ``_scores``)
-        self._local_at = [self._local(doc.id) for doc in self.docs]
-        self._word_row = {word: k for k, word in enumerate(sorted(self.vocabulary))}
+        self._locality = np.array([1.0 if self._local(doc.id) else CENTRAL_ONLY
+                                   for doc in self.docs])
         self._title_bits = _bits(self._title, self._word_row, len(self.docs))
         self._body_bits = _bits(self._body, self._word_row, len(self.docs))
         self._title_dense = _dense_columns(self._title)
@@ -348,19 +354,20 @@ class ProcedureRetriever:
         candidates = list(best.values())
         value = dict(zip(candidates, scores[candidates].tolist(), strict=True))
         pool = sorted(candidates, key=lambda i: -value[i])
-        coverage, credit = self._coverage(query, pool)
+        at = np.array(pool, dtype=np.int64)
+        byte, bit = at >> 3, (at & 7).astype(np.uint8)  # where a record's bit is
+        coverage, credit = self._coverage(query, byte, bit)
         covered = dict(zip(pool, coverage.tolist(), strict=True))
         column = {index: k for k, index in enumerate(pool)}
-        said = {word for unit in query.units for word in unit.words}
-        fit = {i: self._fit(i, said) for i in pool}
-        local = self._local_at
-        # float32 divisions, as scalar by scalar before
-        share = dict(zip(pool, (scores[pool] / scores[pool[0]]).tolist(), strict=True))
-        ranked = sorted(((share[i] ** RAW_EXP * covered[i]
-                          * (1 + NAME_FIT * fit[i])
-                          * (1.0 if local[i] else CENTRAL_ONLY)
-                          * (PHRASE_BOOST if docs[i].id in boosted else 1.0), i)
-                         for i in pool), reverse=True)[:TOP]
+        fits = self._fit(list(dict.fromkeys(word for unit in query.units
+                                            for word in unit.words)), at, byte, bit)
+        fit = dict(zip(pool, fits.tolist(), strict=True))
+        boost = np.array([PHRASE_BOOST if docs[i].id in boosted else 1.0 for i in pool])
+        # the score of each candidate, multiplied in the order the factors are written
+        share = (scores[at] / scores[pool[0]]).astype(np.float64)  # float32 divisions
+        score = (share ** RAW_EXP * coverage * (1 + NAME_FIT * fits) * self._locality[at]
+                 * boost)
+        ranked = sorted(zip(score.tolist(), pool, strict=True), reverse=True)[:TOP]
         whole = {docs[i].id for _s, i in ranked if fit[i] >= WHOLE_NAME}
         ranking = tuple(
             ProcedureScore(docs[i].id, docs[i].code, docs[i].name,
@@ -387,17 +394,21 @@ class ProcedureRetriever:
         return LEVEL_ORDER.get(doc.level.split(",")[0], 3) < LEVEL_ORDER.get(
             kept.level.split(",")[0], 3)
 
-    def _fit(self, index: int, units: set[str]) -> float:
-        """The share of a procedure's name the question says, weighted by rarity: "khai tử
-        có yếu tố nước ngoài" fits "Đăng ký khai tử có yếu tố nước ngoài" better than
-        "Đăng ký lại khai tử …"."""
-        words = self._title_words[index]
-        if not words:
-            return 0.0
-        idfs = self._idfs  # a name's words are all in the vocabulary
-        return sum(idfs[word] for word in words & units) / self._title_weight[index]
+    def _fit(self, words: list[str], at: np.ndarray, byte: np.ndarray,
+             bit: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of its name the question's ``words`` say, weighted by
+        rarity: "khai tử có yếu tố nước ngoài" fits "Đăng ký khai tử có yếu tố nước ngoài"
+        better than "Đăng ký lại khai tử …"."""
+        rows = np.array([self._word_row.get(word, -1) for word in words], dtype=np.int64)
+        named = (self._name_bits[np.ix_(rows, byte)] >> bit) & 1
+        rarity = np.array([self._idf(word) for word in words], dtype=np.float64)
+        weight = self._name_weight[at]
+        said: np.ndarray = rarity @ named
+        fit: np.ndarray = np.divide(said, weight, out=np.zeros_like(said), where=weight > 0)
+        return fit
 
-    def _coverage(self, query: _Query, pool: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def _coverage(self, query: _Query, byte: np.ndarray,
+                  bit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate (pool order): the rarity-weighted share of the question's units it
         contains; and per unit and candidate, its credit (1 in the name, BODY_CREDIT in its
         words only, 0: the unit's positions count for the candidate when above 0)."""
@@ -406,10 +417,9 @@ class ProcedureRetriever:
         # per word and candidate: in the name or an alias; anywhere in its words
         rows = np.array([self._word_row.get(word, -1) for word in words],  # -1: no record
                         dtype=np.int64)
-        pool_at = np.array(pool, dtype=np.int64)
-        byte, bit = np.ix_(rows, pool_at >> 3), (pool_at & 7).astype(np.uint8)
-        named = ((self._title_bits[byte] >> bit) & 1).astype(np.float64)
-        said = ((self._body_bits[byte] >> bit) & 1).astype(np.float64)
+        where = np.ix_(rows, byte)
+        named = ((self._title_bits[where] >> bit) & 1).astype(np.float64)
+        said = ((self._body_bits[where] >> bit) & 1).astype(np.float64)
         np.maximum(said, named, out=said)
         # per unit: how many of its words each candidate holds, over its words (sums of
         # ones and integer counts: exact in any order)
@@ -430,7 +440,7 @@ class ProcedureRetriever:
                    * (1.0 if any(word in self._df for word in unit.words) else UNKNOWN_WEIGHT)
                    for unit in query.units]
         total = sum(weights)
-        coverage = np.zeros(len(pool), dtype=np.float64)
+        coverage = np.zeros(len(byte), dtype=np.float64)
         if total:
             for k, weight in enumerate(weights):  # summed unit by unit, in order
                 coverage += weight * credit[k]
@@ -527,11 +537,16 @@ def _dense_columns(index: bm25s.BM25) -> dict[int, np.ndarray]:
 
 def _bits(index: bm25s.BM25, rows: Mapping[str, int], documents: int) -> np.ndarray:
     """Per word (``rows``; one more row, all zeros, for an unknown word), which records of
-    an index hold it, packed eight records a byte (record ``i``: bit ``i & 7`` of byte
-    ``i >> 3``)."""
+    an index hold it, packed (``_packed``)."""
     held = np.zeros((len(rows) + 1, documents), dtype=bool)
     for word, row in rows.items():
         held[row, _holding(index, word)] = True
+    return _packed(held)
+
+
+def _packed(held: np.ndarray) -> np.ndarray:
+    """A boolean matrix of words x records, eight records a byte (record ``i``: bit
+    ``i & 7`` of byte ``i >> 3``)."""
     packed: np.ndarray = np.packbits(held, axis=1, bitorder="little")
     return packed
 
