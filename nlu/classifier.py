@@ -210,20 +210,20 @@ class _FastScorer:
         state.pop("_idf", None)
         return state
 
-    def _counts(self, source: str, part: _Part, words: dict[str, tuple[int, ...]]
-                ) -> dict[int, int]:
-        """Feature (the block's offset added) -> count of a text's n-grams in one block, in
-        the order of first occurrence. A ``char_wb`` n-gram never crosses a word, so each
+    @staticmethod
+    def _features(source: str, part: _Part, words: dict[str, tuple[int, ...]],
+                  found: list[int]) -> None:
+        """Add the features (the block's offset added) of a text's n-grams in one block to
+        ``found``, once per occurrence. A ``char_wb`` n-gram never crosses a word, so each
         word's features are looked up once and kept (a few thousand syllables make every
         message)."""
         analyzer, vocabulary, _idf, offset, _weight = part
-        counts: dict[int, int] = {}
         if analyzer.kind != "char_wb":
             for gram in analyzer(source):
                 column = vocabulary.get(gram)
                 if column is not None:
-                    counts[column + offset] = counts.get(column + offset, 0) + 1
-            return counts
+                    found.append(column + offset)
+            return
         for word in source.lower().split():
             columns = words.get(word)
             if columns is None:
@@ -232,39 +232,34 @@ class _FastScorer:
                 columns = words[word] = tuple(
                     column + offset for gram in analyzer(word)
                     if (column := vocabulary.get(gram)) is not None)
-            for column in columns:
-                counts[column] = counts.get(column, 0) + 1
-        return counts
+            found.extend(columns)
 
     def rank(self, text: str, accented: str, labels: list[str],
              top: int) -> list[IntentScore]:
+        parts = (*self.plain, *self.accented)
         kept = getattr(self, "_words", None)  # a scorer unpickled has none yet
         if kept is None:
-            kept = self._words = [{} for _ in (*self.plain, *self.accented)]
+            kept = self._words = [{} for _ in parts]
         idf = getattr(self, "_idf", None)
         if idf is None:  # every block's idf, at the blocks' offsets
-            idf = self._idf = np.concatenate([part[2] for part in (*self.plain,
-                                                                    *self.accented)])
-        jobs = [(text, part, kept[k]) for k, part in enumerate(self.plain)]
+            idf = self._idf = np.concatenate([part[2] for part in parts])
+        found: list[int] = []
+        for k, part in enumerate(self.plain):
+            self._features(text, part, kept[k], found)
         if accented:
-            jobs.extend((accented, part, kept[len(self.plain) + k])
-                        for k, part in enumerate(self.accented))
-        features: list[int] = []
-        counts: list[int] = []
-        blocks: list[tuple[int, int, float]] = []  # (start, end, weight) in ``features``
-        for source, part, words in jobs:
-            found = self._counts(source, part, words)
-            if found:
-                features.extend(found)
-                counts.extend(found.values())
-                blocks.append((len(features) - len(found), len(features), part[4]))
+            for k, part in enumerate(self.accented, start=len(self.plain)):
+                self._features(accented, part, kept[k], found)
         scores = self.intercept.copy()
-        if features:
-            columns = np.array(features, dtype=np.int64)
-            values = (1.0 + np.log(np.array(counts, dtype=np.float64))) * idf[columns]
-            for start, end, weight in blocks:  # l2 per block, then the block's weight
-                block = values[start:end]
-                block *= weight / np.sqrt(block @ block)
+        if found:
+            # sublinear tf-idf, l2-normalised per block, times the block's weight (the
+            # blocks' features are consecutive, in block order)
+            columns, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            values = (1.0 + np.log(counts)) * idf[columns]
+            ends = np.searchsorted(columns, [part[3] for part in parts[1:]]).tolist()
+            for part, start, end in zip(parts, [0, *ends], [*ends, len(columns)], strict=True):
+                if end > start:
+                    block = values[start:end]
+                    block *= part[4] / np.sqrt(block @ block)
             scores += values @ self.coef[columns]
         probabilities = _softmax(scores[np.newaxis, :] if not self.binary else scores,
                                  self.temperature)[0]

@@ -422,23 +422,29 @@ class ProcedureRetriever:
         said = ((self._body_bits[where] >> bit) & 1).astype(np.float64)
         np.maximum(said, named, out=said)
         # per unit: how many of its words each candidate holds, over its words (sums of
-        # ones and integer counts: exact in any order)
-        members = np.zeros((len(query.units), len(words)), dtype=np.float64)
-        for k, unit in enumerate(query.units):
-            for word in unit.words:
-                members[k, row[word]] += 1.0
-        sizes = np.array([len(unit.words) for unit in query.units], dtype=np.float64)[:, None]
-        in_name = (members @ named) / sizes
-        in_words = (members @ said) / sizes
+        # ones: exact in any order)
+        units = query.units
+        unit_of = [k for k, unit in enumerate(units) for _ in unit.words]
+        word_of = [row[word] for unit in units for word in unit.words]
+        in_name = np.zeros((len(units), len(byte)), dtype=np.float64)
+        in_words = np.zeros((len(units), len(byte)), dtype=np.float64)
+        np.add.at(in_name, unit_of, named[word_of])
+        np.add.at(in_words, unit_of, said[word_of])
+        sizes = np.array([len(unit.words) for unit in units], dtype=np.float64)[:, None]
+        in_name /= sizes
+        in_words /= sizes
         credit = np.where(in_name >= UNIT_SHARE, 1.0,
                           np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0))
         # a word no procedure has ("world cup", a name) counts, at half weight: a question
         # of many such words is not about a procedure
         # an everyday phrase weighs as the official words it stands for
-        weights = [(max(self._idf(word) for word in unit.words) if len(unit.words) == 1
-                    else PHRASE_WEIGHT * sum(self._idf(word) for word in set(unit.words)))
-                   * (1.0 if any(word in self._df for word in unit.words) else UNKNOWN_WEIGHT)
-                   for unit in query.units]
+        idfs, unknown, known = self._idfs, self._unknown_idf, self._df
+        weights = [(idfs.get(unit.words[0], unknown)
+                    * (1.0 if unit.words[0] in known else UNKNOWN_WEIGHT))
+                   if len(unit.words) == 1 else
+                   (PHRASE_WEIGHT * sum(self._idf(word) for word in set(unit.words))
+                    * (1.0 if any(word in known for word in unit.words) else UNKNOWN_WEIGHT))
+                   for unit in units]
         total = sum(weights)
         coverage = np.zeros(len(byte), dtype=np.float64)
         if total:
