@@ -233,22 +233,23 @@ class ProcedureRetriever:
         self._idfs = {word: math.log(1 + len(self.docs) / (1 + df))
                       for word, df in self._df.items()}
         self._unknown_idf = math.log(1 + len(self.docs) / (1 + 0))
-        # each name's words (as bits, like the indexes' below) and their summed rarity,
+        # each name's words (as bits, with the indexes' below) and their summed rarity,
         # the denominator of ``_fit`` for every question
         self._word_row = {word: k for k, word in enumerate(sorted(self.vocabulary))}
         names = np.zeros((len(self._word_row) + 1, len(self.docs)), dtype=bool)
         for index, name in enumerate(self._title_words):
             names[[self._word_row[word] for word in name], index] = True
-        self._name_bits = _packed(names)
+        name_bits = _packed(names)
         self._name_weight = np.array([sum(self._idf(word) for word in words)
                                       for words in self._title_words], dtype=np.float64)
-        # what every question reads again: whether a record is filed in the city; which
-        # records hold each word, as bits (for ``_coverage``); the common words' BM25
-        # columns, dense (for ``_scores``)
+        # what every question reads again: whether a record is filed in the city; per
+        # word, which records have it in their name, their name or aliases (the title
+        # index), their words (the body index), as bits; the common words' BM25 columns,
+        # dense (for ``_scores``)
         self._locality = np.array([1.0 if self._local(doc.id) else CENTRAL_ONLY
                                    for doc in self.docs])
-        self._title_bits = _bits(self._title, self._word_row, len(self.docs))
-        self._body_bits = _bits(self._body, self._word_row, len(self.docs))
+        self._bits = np.stack([name_bits, _bits(self._title, self._word_row, len(self.docs)),
+                               _bits(self._body, self._word_row, len(self.docs))])
         self._title_dense = _dense_columns(self._title)
         self._body_dense = _dense_columns(self._body)
 
@@ -355,12 +356,17 @@ class ProcedureRetriever:
         value = dict(zip(candidates, scores[candidates].tolist(), strict=True))
         pool = sorted(candidates, key=lambda i: -value[i])
         at = np.array(pool, dtype=np.int64)
-        byte, bit = at >> 3, (at & 7).astype(np.uint8)  # where a record's bit is
-        coverage, credit = self._coverage(query, byte, bit)
+        # per word the question says and candidate: whether the word is in its name, in
+        # its name or aliases (the title index), in its words (the body index)
+        words = list(dict.fromkeys(word for unit in query.units for word in unit.words))
+        rows = np.array([self._word_row.get(word, -1) for word in words],  # -1: no record
+                        dtype=np.int64)
+        name, title, body = (self._bits[:, rows[:, np.newaxis], at >> 3]
+                             >> (at & 7).astype(np.uint8)) & 1
+        coverage, credit = self._coverage(query, words, title, body)
         covered = dict(zip(pool, coverage.tolist(), strict=True))
         column = {index: k for k, index in enumerate(pool)}
-        fits = self._fit(list(dict.fromkeys(word for unit in query.units
-                                            for word in unit.words)), at, byte, bit)
+        fits = self._fit(words, name, at)
         fit = dict(zip(pool, fits.tolist(), strict=True))
         boost = np.array([PHRASE_BOOST if docs[i].id in boosted else 1.0 for i in pool])
         # the score of each candidate, multiplied in the order the factors are written
@@ -394,40 +400,35 @@ class ProcedureRetriever:
         return LEVEL_ORDER.get(doc.level.split(",")[0], 3) < LEVEL_ORDER.get(
             kept.level.split(",")[0], 3)
 
-    def _fit(self, words: list[str], at: np.ndarray, byte: np.ndarray,
-             bit: np.ndarray) -> np.ndarray:
-        """Per candidate, the share of its name the question's ``words`` say, weighted by
+    def _fit(self, words: list[str], named: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Per candidate (``at``), the share of its name the question's ``words`` say
+        (``named``: per word and candidate, 1 when its name has the word), weighted by
         rarity: "khai tử có yếu tố nước ngoài" fits "Đăng ký khai tử có yếu tố nước ngoài"
         better than "Đăng ký lại khai tử …"."""
-        rows = np.array([self._word_row.get(word, -1) for word in words], dtype=np.int64)
-        named = (self._name_bits[np.ix_(rows, byte)] >> bit) & 1
         rarity = np.array([self._idf(word) for word in words], dtype=np.float64)
         weight = self._name_weight[at]
         said: np.ndarray = rarity @ named
         fit: np.ndarray = np.divide(said, weight, out=np.zeros_like(said), where=weight > 0)
         return fit
 
-    def _coverage(self, query: _Query, byte: np.ndarray,
-                  bit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _coverage(self, query: _Query, words: list[str], title: np.ndarray,
+                  body: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate (pool order): the rarity-weighted share of the question's units it
         contains; and per unit and candidate, its credit (1 in the name, BODY_CREDIT in its
-        words only, 0: the unit's positions count for the candidate when above 0)."""
-        words = list(dict.fromkeys(word for unit in query.units for word in unit.words))
+        words only, 0: the unit's positions count for the candidate when above 0).
+        ``title``, ``body``: per word and candidate, 1 when its name or an alias, or its
+        words, have the word."""
         row = {word: k for k, word in enumerate(words)}
-        # per word and candidate: in the name or an alias; anywhere in its words
-        rows = np.array([self._word_row.get(word, -1) for word in words],  # -1: no record
-                        dtype=np.int64)
-        where = np.ix_(rows, byte)
-        named = ((self._title_bits[where] >> bit) & 1).astype(np.float64)
-        said = ((self._body_bits[where] >> bit) & 1).astype(np.float64)
-        np.maximum(said, named, out=said)
+        named = title.astype(np.float64)  # in the name or an alias
+        said = np.maximum(title, body).astype(np.float64)  # anywhere in its words
+        size = title.shape[1]
         # per unit: how many of its words each candidate holds, over its words (sums of
         # ones: exact in any order)
         units = query.units
         unit_of = [k for k, unit in enumerate(units) for _ in unit.words]
         word_of = [row[word] for unit in units for word in unit.words]
-        in_name = np.zeros((len(units), len(byte)), dtype=np.float64)
-        in_words = np.zeros((len(units), len(byte)), dtype=np.float64)
+        in_name = np.zeros((len(units), size), dtype=np.float64)
+        in_words = np.zeros((len(units), size), dtype=np.float64)
         np.add.at(in_name, unit_of, named[word_of])
         np.add.at(in_words, unit_of, said[word_of])
         sizes = np.array([len(unit.words) for unit in units], dtype=np.float64)[:, None]
@@ -446,7 +447,7 @@ class ProcedureRetriever:
                     * (1.0 if any(word in known for word in unit.words) else UNKNOWN_WEIGHT))
                    for unit in units]
         total = sum(weights)
-        coverage = np.zeros(len(byte), dtype=np.float64)
+        coverage = np.zeros(size, dtype=np.float64)
         if total:
             for k, weight in enumerate(weights):  # summed unit by unit, in order
                 coverage += weight * credit[k]
