@@ -121,6 +121,82 @@ def largest_gap(a: Any, b: Any) -> float:
     return 0.0
 
 
+def other_engine(tree: Path, nlu: Any) -> Any:
+    """The engine of another tree's ``nlu`` package, in this process, with this engine's
+    model and lexicon: that tree's modules are imported under their own names, kept by the
+    objects built from them, and this tree's put back."""
+    import dataclasses
+    import pickle
+
+    model = pickle.dumps(nlu.model)
+    ours = {name: module for name, module in sys.modules.items()
+            if name == "nlu" or name.startswith("nlu.")}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(tree))
+    try:
+        import nlu.engine as engine  # the other tree's
+        import nlu.procedure_search as search
+
+        if not Path(engine.__file__ or "").is_relative_to(tree):
+            raise RuntimeError(f"imported {engine.__file__}, not {tree}'s")
+        lexicon = nlu.lexicon
+        documents = tuple(search.ProcedureDoc(**{f.name: getattr(doc, f.name) for f in
+                                                 dataclasses.fields(doc)})
+                          for doc in lexicon.documents)
+        theirs = engine.BuiltinNlu(
+            pickle.loads(model),
+            engine.Lexicon(lexicon.procedures, lexicon.places, documents, lexicon.synonyms),
+            nlu.oos_threshold)
+    finally:
+        sys.path.remove(str(tree))
+        for name in [name for name in sys.modules if name == "nlu" or name.startswith("nlu.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    return theirs
+
+
+async def interleaved(tree: Path, rounds: int, block: int) -> int:
+    """Both engines in this process, parsing the same texts block by block in turn (the
+    machine's other load falls on both alike); parses compared as in the main mode."""
+    from bench.machine import describe
+    from bot.service.composition import build_runtime
+    from bot.service.settings import Settings
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    texts = texts_of(HERE)
+    with tempfile.TemporaryDirectory() as directory:
+        runtime = await build_runtime(Settings(data_dir=Path(directory)))
+        after = runtime.pipeline.brain.nlu
+        before = other_engine(tree, after)
+        print(f"machine: {describe()} (timed on 1 core)")
+        pairs = [(as_data(before.parse(text)), as_data(after.parse(text))) for text in texts]
+        differ = [k for k, (a, b) in enumerate(pairs) if difference(a, b)]
+        gap = max((largest_gap(a, b) for k, (a, b) in enumerate(pairs) if k not in
+                   set(differ)), default=0.0)
+        for k in differ[:10]:
+            print(f"DIFFERENT: {texts[k]!r}: {difference(*pairs[k])}")
+        print(f"{len(texts)} texts, parsed in one process by {tree} (before) and {HERE} "
+              f"(after), the same model: {len(texts) - len(differ)} identical parses "
+              f"(largest score difference {gap:.1e}), {len(differ)} different")
+        spent = {"before": 0.0, "after": 0.0}
+        for _ in range(rounds):
+            for start in range(0, len(texts), block):
+                chunk = texts[start:start + block]
+                for name, engine in (("before", before), ("after", after)):
+                    began = time.process_time()
+                    for text in chunk:
+                        engine.parse(text)
+                    spent[name] += time.process_time() - began
+        await runtime.close()
+    per = {name: seconds / (rounds * len(texts)) * 1000 for name, seconds in spent.items()}
+    print(f"CPU per parse, {rounds} passes, blocks of {block} texts in turn: before "
+          f"{per['before']:.3f} ms, after {per['after']:.3f} ms; after / before "
+          f"{per['after'] / per['before']:.2f}")
+    return 1 if differ else 0
+
+
 def run_tree(tree: Path, out: Path, rounds: int) -> dict[str, Any]:
     python = tree / ".venv" / "bin" / "python"
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tree)}
@@ -135,6 +211,9 @@ def main() -> int:
     parser.add_argument("--against", type=Path, help="the tree to compare with (main)")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes per worker")
     parser.add_argument("--repeats", type=int, default=2, help="workers per tree, alternating")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="time both trees' engines in one process, block by block in turn")
+    parser.add_argument("--block", type=int, default=50, help="texts per turn (--interleaved)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -145,6 +224,8 @@ def main() -> int:
     if args.against is None:
         parser.error("--against TREE is needed")
     sys.path.insert(0, str(HERE))
+    if args.interleaved:
+        return asyncio.run(interleaved(args.against.resolve(), args.rounds, args.block))
     from bench.machine import describe
 
     print(f"machine: {describe()}")

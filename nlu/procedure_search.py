@@ -57,6 +57,7 @@ MAX_CHOICES = 4
 TYPO_CUTOFF = 85.0
 MEND_MIN_CHARS = 5  # shorter words are mended only when run together
 DENSE_SHARE = 8  # a BM25 column held by more than one record in this many is kept whole
+MAX_KEPT_TERMS = 50_000  # terms whose BM25 columns the retriever keeps at hand
 LEVEL_ORDER = {"Cấp xã": 0, "Cấp tỉnh": 1, "Cấp bộ": 2}
 
 # Words that ask about a procedure rather than name one (already without diacritics).
@@ -194,9 +195,12 @@ class ProcedureRetriever:
         self._synonyms.sort(key=lambda item: -len(item[0]))
         # by first word, longest first as above: a position of the message is compared only
         # with the phrases that start with its word (the table has hundreds)
-        self._synonyms_at: dict[str, list[tuple[list[str], list[str]]]] = {}
+        # (a phrase whose second word is no filler can only be said when that word is the
+        # first one after its first that is no filler: the third item, else None)
+        self._synonyms_at: dict[str, list[tuple[list[str], list[str], str | None]]] = {}
         for words, target in self._synonyms:
-            self._synonyms_at.setdefault(words[0], []).append((words, target))
+            second = words[1] if len(words) > 1 and words[1] not in INSIDE_FILLERS else None
+            self._synonyms_at.setdefault(words[0], []).append((words, target, second))
         self._question = sorted((p.split() for p in QUESTION_PHRASES), key=lambda p: -len(p))
         self._question_at: dict[str, list[list[str]]] = {}
         for question in self._question:
@@ -207,8 +211,9 @@ class ProcedureRetriever:
         self._df: dict[str, int] = {}
         self._idfs: dict[str, float] = {}
         self._unknown_idf = 0.0
-        self._title_dense: dict[int, np.ndarray] = {}
-        self._body_dense: dict[int, np.ndarray] = {}
+        # a term -> its column of each index (None, kept whole, or its records and
+        # scores), filled as questions say them
+        self._columns: dict[str, tuple[_Column, _Column]] = {}
         if not self.docs:
             return
         titles, bodies = [], []
@@ -244,14 +249,11 @@ class ProcedureRetriever:
                                       for words in self._title_words], dtype=np.float64)
         # what every question reads again: whether a record is filed in the city; per
         # word, which records have it in their name, their name or aliases (the title
-        # index), their words (the body index), as bits; the common words' BM25 columns,
-        # dense (for ``_scores``)
+        # index), their words (the body index), as bits
         self._locality = np.array([1.0 if self._local(doc.id) else CENTRAL_ONLY
                                    for doc in self.docs])
         self._bits = np.stack([name_bits, _bits(self._title, self._word_row, len(self.docs)),
                                _bits(self._body, self._word_row, len(self.docs))])
-        self._title_dense = _dense_columns(self._title)
-        self._body_dense = _dense_columns(self._body)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -283,7 +285,12 @@ class ProcedureRetriever:
         # everyday phrases -> official terms (each said once)
         i = 0
         while i < len(words):
-            for phrase, target in self._synonyms_at.get(words[i], ()):
+            phrases = self._synonyms_at.get(words[i], ())
+            following = next((word for word in words[i + 1:] if word not in INSIDE_FILLERS),
+                             None) if phrases else None
+            for phrase, target, second in phrases:
+                if second is not None and second != following:
+                    continue  # cannot be said here (``_phrase_end`` would say None)
                 end = _phrase_end(words, i, phrase)
                 if end is not None:
                     query.expansions.append(target)
@@ -310,10 +317,28 @@ class ProcedureRetriever:
         return query
 
     def _scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 over names and aliases, plus BODY_WEIGHT times BM25 over the records' words:
+        ``get_scores(terms)`` of each index, the same float32 sums in the same order, without
+        bm25s's per-call conversions and checks. A column held by more than one record in
+        ``DENSE_SHARE`` is added whole (its other records add 0.0, which changes no sum)."""
+        title = np.zeros(len(self.docs), dtype=np.float32)
         if not terms:
-            return np.zeros(len(self.docs), dtype=np.float32)
-        return np.asarray(_bm25(self._title, terms, self._title_dense)
-                          + BODY_WEIGHT * _bm25(self._body, terms, self._body_dense))
+            return title
+        body = np.zeros(len(self.docs), dtype=np.float32)
+        columns = self._columns
+        for term in terms:
+            found = columns.get(term)
+            if found is None:
+                if len(columns) >= MAX_KEPT_TERMS:
+                    columns.clear()
+                found = columns[term] = (_column(self._title, term),
+                                         _column(self._body, term))
+            for scores, column in zip((title, body), found, strict=True):
+                if isinstance(column, tuple):
+                    np.add.at(scores, column[0], column[1])
+                elif column is not None:
+                    scores += column
+        return np.asarray(title + BODY_WEIGHT * body)
 
     def retrieve(self, message: NormalizedText | str,
                  named: Mapping[str, frozenset[int]] | None = None) -> Retrieval:
@@ -418,22 +443,26 @@ class ProcedureRetriever:
         words only, 0: the unit's positions count for the candidate when above 0).
         ``title``, ``body``: per word and candidate, 1 when its name or an alias, or its
         words, have the word."""
-        row = {word: k for k, word in enumerate(words)}
         named = title.astype(np.float64)  # in the name or an alias
         said = np.maximum(title, body).astype(np.float64)  # anywhere in its words
         size = title.shape[1]
-        # per unit: how many of its words each candidate holds, over its words (sums of
-        # ones: exact in any order)
         units = query.units
-        unit_of = [k for k, unit in enumerate(units) for _ in unit.words]
-        word_of = [row[word] for unit in units for word in unit.words]
-        in_name = np.zeros((len(units), size), dtype=np.float64)
-        in_words = np.zeros((len(units), size), dtype=np.float64)
-        np.add.at(in_name, unit_of, named[word_of])
-        np.add.at(in_words, unit_of, said[word_of])
-        sizes = np.array([len(unit.words) for unit in units], dtype=np.float64)[:, None]
-        in_name /= sizes
-        in_words /= sizes
+        if len(units) == len(words) and all(len(unit.words) == 1 for unit in units):
+            # every unit one word, each its own (then ``words`` are the units' in order)
+            in_name, in_words = named, said
+        else:
+            # per unit: how many of its words each candidate holds, over its words (sums
+            # of ones: exact in any order)
+            row = {word: k for k, word in enumerate(words)}
+            unit_of = [k for k, unit in enumerate(units) for _ in unit.words]
+            word_of = [row[word] for unit in units for word in unit.words]
+            in_name = np.zeros((len(units), size), dtype=np.float64)
+            in_words = np.zeros((len(units), size), dtype=np.float64)
+            np.add.at(in_name, unit_of, named[word_of])
+            np.add.at(in_words, unit_of, said[word_of])
+            sizes = np.array([len(unit.words) for unit in units], dtype=np.float64)[:, None]
+            in_name /= sizes
+            in_words /= sizes
         credit = np.where(in_name >= UNIT_SHARE, 1.0,
                           np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0))
         # a word no procedure has ("world cup", a name) counts, at half weight: a question
@@ -447,12 +476,11 @@ class ProcedureRetriever:
                     * (1.0 if any(word in known for word in unit.words) else UNKNOWN_WEIGHT))
                    for unit in units]
         total = sum(weights)
-        coverage = np.zeros(size, dtype=np.float64)
-        if total:
-            for k, weight in enumerate(weights):  # summed unit by unit, in order
-                coverage += weight * credit[k]
-            coverage /= total
-        return coverage, credit
+        if not total:
+            return np.zeros(size, dtype=np.float64), credit
+        # summed unit by unit, in order (a reduction over the rows of a C-ordered matrix)
+        coverage: np.ndarray = (np.array(weights)[:, np.newaxis] * credit).sum(axis=0)
+        return coverage / total, credit
 
     def _evidence(self, positions: list[int], query: _Query) -> float:
         """How much the question says of a procedure: the rarity of the words it holds
@@ -506,40 +534,26 @@ def _holding(index: bm25s.BM25, word: str) -> np.ndarray:
 _NOWHERE = np.zeros(0, dtype=np.int64)
 
 
-def _bm25(index: bm25s.BM25, terms: list[str], dense: Mapping[int, np.ndarray]) -> np.ndarray:
-    """``index.get_scores(terms)``: the same float32 sums in the same order, without its
-    per-call conversions and checks; a column in ``dense`` is added whole (its other
-    records add 0.0, which changes no sum)."""
-    vocabulary = index.vocab_dict
-    indptr = index.scores["indptr"]
-    indices = index.scores["indices"]
-    data = index.scores["data"]
-    scores = np.zeros(index.scores["num_docs"], dtype=index.dtype)
-    for term in terms:
-        column = vocabulary.get(term)
-        if column is None:
-            continue
-        whole = dense.get(column)
-        if whole is not None:
-            scores += whole
-        else:
-            start, end = indptr[column], indptr[column + 1]
-            np.add.at(scores, indices[start:end], data[start:end])
-    return scores
+_Column = np.ndarray | tuple[np.ndarray, np.ndarray] | None
 
 
-def _dense_columns(index: bm25s.BM25) -> dict[int, np.ndarray]:
-    """The columns of an index held by more than one record in ``DENSE_SHARE``, as whole
-    rows of scores: adding one is cheaper than scattering its entries."""
+def _column(index: bm25s.BM25, term: str) -> _Column:
+    """A term's column of a BM25 index: None when no record has the term; the column's
+    scores of every record when more than one record in ``DENSE_SHARE`` has it; else the
+    records that have it and their scores."""
+    column = index.vocab_dict.get(term)
+    if column is None:
+        return None
     indptr = index.scores["indptr"]
+    start, end = indptr[column], indptr[column + 1]
+    records = index.scores["indices"][start:end]
+    scores = index.scores["data"][start:end]
     documents = index.scores["num_docs"]
-    dense: dict[int, np.ndarray] = {}
-    for column in np.flatnonzero(np.diff(indptr) * DENSE_SHARE > documents).tolist():
-        start, end = indptr[column], indptr[column + 1]
-        row = np.zeros(documents, dtype=index.dtype)
-        row[index.scores["indices"][start:end]] = index.scores["data"][start:end]
-        dense[column] = row
-    return dense
+    if (end - start) * DENSE_SHARE <= documents:
+        return records, scores
+    whole = np.zeros(documents, dtype=index.dtype)
+    whole[records] = scores
+    return whole
 
 
 def _bits(index: bm25s.BM25, rows: Mapping[str, int], documents: int) -> np.ndarray:
