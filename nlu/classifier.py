@@ -39,7 +39,7 @@ WORD_TOKENS = r"(?u)\b\w+\b"
 # separate what only the marks separate (bench/nlu.py measures both).
 ACCENT_WEIGHT = 0.35
 CALIBRATION_FOLDS = 5  # every fifth example of an intent with at least five fits the temperature
-MAX_KEPT_WORDS = 50_000  # words whose n-gram columns a parsing classifier keeps, per block
+MAX_KEPT_WORDS = 10_000  # words whose n-gram features a parsing classifier keeps, per block
 
 
 class IntentClassifier:

@@ -57,7 +57,7 @@ MAX_CHOICES = 4
 TYPO_CUTOFF = 85.0
 MEND_MIN_CHARS = 5  # shorter words are mended only when run together
 DENSE_SHARE = 8  # a BM25 column held by more than one record in this many is kept whole
-MAX_KEPT_TERMS = 50_000  # terms whose BM25 columns the retriever keeps at hand
+MAX_KEPT_TERMS = 20_000  # terms whose BM25 columns the retriever keeps at hand
 LEVEL_ORDER = {"Cấp xã": 0, "Cấp tỉnh": 1, "Cấp bộ": 2}
 
 # Words that ask about a procedure rather than name one (already without diacritics).
