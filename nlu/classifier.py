@@ -253,16 +253,21 @@ class _FastScorer:
         if found:
             # sublinear tf-idf, l2-normalised per block, times the block's weight (the
             # blocks' features are consecutive, in block order)
-            columns, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
-            values = (1.0 + np.log(counts)) * idf[columns]
+            every = np.bincount(found)  # count per feature; the ones said, ascending
+            columns = np.flatnonzero(every)
+            values = (1.0 + np.log(every[columns])) * idf[columns]
             ends = np.searchsorted(columns, [part[3] for part in parts[1:]]).tolist()
             for part, start, end in zip(parts, [0, *ends], [*ends, len(columns)], strict=True):
                 if end > start:
                     block = values[start:end]
                     block *= part[4] / np.sqrt(block @ block)
             scores += values @ self.coef[columns]
-        probabilities = _softmax(scores[np.newaxis, :] if not self.binary else scores,
-                                 self.temperature)[0]
+        if self.binary:
+            probabilities = _softmax(scores, self.temperature)[0]
+        else:  # ``_softmax`` of the one row
+            scores /= self.temperature
+            probabilities = np.exp(scores - scores.max())
+            probabilities /= probabilities.sum()
         order = np.argsort(probabilities)[::-1][:top]
         return [IntentScore(labels[i], float(probabilities[i])) for i in order]
 
