@@ -102,10 +102,11 @@ class Gazetteer:
         exact = self._exact
         hits: list[tuple[int, tuple[str, float]]] = []
         last = len(plains) - size
+        some_taken = True in taken
         for i in firsts:
             if i > last:
                 break
-            if any(taken[i : i + size]):
+            if some_taken and any(taken[i : i + size]):
                 continue
             window = plains[i : i + size]
             value = exact.get(" ".join(window))
