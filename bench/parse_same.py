@@ -156,16 +156,19 @@ def other_engine(tree: Path, nlu: Any) -> Any:
     return theirs
 
 
-async def interleaved(tree: Path, rounds: int, block: int) -> int:
+async def interleaved(tree: Path, rounds: int, block: int, script: bool) -> int:
     """Both engines in this process, parsing the same texts block by block in turn (the
-    machine's other load falls on both alike); parses compared as in the main mode."""
+    machine's other load falls on both alike); parses compared as in the main mode.
+    ``script``: the pipeline benchmarks' ten messages (``bench/pipeline.py``), 50 times."""
     from bench.machine import describe
     from bot.service.composition import build_runtime
     from bot.service.settings import Settings
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    texts = texts_of(HERE)
+    from bench.pipeline import SCRIPT
+
+    texts = list(SCRIPT) * 50 if script else texts_of(HERE)
     with tempfile.TemporaryDirectory() as directory:
         runtime = await build_runtime(Settings(data_dir=Path(directory)))
         after = runtime.pipeline.brain.nlu
@@ -214,6 +217,8 @@ def main() -> int:
     parser.add_argument("--interleaved", action="store_true",
                         help="time both trees' engines in one process, block by block in turn")
     parser.add_argument("--block", type=int, default=50, help="texts per turn (--interleaved)")
+    parser.add_argument("--script", action="store_true",
+                        help="--interleaved on the pipeline benchmarks' ten messages")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -225,7 +230,8 @@ def main() -> int:
         parser.error("--against TREE is needed")
     sys.path.insert(0, str(HERE))
     if args.interleaved:
-        return asyncio.run(interleaved(args.against.resolve(), args.rounds, args.block))
+        return asyncio.run(interleaved(args.against.resolve(), args.rounds, args.block,
+                                       args.script))
     from bench.machine import describe
 
     print(f"machine: {describe()}")

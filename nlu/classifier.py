@@ -253,9 +253,8 @@ class _FastScorer:
         if found:
             # sublinear tf-idf, l2-normalised per block, times the block's weight (the
             # blocks' features are consecutive, in block order)
-            every = np.bincount(found)  # count per feature; the ones said, ascending
-            columns = np.flatnonzero(every)
-            values = (1.0 + np.log(every[columns])) * idf[columns]
+            columns, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            values = (1.0 + np.log(counts)) * idf[columns]
             ends = np.searchsorted(columns, [part[3] for part in parts[1:]]).tolist()
             for part, start, end in zip(parts, [0, *ends], [*ends, len(columns)], strict=True):
                 if end > start:
