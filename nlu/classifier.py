@@ -267,8 +267,9 @@ class _FastScorer:
             scores /= self.temperature
             probabilities = np.exp(scores - scores.max())
             probabilities /= probabilities.sum()
-        order = np.argsort(probabilities)[::-1][:top]
-        return [IntentScore(labels[i], float(probabilities[i])) for i in order]
+        order = np.argsort(probabilities)[::-1][:top].tolist()
+        chances = probabilities.tolist()
+        return [IntentScore(labels[i], chances[i]) for i in order]
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
