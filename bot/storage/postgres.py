@@ -76,6 +76,13 @@ async def _json_codecs(connection: asyncpg.Connection) -> None:
                                         decoder=json.loads, format="text")
 
 
+# Every statement here finds its rows by a key: a generic plan is as good as a custom one, and
+# planning anew at each execution (the server's default for a prepared statement's first five
+# runs, and later whenever it estimates a custom plan pays) costs the turn's many-parameter
+# statement more than running it.
+_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+
+
 async def _keep(_connection: asyncpg.Connection) -> None:
     """A connection goes back to the pool as it is: its statements run in autocommit or in
     transactions that end (asyncpg rolls back one left open), and nothing sets session state;
@@ -108,7 +115,7 @@ class Postgres:
                 self._pool = await asyncpg.create_pool(
                     host=url.host, port=url.port, user=url.username, password=url.password,
                     database=url.database, min_size=0, max_size=self.size, init=_json_codecs,
-                    reset=_keep, **dict(url.query))
+                    reset=_keep, server_settings=_SETTINGS, **dict(url.query))
             return self._pool
 
     async def fetch(self, statement: Direct, params: Mapping[str, Any]) -> list[asyncpg.Record]:
