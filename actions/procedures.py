@@ -22,7 +22,7 @@ from actions.fitting import fit
 from actions.offices import citizen_unit, office_name, office_note, place_question
 from knowledge.office_choice import choose_offices
 from knowledge.places import Unit, city_places
-from knowledge.schema import Fee, Office, Procedure, UnverifiedField
+from knowledge.schema import Fee, Procedure, UnverifiedField
 from knowledge.snapshot import KnowledgeSnapshot
 from nlu.intents import EntityType, Intent
 
@@ -94,11 +94,6 @@ def _listed(items: list[str], more: str) -> str:
 def _whole(procedure: Procedure, items: list[str]) -> list[str]:
     """Items for a "Xem thêm" page: as written, a national record's clipped at a page."""
     return [_clip(item) for item in items] if procedure.is_national else items
-
-
-def short_name(office: Office) -> str:
-    """An office's name without the trailing list of its departments in brackets."""
-    return without_departments(office.name)
 
 
 def where_to_check(procedure: Procedure, kb: KnowledgeSnapshot, unit: Unit | None = None) -> str:

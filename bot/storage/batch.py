@@ -14,6 +14,9 @@ A job of one statement (storing an inbox row, marking it done) needs no transact
 on PostgreSQL ``write_single`` runs it alone in autocommit, one round trip instead of BEGIN,
 the statement and COMMIT (a worker has few writes in flight at a time, so its batches were
 mostly of one job and each paid all three).
+
+On PostgreSQL the batcher also holds the asyncpg pool of the hot path's statements
+(``bot/storage/postgres.py``): the inbox and the turn use it directly.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.db import checkpoint_sqlite, make_autocommit_engine, make_sqlite_writer
+from bot.storage.postgres import Postgres
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,9 @@ class WriteBatcher:
         self._checkpoint_engine: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._checkpointer: asyncio.Task[None] | None = None
+        # PostgreSQL: the hot path's statements go straight through asyncpg
+        self.postgres = (Postgres(engine.url, engine.pool.size())  # type: ignore[attr-defined]
+                         if engine.dialect.name == "postgresql" else None)
         if engine.dialect.name == "sqlite":
             self._writer = make_sqlite_writer(engine)
             # A connection of its own: calls on one SQLite connection are serialised, so a
@@ -142,6 +149,8 @@ class WriteBatcher:
         for engine in (self._writer, self._checkpoint_engine):
             if engine is not None:
                 engine.dispose()
+        if self.postgres is not None:
+            await self.postgres.close()
 
 
 async def write(batcher: WriteBatcher | None, engine: AsyncEngine,

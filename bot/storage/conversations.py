@@ -1,4 +1,11 @@
-"""Conversation state and transcripts in the database. Text is masked here, before storage."""
+"""Conversation state and transcripts in the database. Text is masked here, before storage.
+
+A turn saved behind a ``Gate`` (the inbox row it answers must still be pending) is, on
+PostgreSQL, one statement sent straight through asyncpg (``bot/storage/postgres.py``): the gate's
+UPDATE, the conversation's UPDATE or INSERT and the transcript's INSERT as data-modifying CTEs
+that each run only if the gate changed a row. One statement is all-or-nothing by itself, so the
+turn is one round trip instead of BEGIN, three statements and COMMIT.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +27,22 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     insert,
+    literal_column,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Update
 
 from actions.base import ConversationStatus
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.db import make_autocommit_engine
+from bot.storage.postgres import Direct
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.clock import utcnow
@@ -70,6 +82,19 @@ def stored_state(state: dict[str, Any], status: str, updated_at: dt.datetime) ->
     return StoredState(dict(state), status, updated_at)
 
 
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """A write that must change a row for a turn to be saved at all (marking the answered
+    inbox row, still pending): ``statement`` a module-level UPDATE, ``params`` its values."""
+
+    statement: Update
+    params: dict[str, Any]
+
+
+class _GateClosed(Exception):
+    """The gate changed no row: roll the turn's transaction back."""
+
+
 class ConversationStore:
     """Dialogue state per conversation and the transcript of every turn."""
 
@@ -81,6 +106,7 @@ class ConversationStore:
         self.sessions = sessions
         self.reads = make_autocommit_engine(sessions.kw["bind"])
         self.batcher = batcher
+        self.postgres = batcher.postgres if batcher is not None else None
         self.cache_size = cache_size
         self._cache: OrderedDict[str, StoredState] = OrderedDict()
 
@@ -113,11 +139,13 @@ class ConversationStore:
     async def save(self, conversation_id: str, channel: str, user_id: str,
                    state: dict[str, Any], status: str,
                    turns: Sequence[TurnRecord] = (),
-                   also: Callable[[Connection], None] | None = None) -> None:
+                   also: Callable[[Connection], None] | None = None,
+                   gate: Gate | None = None) -> bool:
         """Save the state, append turns and update the conversation's summary columns in one
         transaction (shared with other messages' writes when a batcher is configured: this is
         the hot path of every message). ``also`` runs first in the same transaction; if it
-        raises, nothing is saved."""
+        raises, nothing is saved. With a ``gate``, nothing is saved either unless it changed a
+        row: False then."""
         now = utcnow()
         rows = [_turn_row(conversation_id, channel, turn) for turn in turns]
         incoming = [turn for turn in turns if turn.direction == "in"]
@@ -138,27 +166,47 @@ class ConversationStore:
             params["lowest"] = min(confidences)
         if folded:
             params["folded"] = " " + folded
-        statement = _summary_update(len(intents), len(procedures), bool(confidences),
-                                    bool(folded), waiting)
+        shape = (len(intents), len(procedures), bool(confidences), bool(folded), waiting)
+        statement = _summary_update(*shape)
+        created = {
+            "id": conversation_id, "channel": channel, "user_id": user_id,
+            "state": state, "status": status, "created_at": now, "updated_at": now,
+            "messages": len(incoming), "fallbacks": fallbacks,
+            "intents": _words(intents), "procedures": _words(procedures),
+            "min_confidence": min(confidences) if confidences else None,
+            "search_text": folded[:SEARCH_TEXT_CHARS], "handoff": waiting,
+            "handoff_at": now if waiting else None, "tags": " ", "feedback_up": 0,
+            "feedback_down": 0}
+
+        if gate is not None and also is None and self.postgres is not None:
+            direct = _gated_save(gate.statement, shape, len(rows))
+            values = {**gate.params, **params,
+                      **{f"c_{name}": value for name, value in created.items()},
+                      **{f"t{i}_{name}": value for i, row in enumerate(rows)
+                         for name, value in row.items()}}
+            if not await self.postgres.fetchval(direct, values):
+                return False
+            self._remember(conversation_id, StoredState(dict(state), status, now))
+            return True
 
         def write(connection: Connection) -> None:
+            if gate is not None and not connection.execute(gate.statement,
+                                                           gate.params).rowcount:
+                raise _GateClosed
             if also is not None:
                 also(connection)
             result = connection.execute(statement, params)
             if not getattr(result, "rowcount", 0):
-                connection.execute(_INSERT_CONVERSATION, {
-                    "id": conversation_id, "channel": channel, "user_id": user_id,
-                    "state": state, "status": status, "created_at": now, "updated_at": now,
-                    "messages": len(incoming), "fallbacks": fallbacks,
-                    "intents": _words(intents), "procedures": _words(procedures),
-                    "min_confidence": min(confidences) if confidences else None,
-                    "search_text": folded[:SEARCH_TEXT_CHARS], "handoff": waiting,
-                    "handoff_at": now if waiting else None, "tags": " "})
+                connection.execute(_INSERT_CONVERSATION, created)
             if rows:
                 connection.execute(_INSERT_TURNS, rows)
 
-        await self._write(write)
+        try:
+            await self._write(write)
+        except _GateClosed:
+            return False
         self._remember(conversation_id, StoredState(dict(state), status, now))
+        return True
 
     async def _write(self, job: Callable[[Connection], None]) -> None:
         await run_write(self.batcher, self.sessions.kw["bind"], job)
@@ -252,6 +300,42 @@ def _summary_update(intents: int, procedures: int, confidence: bool, folded: boo
     return update(table).where(table.id == bindparam("cid")).values(**values)
 
 
+_TURN_COLUMNS = ("conversation_id", "at", "channel", "direction", "text", "intent", "confidence",
+                 "entities", "procedure", "action", "latency_ms", "misunderstood", "folded",
+                 "sender", "reviewed")  # what _turn_row sets
+_CONVERSATION_COLUMNS = ("id", "channel", "user_id", "state", "status", "created_at",
+                         "updated_at", "messages", "fallbacks", "intents", "procedures",
+                         "min_confidence", "search_text", "handoff", "handoff_at", "tags",
+                         "feedback_up", "feedback_down")
+
+
+@lru_cache(maxsize=512)
+def _gated_save(gate: Update, shape: tuple[int, int, bool, bool, bool], turns: int) -> Direct:
+    """A turn's save as one PostgreSQL statement, for one shape of message, compiled once:
+    the gate's UPDATE; the conversation's UPDATE, or its INSERT when there was nothing to
+    update; the transcript's INSERT; each of the last three only if the gate changed a row.
+    It returns how many rows the gate changed. Parameters: the gate's, the summary UPDATE's,
+    ``c_<column>`` of a new conversation and ``t<i>_<column>`` of each turn."""
+    gated = gate.returning(literal_column("1").label("ok")).cte("gate")
+    opened = exists(select(gated.c.ok))
+    conversations, turn_table = ConversationRow.__table__, TurnRow.__table__
+    updated = (_summary_update(*shape).where(opened).returning(ConversationRow.id)
+               .cte("updated"))
+    new_row = select(*(bindparam(f"c_{name}", type_=conversations.c[name].type)
+                       for name in _CONVERSATION_COLUMNS)
+                     ).where(opened, ~exists(select(updated.c.id)))
+    ctes = [updated, insert(ConversationRow).from_select(_CONVERSATION_COLUMNS, new_row)
+            .cte("created")]
+    if turns:
+        new_turns = union_all(*(
+            select(*(bindparam(f"t{i}_{name}", type_=turn_table.c[name].type).label(name)
+                     for name in _TURN_COLUMNS)).where(opened)
+            for i in range(turns))).subquery("new_turns")
+        ctes.append(insert(TurnRow).from_select(_TURN_COLUMNS, select(*new_turns.c))
+                    .cte("saved_turns"))
+    return Direct.of(select(func.count()).select_from(gated).add_cte(*ctes))
+
+
 def _turn_row(conversation_id: str, channel: str, turn: TurnRecord) -> dict[str, Any]:
     # Citizens' and officers' words are masked; the bot's own replies come from the public
     # knowledge base (an office's phone number there is not personal data).
@@ -272,6 +356,7 @@ def _turn_row(conversation_id: str, channel: str, turn: TurnRecord) -> dict[str,
         "misunderstood": turn.misunderstood,
         "folded": fold(masked)[:500] if turn.direction == "in" else "",
         "sender": turn.sender,
+        "reviewed": False,
     }
 
 

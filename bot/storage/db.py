@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,8 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-# What a database that is restarting or unreachable raises: worth waiting for, not a bug.
-DATABASE_AWAY = (SQLAlchemyError, OSError)
+# What a database that is restarting or unreachable raises: worth waiting for, not a bug
+# (asyncpg's own errors: the hot path's statements on PostgreSQL, bot/storage/postgres.py).
+DATABASE_AWAY = (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:

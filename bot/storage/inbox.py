@@ -9,12 +9,15 @@ pending one is handled, an answered one only has its stored replies sent again.
 ``unfinished_for`` (the worker that holds a conversation's lock, in the scale-out mode) reads a
 conversation's unfinished rows and its saved state in one statement: the state is what the
 next message is handled from, and nobody else changes it while the lock is held.
+
+On PostgreSQL the statements of every message (``accept``, ``unfinished_for``, ``done``) run
+straight through asyncpg (``bot/storage/postgres.py``), compiled once from the statements here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +30,9 @@ from actions.base import MessageKind
 from bot.core.messages import IncomingMessage
 from bot.storage.batch import WriteBatcher, write_single
 from bot.storage.batch import write as run_write
-from bot.storage.conversations import StoredState, stored_state
+from bot.storage.conversations import Gate, StoredState, stored_state
 from bot.storage.db import make_autocommit_engine
+from bot.storage.postgres import Direct
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, InboxRow
 from knowledge.clock import as_utc, utcnow
@@ -60,6 +64,10 @@ _ANSWERED = (update(InboxRow).where(InboxRow.id == bindparam("inbox_id"),
                                     InboxRow.status == PENDING)
              .values(status=ANSWERED, processed_at=bindparam("now"),
                      replies=bindparam("replies")))
+_ACCEPT_COLUMNS = ("channel", "message_id", "user_id", "text", "received_at", "kind", "status")
+_DIRECT_ACCEPT = Direct.of(_ACCEPT["postgresql"], _ACCEPT_COLUMNS)
+_DIRECT_DONE = Direct.of(_DONE)
+_DIRECT_UNFINISHED_FOR = Direct.of(_UNFINISHED_FOR)
 
 
 class AlreadyHandled(Exception):
@@ -99,6 +107,7 @@ class Inbox:
         self.sessions = sessions
         self.reads = make_autocommit_engine(sessions.kw["bind"])
         self.batcher = batcher
+        self.postgres = batcher.postgres if batcher is not None else None
 
     async def accept(self, message: IncomingMessage) -> int | None:
         """Store a message (its ``message_id`` set); its inbox id, or None when this delivery
@@ -106,6 +115,12 @@ class Inbox:
         if message.message_id is None:
             raise ValueError("a stored message needs its delivery id")
         channel, message_id = message.channel, message.message_id
+        if self.postgres is not None:
+            inbox_id: int | None = await self.postgres.fetchval(_DIRECT_ACCEPT, {
+                "channel": channel, "message_id": message_id, "user_id": message.user_id,
+                "text": message.text, "received_at": message.received_at,
+                "kind": message.kind, "status": PENDING})
+            return inbox_id
 
         def write(connection: Connection) -> int | None:
             dialect = connection.dialect.name
@@ -139,6 +154,12 @@ class Inbox:
 
         return write
 
+    @staticmethod
+    def answered_gate(inbox_id: int, replies: list[dict[str, Any]]) -> Gate:
+        """``answered_job`` as the gate of a turn's save: the turn is saved only if this marks
+        the row (nothing is, when another worker handled it first)."""
+        return Gate(_ANSWERED, {"inbox_id": inbox_id, "replies": replies, "now": utcnow()})
+
     async def answered(self, inbox_id: int, replies: list[dict[str, Any]]) -> None:
         """Mark a pending message handled with these replies (when no turn is saved with it)."""
         await run_write(self.batcher, self.sessions.kw["bind"],
@@ -159,6 +180,10 @@ class Inbox:
         """Mark a message as finished (its replies were handed to the channel); from now on
         the row keeps the message's masked text only, as the transcript does."""
         masked = mask_personal_data(text)
+        if self.postgres is not None:
+            await self.postgres.execute(_DIRECT_DONE, {"inbox_id": inbox_id, "now": utcnow(),
+                                                       "text": masked})
+            return
 
         def write(connection: Connection) -> None:
             connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
@@ -176,8 +201,13 @@ class Inbox:
         """A conversation's messages not yet done, in the order they were accepted, and, when
         there are some, its saved state (None: no conversation yet), in one round trip."""
         params = {"cid": f"{channel}:{user_id}", "channel": channel, "user_id": user_id}
-        async with self.reads.connect() as connection:
-            rows = (await connection.execute(_UNFINISHED_FOR, params)).all()
+        rows: Sequence[Any]
+        if self.postgres is not None:
+            rows = [_Fields(record) for record in
+                    await self.postgres.fetch(_DIRECT_UNFINISHED_FOR, params)]
+        else:
+            async with self.reads.connect() as connection:
+                rows = (await connection.execute(_UNFINISHED_FOR, params)).all()
         first = rows[0] if rows else None
         state = (stored_state(first.conversation_state, first.conversation_status,
                               first.conversation_updated_at)
@@ -196,7 +226,19 @@ class Inbox:
         return [_item(row) for row in rows]
 
 
-def _item(row: InboxRow | Row[*tuple[Any, ...]]) -> InboxItem:
+class _Fields:
+    """An asyncpg record read by attribute, as SQLAlchemy's rows are."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
+def _item(row: InboxRow | Row[*tuple[Any, ...]] | _Fields) -> InboxItem:
     message = IncomingMessage(row.channel, row.user_id, row.text, row.message_id,
                               as_utc(row.received_at), MessageKind(row.kind))
     return InboxItem(row.id, message, row.status, tuple(row.replies or ()))

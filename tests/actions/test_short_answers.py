@@ -19,7 +19,6 @@ from actions.procedures import (
     ProcedureAspect,
     fee_amount,
     in_sentence,
-    short_name,
 )
 from bot.core.payloads import parse_payload
 from knowledge.office_choice import choose_offices
@@ -99,12 +98,14 @@ async def test_an_unconfirmed_fact_is_said_once_and_never_dropped(
 async def test_where_to_change_a_driving_licence_names_the_office_once(
         services: Services, knowledge: KnowledgeSnapshot) -> None:
     # the example: the police office's full name was said three times, its note
-    # (which speaks of the criminal-record office, another procedure) twice
+    # (which speaks of the criminal-record office, another procedure) twice; the city police
+    # is named by the department that takes the procedure, not by all of its departments
     reply = await first(services, Intent.PROCEDURE_LOCATION, "doi-gplx")
     offices = knowledge.offices_for(knowledge.procedures["doi-gplx"])
-    police = next(o for o in offices if "(" in o.name)
+    police = next(o for o in offices if "Công an thành phố" in o.name)
+    assert police.name.startswith("Phòng Cảnh sát giao thông")
     assert reply.text.count(police.name) == 1
-    assert short_name(police) != police.name and short_name(police) in reply.text
+    assert "xuất nhập cảnh" not in reply.text and "trật tự xã hội" not in reply.text
     assert "lý lịch tư pháp" not in reply.text
     assert texts.OFFICES_UNVERIFIED in reply.text
     assert "chưa có địa chỉ cụ thể" in reply.text
@@ -114,7 +115,7 @@ async def test_where_to_change_a_driving_licence_names_the_office_once(
     page = (await tap(services, Intent.PROCEDURE_LOCATION, "doi-gplx", payload)).text
     for office in offices:
         assert office.unverified is not None and office.unverified.rstrip(".") in page
-    assert page.count(police.name) == 1
+    assert page.count(police.name) == 2  # in the list, and as the label of its own note
 
 
 async def test_a_fee_line_never_contradicts_itself(services: Services,
