@@ -39,6 +39,7 @@ WORD_TOKENS = r"(?u)\b\w+\b"
 # separate what only the marks separate (bench/nlu.py measures both).
 ACCENT_WEIGHT = 0.35
 CALIBRATION_FOLDS = 5  # every fifth example of an intent with at least five fits the temperature
+MAX_KEPT_WORDS = 10_000  # words whose n-gram features a parsing classifier keeps, per block
 
 
 class IntentClassifier:
@@ -198,35 +199,77 @@ class _FastScorer:
         self.intercept = np.asarray(classifier.model.intercept_, dtype=np.float64)
         self.binary = coef.shape[0] == 1
         self.temperature = classifier.temperature
+        # per block, a word -> the columns of its n-grams (char_wb blocks; see ``_counts``)
+        self._words: list[dict[str, tuple[int, ...]]] | None = None
+        self._idf: np.ndarray | None = None  # every block's idf side by side
 
-    def rank(self, text: str, accented: str, labels: list[str],
-             top: int) -> list[IntentScore]:
-        indices: list[int] = []
-        weights: list[float] = []
-        jobs = [(text, part) for part in self.plain]
-        if accented:
-            jobs.extend((accented, part) for part in self.accented)
-        for source, (analyzer, vocabulary, idf, offset, weight) in jobs:
-            counts: dict[int, int] = {}
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what parsing refills (``_words``, ``_idf``)."""
+        state = dict(self.__dict__)
+        state.pop("_words", None)
+        state.pop("_idf", None)
+        return state
+
+    @staticmethod
+    def _features(source: str, part: _Part, words: dict[str, tuple[int, ...]],
+                  found: list[int]) -> None:
+        """Add the features (the block's offset added) of a text's n-grams in one block to
+        ``found``, once per occurrence. A ``char_wb`` n-gram never crosses a word, so each
+        word's features are looked up once and kept (a few thousand syllables make every
+        message)."""
+        analyzer, vocabulary, _idf, offset, _weight = part
+        if analyzer.kind != "char_wb":
             for gram in analyzer(source):
                 column = vocabulary.get(gram)
                 if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            if not counts:
-                continue
-            columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
-                                               count=len(counts)))) * idf[columns]
-            values *= weight / np.sqrt(values @ values)
-            indices.extend((columns + offset).tolist())
-            weights.extend(values.tolist())
+                    found.append(column + offset)
+            return
+        for word in source.lower().split():
+            columns = words.get(word)
+            if columns is None:
+                if len(words) >= MAX_KEPT_WORDS:
+                    words.clear()
+                columns = words[word] = tuple(
+                    column + offset for gram in analyzer(word)
+                    if (column := vocabulary.get(gram)) is not None)
+            found.extend(columns)
+
+    def rank(self, text: str, accented: str, labels: list[str],
+             top: int) -> list[IntentScore]:
+        parts = (*self.plain, *self.accented)
+        kept = getattr(self, "_words", None)  # a scorer unpickled has none yet
+        if kept is None:
+            kept = self._words = [{} for _ in parts]
+        idf = getattr(self, "_idf", None)
+        if idf is None:  # every block's idf, at the blocks' offsets
+            idf = self._idf = np.concatenate([part[2] for part in parts])
+        found: list[int] = []
+        for k, part in enumerate(self.plain):
+            self._features(text, part, kept[k], found)
+        if accented:
+            for k, part in enumerate(self.accented, start=len(self.plain)):
+                self._features(accented, part, kept[k], found)
         scores = self.intercept.copy()
-        if indices:
-            scores += np.asarray(weights) @ self.coef[indices]
-        probabilities = _softmax(scores[np.newaxis, :] if not self.binary else scores,
-                                 self.temperature)[0]
-        order = np.argsort(probabilities)[::-1][:top]
-        return [IntentScore(labels[i], float(probabilities[i])) for i in order]
+        if found:
+            # sublinear tf-idf, l2-normalised per block, times the block's weight (the
+            # blocks' features are consecutive, in block order)
+            columns, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            values = (1.0 + np.log(counts)) * idf[columns]
+            ends = np.searchsorted(columns, [part[3] for part in parts[1:]]).tolist()
+            for part, start, end in zip(parts, [0, *ends], [*ends, len(columns)], strict=True):
+                if end > start:
+                    block = values[start:end]
+                    block *= part[4] / np.sqrt(block @ block)
+            scores += values @ self.coef[columns]
+        if self.binary:
+            probabilities = _softmax(scores, self.temperature)[0]
+        else:  # ``_softmax`` of the one row
+            scores /= self.temperature
+            probabilities = np.exp(scores - scores.max())
+            probabilities /= probabilities.sum()
+        order = np.argsort(probabilities)[::-1][:top].tolist()
+        chances = probabilities.tolist()
+        return [IntentScore(labels[i], chances[i]) for i in order]
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")

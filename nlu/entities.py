@@ -69,19 +69,20 @@ class Gazetteer:
     def find(self, message: NormalizedText) -> list[Entity]:
         """Non-overlapping matches, longest first, exact before fuzzy."""
         tokens = message.tokens
+        plains = [token.plain for token in tokens]
         taken = [False] * len(tokens)
         found: list[Entity] = []
+        sizes = [size for size in self._sizes if size <= len(tokens)]
+        # the words a phrase starts with ("hc" starts "ho chieu")
+        first_words = self._first_words
+        firsts = [i for i, plain in enumerate(plains) if plain.split(" ", 1)[0] in first_words]
         for fuzzy in (False, True) if self.fuzzy else (False,):
-            for size in self._sizes:
-                starts = [i for i in range(len(tokens) - size + 1)
-                          if not any(taken[i : i + size])]
-                hits = (self._fuzzy_hits(tokens, size, starts) if fuzzy
-                        else self._exact_hits(tokens, size, starts))
-                for i in starts:
-                    hit = hits.get(i)
-                    if hit is None or any(taken[i : i + size]):
+            for size in sizes:
+                hits = (self._fuzzy_hits(plains, size, taken) if fuzzy
+                        else self._exact_hits(plains, size, taken, firsts))
+                for i, (value, score) in hits:
+                    if any(taken[i : i + size]):
                         continue
-                    value, score = hit
                     for j in range(i, i + size):
                         taken[j] = True
                     found.append(self._entity(message, tokens[i], tokens[i + size - 1],
@@ -93,46 +94,55 @@ class Gazetteer:
                                               0.95))
         return sorted(found, key=lambda e: e.start)
 
-    def _exact_hits(self, tokens: tuple[Token, ...], size: int,
-                    starts: list[int]) -> dict[int, tuple[str, float]]:
-        """Window start -> (value, 1.0) for the windows of ``size`` tokens that are a phrase,
-        or are one with filler words inside."""
-        first_words = self._first_words
-        hits: dict[int, tuple[str, float]] = {}
-        for i in starts:
-            if tokens[i].plain.split(" ", 1)[0] in first_words:  # "hc": "ho chieu"
-                window = tokens[i : i + size]
-                value = self._exact.get(" ".join(t.plain for t in window))
-                if value is None and size > 2 and window[-1].plain not in INSIDE_FILLERS:
-                    inner = [t.plain for t in window[1:-1] if t.plain not in INSIDE_FILLERS]
-                    if len(inner) < size - 2:
-                        value = self._exact.get(" ".join([window[0].plain, *inner,
-                                                          window[-1].plain]))
-                if value is not None:
-                    hits[i] = (value, 1.0)
+    def _exact_hits(self, plains: list[str], size: int, taken: list[bool],
+                    firsts: list[int]) -> list[tuple[int, tuple[str, float]]]:
+        """(window start, (value, 1.0)) for the free windows of ``size`` words from the
+        ``firsts`` (the words that start some phrase) that are a phrase, or are one with
+        filler words inside, in message order."""
+        exact = self._exact
+        hits: list[tuple[int, tuple[str, float]]] = []
+        last = len(plains) - size
+        some_taken = True in taken
+        for i in firsts:
+            if i > last:
+                break
+            if some_taken and any(taken[i : i + size]):
+                continue
+            window = plains[i : i + size]
+            value = exact.get(" ".join(window))
+            if value is None and size > 2 and window[-1] not in INSIDE_FILLERS:
+                inner = [plain for plain in window[1:-1] if plain not in INSIDE_FILLERS]
+                if len(inner) < size - 2:
+                    value = exact.get(" ".join([window[0], *inner, window[-1]]))
+            if value is not None:
+                hits.append((i, (value, 1.0)))
         return hits
 
-    def _fuzzy_hits(self, tokens: tuple[Token, ...], size: int,
-                    starts: list[int]) -> dict[int, tuple[str, float]]:
-        """Window start -> (value, similarity) of the closest phrase of ``size`` tokens, for
-        the windows within one typo of one; every window of a size in one call (comparing
-        window by window converted the phrase list once per window)."""
-        keys: list[str] = []
-        at: list[int] = []
-        for i in starts:
-            key = " ".join(t.plain for t in tokens[i : i + size])
-            if len(key) >= FUZZY_MIN_CHARS and not key[0].isdigit():
-                keys.append(key)
-                at.append(i)
-        if not keys:
-            return {}
-        scores = process.cdist(keys, self._choices[size], scorer=fuzz.ratio,
-                               score_cutoff=FUZZY_CUTOFF, dtype=np.float64)
-        hits: dict[int, tuple[str, float]] = {}
-        for row, i in enumerate(at):
-            best = int(np.argmax(scores[row]))
-            if scores[row, best] >= FUZZY_CUTOFF:
-                hits[i] = (self._by_size[size][best].value, float(scores[row, best]) / 100.0)
+    def _fuzzy_hits(self, plains: list[str], size: int,
+                    taken: list[bool]) -> list[tuple[int, tuple[str, float]]]:
+        """(window start, (value, similarity)) of the closest phrase of ``size`` words, for
+        the free windows within one typo of one, in message order; every window of a size
+        in one call (comparing window by window converted the phrase list once per
+        window)."""
+        starts: Iterable[int] = range(len(plains) - size + 1)
+        if True in taken:
+            starts = [i for i in starts if not any(taken[i : i + size])]
+        windows = [(i, key) for i in starts
+                   if len(key := " ".join(plains[i : i + size])) >= FUZZY_MIN_CHARS
+                   and not key[0].isdigit()]
+        if not windows:
+            return []
+        scores = process.cdist([key for _, key in windows], self._choices[size],
+                               scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, dtype=np.float64)
+        close = (scores.max(axis=1) >= FUZZY_CUTOFF).nonzero()[0].tolist()
+        if not close:
+            return []
+        phrases = self._by_size[size]
+        hits = []
+        for row in close:
+            best = int(scores[row].argmax())  # the first of equally close phrases
+            hits.append((windows[row][0], (phrases[best].value,
+                                           float(scores[row, best]) / 100.0)))
         return hits
 
     def _entity(self, message: NormalizedText, first: Token, last: Token, value: str,
@@ -185,6 +195,9 @@ class PlaceFinder:
                     continue
                 self._text.setdefault("".join(t.text for t in tokens), value)
                 self._plain.setdefault("".join(t.plain for t in tokens), value)
+        # every start of a phrase's letters: a window grows only while it can still be one
+        self._text_starts = {key[:n] for key in self._text for n in range(1, len(key) + 1)}
+        self._plain_starts = {key[:n] for key in self._plain for n in range(1, len(key) + 1)}
 
     def __len__(self) -> int:
         return len(self._plain)
@@ -192,20 +205,38 @@ class PlaceFinder:
     def find(self, message: NormalizedText) -> list[Entity]:
         """Non-overlapping places, longest first."""
         tokens = message.tokens
+        # the windows that name a place (from each start, growing a window while its
+        # letters still start some phrase); then taken longest first, in message order
+        named: list[tuple[int, int, str]] = []  # (-size, start, value)
+        for i in range(len(tokens)):
+            text: str | None = ""
+            plain: str | None = ""
+            for j in range(i, min(i + MAX_PLACE_TOKENS, len(tokens))):
+                if text is not None:
+                    text += tokens[j].text
+                    if text not in self._text_starts:
+                        text = None
+                if plain is not None:
+                    plain += tokens[j].plain
+                    if plain not in self._plain_starts:
+                        plain = None
+                if text is None and plain is None:
+                    break
+                value = ((self._text.get(text) if text is not None else None)
+                         or (self._plain.get(plain) if plain is not None else None))
+                if value is not None:
+                    named.append((i - j - 1, i, value))
+        if not named:
+            return []
         taken = [False] * len(tokens)
         found: list[Entity] = []
-        for size in range(min(MAX_PLACE_TOKENS, len(tokens)), 0, -1):
-            for i in range(len(tokens) - size + 1):
-                if any(taken[i : i + size]):
-                    continue
-                window = tokens[i : i + size]
-                value = (self._text.get("".join(t.text for t in window))
-                         or self._plain.get("".join(t.plain for t in window)))
-                if value is None:
-                    continue
-                for j in range(i, i + size):
-                    taken[j] = True
-                first, last = window[0], window[-1]
-                found.append(Entity(self.entity, value, first.start, last.end, 1.0,
-                                    message.original[first.start : last.end], "gazetteer"))
+        for negative, i, value in sorted(named):
+            size = -negative
+            if any(taken[i : i + size]):
+                continue
+            for j in range(i, i + size):
+                taken[j] = True
+            first, last = tokens[i], tokens[i + size - 1]
+            found.append(Entity(self.entity, value, first.start, last.end, 1.0,
+                                message.original[first.start : last.end], "gazetteer"))
         return sorted(found, key=lambda e: e.start)

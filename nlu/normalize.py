@@ -92,8 +92,14 @@ def fold(text: str) -> str:
 
 
 def has_diacritics(text: str) -> bool:
-    """Whether a text carries any Vietnamese diacritic ("đ" included)."""
-    return not text.isascii() and strip_diacritics(text) != text
+    """Whether a text carries any Vietnamese diacritic ("đ" included): whether
+    ``strip_diacritics`` would change it, without building the stripped text (a text its
+    decomposition changes always loses or changes a character)."""
+    if text.isascii():
+        return False
+    if unicodedata.normalize("NFD", text) != text:
+        return True
+    return "đ" in text or "Đ" in text or any(unicodedata.combining(ch) for ch in text)
 
 
 def strip_diacritics(text: str) -> str:

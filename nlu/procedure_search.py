@@ -56,6 +56,8 @@ CHOICE_SCORE = 0.75  # candidates offered when asking
 MAX_CHOICES = 4
 TYPO_CUTOFF = 85.0
 MEND_MIN_CHARS = 5  # shorter words are mended only when run together
+DENSE_SHARE = 8  # a BM25 column held by more than one record in this many is kept whole
+MAX_KEPT_TERMS = 20_000  # terms whose BM25 columns the retriever keeps at hand
 LEVEL_ORDER = {"Cấp xã": 0, "Cấp tỉnh": 1, "Cấp bộ": 2}
 
 # Words that ask about a procedure rather than name one (already without diacritics).
@@ -193,9 +195,12 @@ class ProcedureRetriever:
         self._synonyms.sort(key=lambda item: -len(item[0]))
         # by first word, longest first as above: a position of the message is compared only
         # with the phrases that start with its word (the table has hundreds)
-        self._synonyms_at: dict[str, list[tuple[list[str], list[str]]]] = {}
+        # (a phrase whose second word is no filler can only be said when that word is the
+        # first one after its first that is no filler: the third item, else None)
+        self._synonyms_at: dict[str, list[tuple[list[str], list[str], str | None]]] = {}
         for words, target in self._synonyms:
-            self._synonyms_at.setdefault(words[0], []).append((words, target))
+            second = words[1] if len(words) > 1 and words[1] not in INSIDE_FILLERS else None
+            self._synonyms_at.setdefault(words[0], []).append((words, target, second))
         self._question = sorted((p.split() for p in QUESTION_PHRASES), key=lambda p: -len(p))
         self._question_at: dict[str, list[list[str]]] = {}
         for question in self._question:
@@ -203,6 +208,12 @@ class ProcedureRetriever:
         self._title = bm25s.BM25(k1=1.2, b=0.5)
         self._body = bm25s.BM25(k1=1.2, b=0.75)
         self.vocabulary: set[str] = set()
+        self._df: dict[str, int] = {}
+        self._idfs: dict[str, float] = {}
+        self._unknown_idf = 0.0
+        # a term -> its column of each index (None, kept whole, or its records and
+        # scores), filled as questions say them
+        self._columns: dict[str, tuple[_Column, _Column]] = {}
         if not self.docs:
             return
         titles, bodies = [], []
@@ -223,15 +234,32 @@ class ProcedureRetriever:
             for word in set(words):
                 if word in self._df:
                     self._df[word] += 1
-        # each name's summed rarity, the denominator of ``_fit`` for every question
-        self._title_weight = [sum(self._idf(word) for word in words)
-                              for words in self._title_words]
+        # each word's rarity, read many times a question
+        self._idfs = {word: math.log(1 + len(self.docs) / (1 + df))
+                      for word, df in self._df.items()}
+        self._unknown_idf = math.log(1 + len(self.docs) / (1 + 0))
+        # each name's words (as bits, with the indexes' below) and their summed rarity,
+        # the denominator of ``_fit`` for every question
+        self._word_row = {word: k for k, word in enumerate(sorted(self.vocabulary))}
+        names = np.zeros((len(self._word_row) + 1, len(self.docs)), dtype=bool)
+        for index, name in enumerate(self._title_words):
+            names[[self._word_row[word] for word in name], index] = True
+        name_bits = _packed(names)
+        self._name_weight = np.array([sum(self._idf(word) for word in words)
+                                      for words in self._title_words], dtype=np.float64)
+        # what every question reads again: whether a record is filed in the city; per
+        # word, which records have it in their name, their name or aliases (the title
+        # index), their words (the body index), as bits
+        self._locality = np.array([1.0 if self._local(doc.id) else CENTRAL_ONLY
+                                   for doc in self.docs])
+        self._bits = np.stack([name_bits, _bits(self._title, self._word_row, len(self.docs)),
+                               _bits(self._body, self._word_row, len(self.docs))])
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def _idf(self, word: str) -> float:
-        return math.log(1 + len(self.docs) / (1 + self._df.get(word, 0)))
+        return self._idfs.get(word, self._unknown_idf)
 
     def _mend(self, word: str) -> list[str]:
         """A word as the index knows it: itself, its closest known word, or two known words
@@ -257,7 +285,12 @@ class ProcedureRetriever:
         # everyday phrases -> official terms (each said once)
         i = 0
         while i < len(words):
-            for phrase, target in self._synonyms_at.get(words[i], ()):
+            phrases = self._synonyms_at.get(words[i], ())
+            following = next((word for word in words[i + 1:] if word not in INSIDE_FILLERS),
+                             None) if phrases else None
+            for phrase, target, second in phrases:
+                if second is not None and second != following:
+                    continue  # cannot be said here (``_phrase_end`` would say None)
                 end = _phrase_end(words, i, phrase)
                 if end is not None:
                     query.expansions.append(target)
@@ -284,10 +317,28 @@ class ProcedureRetriever:
         return query
 
     def _scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 over names and aliases, plus BODY_WEIGHT times BM25 over the records' words:
+        ``get_scores(terms)`` of each index, the same float32 sums in the same order, without
+        bm25s's per-call conversions and checks. A column held by more than one record in
+        ``DENSE_SHARE`` is added whole (its other records add 0.0, which changes no sum)."""
+        title = np.zeros(len(self.docs), dtype=np.float32)
         if not terms:
-            return np.zeros(len(self.docs), dtype=np.float32)
-        return np.asarray(self._title.get_scores(terms)
-                          + BODY_WEIGHT * self._body.get_scores(terms))
+            return title
+        body = np.zeros(len(self.docs), dtype=np.float32)
+        columns = self._columns
+        for term in terms:
+            found = columns.get(term)
+            if found is None:
+                if len(columns) >= MAX_KEPT_TERMS:
+                    columns.clear()
+                found = columns[term] = (_column(self._title, term),
+                                         _column(self._body, term))
+            for scores, column in zip((title, body), found, strict=True):
+                if isinstance(column, tuple):
+                    np.add.at(scores, column[0], column[1])
+                elif column is not None:
+                    scores += column
+        return np.asarray(title + BODY_WEIGHT * body)
 
     def retrieve(self, message: NormalizedText | str,
                  named: Mapping[str, frozenset[int]] | None = None) -> Retrieval:
@@ -313,35 +364,51 @@ class ProcedureRetriever:
             return Retrieval()
         top = np.argsort(-scores)[:POOL]
         best: dict[str, int] = {}
-        for index in top:
-            if scores[index] <= 0:
+        docs = self.docs
+        for index, score in zip(top.tolist(), scores[top].tolist(), strict=True):
+            if score <= 0:
                 break
-            doc = self.docs[index]
+            doc = docs[index]
             key = doc.group or doc.id
             kept = best.get(key)
-            if kept is None or self._prefer(doc, self.docs[kept], scores[index],
-                                            scores[kept]):
-                best[key] = int(index)
+            if kept is None or self._prefer(doc, docs[kept], scores[index], scores[kept]):
+                best[key] = index
         for procedure_id in boosted:
             index = self._index.get(procedure_id)
             if index is not None and index not in best.values():
                 best[procedure_id] = index
-        pool = sorted(best.values(), key=lambda i: -scores[i])
-        covered = self._coverage(query, pool)
-        said = {word for unit in query.units for word in unit.words}
-        fit = {i: self._fit(i, said) for i in pool}
-        ranked = sorted(((float(scores[i] / scores[pool[0]]) ** RAW_EXP * covered[i][0]
-                          * (1 + NAME_FIT * fit[i])
-                          * (1.0 if self._local(self.docs[i].id) else CENTRAL_ONLY)
-                          * (PHRASE_BOOST if self.docs[i].id in boosted else 1.0), i)
-                         for i in pool), reverse=True)[:TOP]
-        whole = {self.docs[i].id for _s, i in ranked if fit[i] >= WHOLE_NAME}
+        candidates = list(best.values())
+        value = dict(zip(candidates, scores[candidates].tolist(), strict=True))
+        pool = sorted(candidates, key=lambda i: -value[i])
+        at = np.array(pool, dtype=np.int64)
+        # per word the question says and candidate: whether the word is in its name, in
+        # its name or aliases (the title index), in its words (the body index)
+        words = list(dict.fromkeys(word for unit in query.units for word in unit.words))
+        rows = np.array([self._word_row.get(word, -1) for word in words],  # -1: no record
+                        dtype=np.int64)
+        name, title, body = (self._bits[:, rows[:, np.newaxis], at >> 3]
+                             >> (at & 7).astype(np.uint8)) & 1
+        coverage, credit = self._coverage(query, words, title, body)
+        covered = dict(zip(pool, coverage.tolist(), strict=True))
+        column = {index: k for k, index in enumerate(pool)}
+        fits = self._fit(words, name, at)
+        fit = dict(zip(pool, fits.tolist(), strict=True))
+        boost = np.array([PHRASE_BOOST if docs[i].id in boosted else 1.0 for i in pool])
+        # the score of each candidate, multiplied in the order the factors are written
+        share = (scores[at] / scores[pool[0]]).astype(np.float64)  # float32 divisions
+        score = (share ** RAW_EXP * coverage * (1 + NAME_FIT * fits) * self._locality[at]
+                 * boost)
+        ranked = sorted(zip(score.tolist(), pool, strict=True), reverse=True)[:TOP]
+        whole = {docs[i].id for _s, i in ranked if fit[i] >= WHOLE_NAME}
         ranking = tuple(
-            ProcedureScore(self.docs[i].id, self.docs[i].code, self.docs[i].name,
-                           score / ranked[0][0], covered[i][0])
+            ProcedureScore(docs[i].id, docs[i].code, docs[i].name,
+                           score / ranked[0][0], covered[i])
             for score, i in ranked)
-        return self._decide(ranking, {self.docs[i].id: covered[i][1] for _s, i in ranked},
-                            message, query, whole)
+        held = credit > 0
+        matched = {docs[i].id: [p for k, unit in enumerate(query.units)
+                                if held[k, column[i]] for p in unit.positions]
+                   for _s, i in ranked}
+        return self._decide(ranking, matched, message, query, whole)
 
     def _local(self, procedure_id: str) -> bool:
         """Whether a procedure is filed in the city (not only at a ministry)."""
@@ -358,55 +425,62 @@ class ProcedureRetriever:
         return LEVEL_ORDER.get(doc.level.split(",")[0], 3) < LEVEL_ORDER.get(
             kept.level.split(",")[0], 3)
 
-    def _fit(self, index: int, units: set[str]) -> float:
-        """The share of a procedure's name the question says, weighted by rarity: "khai tử
-        có yếu tố nước ngoài" fits "Đăng ký khai tử có yếu tố nước ngoài" better than
-        "Đăng ký lại khai tử …"."""
-        words = self._title_words[index]
-        if not words:
-            return 0.0
-        return sum(self._idf(word) for word in words & units) / self._title_weight[index]
+    def _fit(self, words: list[str], named: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Per candidate (``at``), the share of its name the question's ``words`` say
+        (``named``: per word and candidate, 1 when its name has the word), weighted by
+        rarity: "khai tử có yếu tố nước ngoài" fits "Đăng ký khai tử có yếu tố nước ngoài"
+        better than "Đăng ký lại khai tử …"."""
+        rarity = np.array([self._idf(word) for word in words], dtype=np.float64)
+        weight = self._name_weight[at]
+        said: np.ndarray = rarity @ named
+        fit: np.ndarray = np.divide(said, weight, out=np.zeros_like(said), where=weight > 0)
+        return fit
 
-    def _coverage(self, query: _Query, pool: list[int]) -> dict[int, tuple[float, list[int]]]:
-        """Per candidate: the rarity-weighted share of the question's units it contains, and
-        the message positions of the units it contains."""
-        named: dict[str, np.ndarray] = {}  # word -> in the name or an alias, per candidate
-        said: dict[str, np.ndarray] = {}  # word -> anywhere in the procedure's words
-        rows = np.array(pool)
-        for unit in query.units:
-            for word in unit.words:
-                if word not in named:
-                    named[word] = self._holds(self._title, word, rows)
-                    said[word] = named[word] | self._holds(self._body, word, rows)
-        credit = []  # per unit, per candidate: 1 in the name, BODY_CREDIT in its words only
-        for unit in query.units:
-            in_name = sum(named[word].astype(float) for word in unit.words) / len(unit.words)
-            in_words = sum(said[word].astype(float) for word in unit.words) / len(unit.words)
-            credit.append(np.where(in_name >= UNIT_SHARE, 1.0,
-                                   np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0)))
+    def _coverage(self, query: _Query, words: list[str], title: np.ndarray,
+                  body: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate (pool order): the rarity-weighted share of the question's units it
+        contains; and per unit and candidate, its credit (1 in the name, BODY_CREDIT in its
+        words only, 0: the unit's positions count for the candidate when above 0).
+        ``title``, ``body``: per word and candidate, 1 when its name or an alias, or its
+        words, have the word."""
+        named = title.astype(np.float64)  # in the name or an alias
+        said = np.maximum(title, body).astype(np.float64)  # anywhere in its words
+        size = title.shape[1]
+        units = query.units
+        if len(units) == len(words) and all(len(unit.words) == 1 for unit in units):
+            # every unit one word, each its own (then ``words`` are the units' in order)
+            in_name, in_words = named, said
+        else:
+            # per unit: how many of its words each candidate holds, over its words (sums
+            # of ones: exact in any order)
+            row = {word: k for k, word in enumerate(words)}
+            unit_of = [k for k, unit in enumerate(units) for _ in unit.words]
+            word_of = [row[word] for unit in units for word in unit.words]
+            in_name = np.zeros((len(units), size), dtype=np.float64)
+            in_words = np.zeros((len(units), size), dtype=np.float64)
+            np.add.at(in_name, unit_of, named[word_of])
+            np.add.at(in_words, unit_of, said[word_of])
+            sizes = np.array([len(unit.words) for unit in units], dtype=np.float64)[:, None]
+            in_name /= sizes
+            in_words /= sizes
+        credit = np.where(in_name >= UNIT_SHARE, 1.0,
+                          np.where(in_words >= UNIT_SHARE, BODY_CREDIT, 0.0))
         # a word no procedure has ("world cup", a name) counts, at half weight: a question
         # of many such words is not about a procedure
         # an everyday phrase weighs as the official words it stands for
-        weights = [(max(self._idf(word) for word in unit.words) if len(unit.words) == 1
-                    else PHRASE_WEIGHT * sum(self._idf(word) for word in set(unit.words)))
-                   * (1.0 if any(word in self._df for word in unit.words) else UNKNOWN_WEIGHT)
-                   for unit in query.units]
-        useful = list(range(len(query.units)))
-        total = sum(weights[k] for k in useful)
-        result: dict[int, tuple[float, list[int]]] = {}
-        for column, index in enumerate(pool):
-            got = [k for k in useful if credit[k][column] > 0]
-            result[index] = ((sum(weights[k] * credit[k][column] for k in got) / total)
-                             if total else 0.0,
-                             [p for k in got for p in query.units[k].positions])
-        return result
-
-    def _holds(self, index: bm25s.BM25, word: str, rows: np.ndarray) -> np.ndarray:
-        """Per candidate row, whether its document in ``index`` contains the word."""
-        flags = np.zeros(len(self.docs), dtype=bool)
-        flags[_holding(index, word)] = True
-        held: np.ndarray = flags[rows]
-        return held
+        idfs, unknown, known = self._idfs, self._unknown_idf, self._df
+        weights = [(idfs.get(unit.words[0], unknown)
+                    * (1.0 if unit.words[0] in known else UNKNOWN_WEIGHT))
+                   if len(unit.words) == 1 else
+                   (PHRASE_WEIGHT * sum(self._idf(word) for word in set(unit.words))
+                    * (1.0 if any(word in known for word in unit.words) else UNKNOWN_WEIGHT))
+                   for unit in units]
+        total = sum(weights)
+        if not total:
+            return np.zeros(size, dtype=np.float64), credit
+        # summed unit by unit, in order (a reduction over the rows of a C-ordered matrix)
+        coverage: np.ndarray = (np.array(weights)[:, np.newaxis] * credit).sum(axis=0)
+        return coverage / total, credit
 
     def _evidence(self, positions: list[int], query: _Query) -> float:
         """How much the question says of a procedure: the rarity of the words it holds
@@ -458,6 +532,44 @@ def _holding(index: bm25s.BM25, word: str) -> np.ndarray:
 
 
 _NOWHERE = np.zeros(0, dtype=np.int64)
+
+
+_Column = np.ndarray | tuple[np.ndarray, np.ndarray] | None
+
+
+def _column(index: bm25s.BM25, term: str) -> _Column:
+    """A term's column of a BM25 index: None when no record has the term; the column's
+    scores of every record when more than one record in ``DENSE_SHARE`` has it; else the
+    records that have it and their scores."""
+    column = index.vocab_dict.get(term)
+    if column is None:
+        return None
+    indptr = index.scores["indptr"]
+    start, end = indptr[column], indptr[column + 1]
+    records = index.scores["indices"][start:end]
+    scores = index.scores["data"][start:end]
+    documents = index.scores["num_docs"]
+    if (end - start) * DENSE_SHARE <= documents:
+        return records, scores
+    whole = np.zeros(documents, dtype=index.dtype)
+    whole[records] = scores
+    return whole
+
+
+def _bits(index: bm25s.BM25, rows: Mapping[str, int], documents: int) -> np.ndarray:
+    """Per word (``rows``; one more row, all zeros, for an unknown word), which records of
+    an index hold it, packed (``_packed``)."""
+    held = np.zeros((len(rows) + 1, documents), dtype=bool)
+    for word, row in rows.items():
+        held[row, _holding(index, word)] = True
+    return _packed(held)
+
+
+def _packed(held: np.ndarray) -> np.ndarray:
+    """A boolean matrix of words x records, eight records a byte (record ``i``: bit
+    ``i & 7`` of byte ``i >> 3``)."""
+    packed: np.ndarray = np.packbits(held, axis=1, bitorder="little")
+    return packed
 
 
 @functools.lru_cache(maxsize=4)

@@ -49,25 +49,35 @@ def syllable_features(message: NormalizedText) -> list[Features]:
     tokens = message.tokens
     marked = has_diacritics(message.original)
     plain = [t.plain for t in tokens]
+    last = len(tokens) - 1
+    original = message.original
     rows: list[Features] = []
     for i, token in enumerate(tokens):
-        surface = message.original[token.start:token.end]
-        row: Features = {"bias": 1.0, "w": plain[i], "shape": _shape(surface),
-                         "p2": plain[i][:2], "s2": plain[i][-2:]}
+        word = plain[i]
+        row: Features = {"bias": 1.0, "w": word,
+                         "shape": _shape(original[token.start:token.end]),
+                         "p2": word[:2], "s2": word[-2:]}
         if marked:
             row["a"] = token.text
-        for offset in (-2, -1, 1, 2):
-            j = i + offset
-            if 0 <= j < len(tokens):
-                row[f"w{offset:+d}"] = plain[j]
-                if marked and abs(offset) == 1:
-                    row[f"a{offset:+d}"] = tokens[j].text
-            else:
-                row[f"w{offset:+d}"] = "<s>" if j < 0 else "</s>"
+        # the neighbours in the order CRFsuite was trained with: -2, -1, +1, +2
+        row["w-2"] = plain[i - 2] if i >= 2 else "<s>"
+        if i >= 1:
+            row["w-1"] = plain[i - 1]
+            if marked:
+                row["a-1"] = tokens[i - 1].text
+        else:
+            row["w-1"] = "<s>"
+        if i < last:
+            row["w+1"] = plain[i + 1]
+            if marked:
+                row["a+1"] = tokens[i + 1].text
+        else:
+            row["w+1"] = "</s>"
+        row["w+2"] = plain[i + 2] if i + 2 <= last else "</s>"
         if i > 0:
-            row["b-1"] = f"{plain[i - 1]} {plain[i]}"
-        if i + 1 < len(tokens):
-            row["b+1"] = f"{plain[i]} {plain[i + 1]}"
+            row["b-1"] = f"{plain[i - 1]} {word}"
+        if i < last:
+            row["b+1"] = f"{word} {plain[i + 1]}"
         rows.append(row)
     return rows
 

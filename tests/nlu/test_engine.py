@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,6 @@ def test_model_save_and_load(shipped_model: NluModel, tmp_path: Path) -> None:
 
 
 def test_a_foreign_file_is_not_a_model(tmp_path: Path) -> None:
-    import pickle
-
     path = tmp_path / "m.pkl"
     path.write_bytes(pickle.dumps({"not": "a model"}))
     with pytest.raises(ValueError, match="not an egovbot NLU model"):
@@ -113,6 +112,12 @@ def test_the_fast_single_text_path_equals_scikit_learn(shipped_model: NluModel) 
         assert [s.name for s in fast] == [s.name for s in reference]
         assert max(abs(a.confidence - b.confidence) for a, b in zip(fast, reference,
                                                                    strict=True)) < 1e-9
+    # a saved model leaves out the words' features kept while parsing, and ranks the same
+    reloaded = pickle.loads(pickle.dumps(classifier))
+    assert not getattr(reloaded._fast, "_words", None)
+    for example in data.examples[:20]:
+        text = normalize(example.text).plain
+        assert reloaded.rank(text) == classifier.rank(text)
 
 
 def test_the_marks_decide_only_when_the_citizen_typed_them(nlu: BuiltinNlu) -> None:
