@@ -1,6 +1,6 @@
 """Parses before and after a change: identical, and how much CPU each takes.
 
-``python bench/parse_same.py --against /work/main`` runs this script in worker processes
+``python bench/parse_same.py --against OTHER_CHECKOUT`` runs this script in worker processes
 under two source trees (this one and ``--against``), alternating, each with its own
 ``.venv`` and ``PYTHONHASHSEED=0``. A worker builds the bot's runtime on a fresh data
 directory (the catalog imported, the synonym table, the shipped model trained: the engine the

@@ -10,11 +10,6 @@ Jobs are plain functions of a synchronous connection. On SQLite the whole batch 
 call on a dedicated writer thread (the async driver would hop threads for every statement,
 and each hop waits for the busy event loop); elsewhere it runs through the async engine.
 
-A job of one statement (storing an inbox row, marking it done) needs no transaction around it:
-on PostgreSQL ``write_single`` runs it alone in autocommit, one round trip instead of BEGIN,
-the statement and COMMIT (a worker has few writes in flight at a time, so its batches were
-mostly of one job and each paid all three).
-
 On PostgreSQL the batcher also holds the asyncpg pool of the hot path's statements
 (``bot/storage/postgres.py``): the inbox and the turn use it directly.
 """
@@ -31,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import checkpoint_sqlite, make_autocommit_engine, make_sqlite_writer
+from bot.storage.db import checkpoint_sqlite, make_sqlite_writer
 from bot.storage.postgres import Postgres
 
 log = logging.getLogger(__name__)
@@ -46,7 +41,6 @@ class WriteBatcher:
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
         self.engine = engine
-        self.autocommit = make_autocommit_engine(engine)  # for write_single
         self.max_batch = max_batch
         self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
         self._wakeup: asyncio.Event | None = None
@@ -159,17 +153,6 @@ async def write(batcher: WriteBatcher | None, engine: AsyncEngine,
     if batcher is not None:
         return await batcher.run(job)
     async with engine.begin() as connection:
-        return await connection.run_sync(job)
-
-
-async def write_single(batcher: WriteBatcher | None, engine: AsyncEngine,
-                       job: Callable[[Connection], T]) -> T:
-    """Run a write job of a single statement: alone in autocommit on PostgreSQL (the statement
-    is atomic by itself), else like ``write``."""
-    if engine.dialect.name != "postgresql":
-        return await write(batcher, engine, job)
-    autocommit = batcher.autocommit if batcher is not None else make_autocommit_engine(engine)
-    async with autocommit.connect() as connection:
         return await connection.run_sync(job)
 
 

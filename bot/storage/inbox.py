@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.base import MessageKind
 from bot.core.messages import IncomingMessage
-from bot.storage.batch import WriteBatcher, write_single
+from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.conversations import Gate, StoredState, stored_state
 from bot.storage.db import make_autocommit_engine
@@ -138,7 +138,7 @@ class Inbox:
                                         .returning(InboxRow.id))
             return result.scalar_one()
 
-        return await write_single(self.batcher, self.sessions.kw["bind"], write)
+        return await run_write(self.batcher, self.sessions.kw["bind"], write)
 
     @staticmethod
     def answered_job(inbox_id: int, replies: list[dict[str, Any]]) -> Callable[[Connection], None]:
@@ -188,7 +188,7 @@ class Inbox:
         def write(connection: Connection) -> None:
             connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
 
-        await write_single(self.batcher, self.sessions.kw["bind"], write)
+        await run_write(self.batcher, self.sessions.kw["bind"], write)
 
     async def get(self, inbox_id: int) -> InboxItem | None:
         """One stored message."""

@@ -22,12 +22,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.asyncio.lock import Lock
 from redis.commands.core import AsyncScript
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
-from bot.service.coordination.redis_client import PREFIX
+from bot.service.coordination.redis_client import PREFIX, listen
 from bot.service.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -237,25 +236,15 @@ class RedisConversationLocks:
                 outage = min(2.0, max(0.1, outage * 2))
                 await asyncio.sleep(outage * (0.75 + random.random() / 2))
 
-    async def _listen(self, retry_seconds: float = 1.0) -> None:
+    async def _listen(self) -> None:
         """Wake this worker's waiter of each lock released elsewhere (or here), resubscribing
         after a Redis outage (waiters poll meanwhile)."""
-        while True:
-            try:
-                pubsub: PubSub
-                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(RELEASED_CHANNEL)
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                                           timeout=1.0)
-                        data = message.get("data") if message else None
-                        if isinstance(data, bytes):
-                            waiter = self._waiting.get(data.decode("utf-8", "replace"))
-                            if waiter is not None:
-                                waiter.set()
-            except RedisError as exc:
-                log.debug("lock release subscription lost (%s); resubscribing", exc)
-                await asyncio.sleep(retry_seconds)
+        await listen(self.redis, RELEASED_CHANNEL, self._wake, "lock release")
+
+    async def _wake(self, name: str) -> None:
+        waiter = self._waiting.get(name)
+        if waiter is not None:
+            waiter.set()
 
     async def _renew(self, key: str, lock: Lock) -> None:
         """Extend the lock's lifetime, and arm the next renewal while it is still held."""

@@ -8,7 +8,9 @@ holds), and a rate limit lets the request through.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -32,3 +34,22 @@ async def redis_ready(redis: Redis) -> str | None:
     except RedisError as exc:
         return type(exc).__name__
     return None
+
+
+async def listen(redis: Redis, channel: str, on_message: Callable[[str], Awaitable[None]],
+                 what: str, retry_seconds: float = 1.0) -> None:
+    """Call ``on_message`` with each message published on ``channel``, for ever, subscribing
+    again after a Redis outage (``what`` names the subscription in the log)."""
+    while True:
+        try:
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True,
+                                                       timeout=1.0)
+                    data = message.get("data") if message else None
+                    if isinstance(data, bytes):
+                        await on_message(data.decode("utf-8", "replace"))
+        except RedisError as exc:
+            log.warning("%s subscription lost (%s); resubscribing", what, exc)
+            await asyncio.sleep(retry_seconds)

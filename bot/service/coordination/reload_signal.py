@@ -3,14 +3,13 @@ moved."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.service.coordination.redis_client import PREFIX
+from bot.service.coordination.redis_client import PREFIX, listen
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +28,4 @@ async def publish_reload(redis: Redis, key: str) -> None:
 async def listen_for_reload(redis: Redis, on_signal: Callable[[str], Awaitable[None]],
                             retry_seconds: float = 1.0) -> None:
     """Call ``on_signal(key)`` for each reload signal, resubscribing after a Redis outage."""
-    while True:
-        try:
-            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(RELOAD_CHANNEL)
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                                       timeout=1.0)
-                    data = message.get("data") if message else None
-                    if isinstance(data, bytes):
-                        await on_signal(data.decode("utf-8", "replace"))
-        except RedisError as exc:
-            log.warning("reload signal subscription lost (%s); resubscribing", exc)
-            await asyncio.sleep(retry_seconds)
+    await listen(redis, RELOAD_CHANNEL, on_signal, "reload signal", retry_seconds)
