@@ -85,7 +85,7 @@ async def build_runtime(settings: Settings, dossier_api_url: str | None = None) 
     engine, store = await open_knowledge(settings)
     knowledge = await KnowledgeSnapshot.load(store)
     nlu = select_nlu(settings, await build_nlu(settings, store, lexicon_of(knowledge)))
-    batcher = WriteBatcher(engine)
+    batcher = WriteBatcher(engine, settings.database_pool_size)
     redis = connect(settings.redis_url) if settings.redis_url else None
     # States are cached in memory only when this process is the only writer (no Redis).
     follows = FollowStore(store.sessions, limit=settings.follow_max_per_citizen,

@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="where the SQLite file and models go")
     database_url: str = Field(default="", description="SQLAlchemy async URL; SQLite by default")
     database_pool_size: int = Field(
-        default=20, ge=1, le=500, description="database connections each worker keeps "
-        "open (on PostgreSQL, workers x this must stay under the server's max_connections)")
+        default=20, ge=5, le=500, description="database connections each worker opens at "
+        "most (on PostgreSQL, workers x this must stay under the server's max_connections)")
     redis_url: str = Field(default="", description="Redis URL for scale-out (locks, rate limits, "
                            "reload signal); empty: one process, in-memory")
     lock_ttl: float = Field(default=30.0, ge=1, le=600, description="seconds a conversation "

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import checkpoint_sqlite, make_sqlite_writer
+from bot.storage.db import PoolShares, checkpoint_sqlite, make_sqlite_writer
 from bot.storage.postgres import Postgres
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ Job = Callable[[Connection], Any]
 class WriteBatcher:
     """Runs write jobs in shared transactions, in the order they were queued."""
 
-    def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
+    def __init__(self, engine: AsyncEngine, pool_size: int = 5, max_batch: int = 256) -> None:
+        """``pool_size`` is the process's whole PostgreSQL budget, as given to
+        ``make_engine``: the hot path's asyncpg pool takes its share of it."""
         self.engine = engine
         self.max_batch = max_batch
         self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
@@ -50,7 +52,7 @@ class WriteBatcher:
         self._thread: ThreadPoolExecutor | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         # PostgreSQL: the hot path's statements go straight through asyncpg
-        self.postgres = (Postgres(engine.url, engine.pool.size())  # type: ignore[attr-defined]
+        self.postgres = (Postgres(engine.url, PoolShares.of(pool_size).hot_path)
                          if engine.dialect.name == "postgresql" else None)
         if engine.dialect.name == "sqlite":
             self._writer = make_sqlite_writer(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,32 @@ from sqlalchemy.pool import StaticPool
 DATABASE_AWAY = (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+@dataclass(frozen=True)
+class PoolShares:
+    """How one process's ``database_pool_size`` PostgreSQL connections are shared: the
+    engine's pool (staff pages, knowledge base, the rarer writes) and its brief overflow, and
+    the asyncpg pool of the hot path (``bot/storage/postgres.py``), which takes the rest. The
+    three add up to the setting (at least 5), so workers x the setting is what the server
+    must allow."""
+
+    engine: int
+    overflow: int
+    hot_path: int
+
+    @classmethod
+    def of(cls, total: int) -> PoolShares:
+        engine, overflow = max(2, total // 4), max(1, total // 10)
+        return cls(engine, overflow, max(2, total - engine - overflow))
+
+
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
     """An async engine; SQLite files get their folder created, WAL mode and foreign keys.
 
     The pool keeps ``pool_size`` connections open and lets a few more exist only briefly: a
     pool smaller than the number of messages in flight opens and closes a connection for most
     queries under load (on PostgreSQL a TLS negotiation and a login; on SQLite one of
-    aiosqlite's threads and three PRAGMAs).
+    aiosqlite's threads and three PRAGMAs). On PostgreSQL the engine gets its share of
+    ``pool_size`` (``PoolShares``); the hot path's asyncpg pool has the rest.
     """
     pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max(2, pool_size // 4)}
     parsed = make_url(url)
@@ -41,7 +61,8 @@ def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         return engine
     # No pre-ping (a round trip per checkout): after a server restart the first query on a
     # dead connection fails, the pool drops every connection, and the caller retries.
-    return create_async_engine(url, **pool)
+    shares = PoolShares.of(pool_size)
+    return create_async_engine(url, pool_size=shares.engine, max_overflow=shares.overflow)
 
 
 def make_sqlite_writer(engine: AsyncEngine) -> Engine:
