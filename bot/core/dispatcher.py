@@ -45,6 +45,10 @@ from knowledge.clock import utcnow
 
 log = logging.getLogger(__name__)
 
+# Conversations this process handles at once from submitted messages (the rest stay stored in
+# the inbox and wait their turn): a burst of webhooks then costs bounded memory and database
+# connections. handle_now (the web chat waiting on its HTTP response) does not wait for it.
+DRAINING_AT_ONCE = 64
 RETRY_SECONDS = 30.0  # replies kept after a failed delivery are tried again this much later
 APOLOGY = Reply("Xin lỗi, hệ thống đang gặp sự cố khi xử lý tin nhắn của bạn. "
                 "Bạn vui lòng thử lại sau ít phút.")
@@ -70,6 +74,7 @@ class Dispatcher:
         self.channels: dict[str, ReplySender] = {}
         self.accepting = True
         self._drains: dict[str, asyncio.Task[None]] = {}
+        self._gate = asyncio.Semaphore(DRAINING_AT_ONCE)
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         metrics.watch_queue(self)
@@ -142,7 +147,7 @@ class Dispatcher:
             while True:
                 self._again.discard(key)
                 try:
-                    async with self.pipeline.locks.hold(key):
+                    async with self._gate, self.pipeline.locks.hold(key):
                         await self._drain_locked(channel, user_id)
                 except DATABASE_AWAY as exc:  # the rows stay for later
                     log.warning("answering conversation %s waits for the database (%s)", key,

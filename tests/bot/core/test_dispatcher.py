@@ -263,6 +263,32 @@ async def test_messages_of_a_conversation_are_answered_one_at_a_time_in_order(
     assert s.pipeline.overlaps == 0
 
 
+async def test_a_backlog_is_answered_a_bounded_number_of_conversations_at_a_time(
+        make: MakeSetup) -> None:
+    """A burst of webhook messages is stored at once but handled at most DRAINING_AT_ONCE
+    conversations at a time (memory and database connections stay bounded); nothing waits
+    for ever, and a web chat message is answered at once past the backlog."""
+    s = await make()
+    bound = dispatcher_module.DRAINING_AT_ONCE
+    held = asyncio.Event()
+    texts = [f"backlog {i}" for i in range(bound + 20)]
+    for i, text in enumerate(texts):
+        s.pipeline.gates[text] = held
+        assert await s.dispatcher.submit(message(text, user_id=f"c{i}"))
+    async with asyncio.timeout(10):
+        while sum(e.startswith("process backlog") for e in s.events) < bound:
+            await asyncio.sleep(0)
+    for _ in range(20):  # let anything past the bound start, if it could
+        await asyncio.sleep(0)
+    assert sum(e.startswith("process backlog") for e in s.events) == bound
+    assert [r.text for r in await s.dispatcher.handle_now(message("web", user_id="w1"))
+            or []] == ["re: web"]
+    held.set()
+    await s.channel.wait_for(len(texts))
+    assert sorted(t for _, sent in s.channel.sent for t in sent) == sorted(
+        f"re: {t}" for t in texts)
+
+
 async def test_handle_now_returns_the_replies_instead_of_sending_them(make: MakeSetup) -> None:
     s = await make()
     replies = await s.dispatcher.handle_now(message("lệ phí hộ chiếu", "w1", channel="web"))
