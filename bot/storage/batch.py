@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import PoolShares, checkpoint_sqlite, make_sqlite_writer
+from bot.storage.db import DEFAULT_POOL_SIZE, PoolShares, checkpoint_sqlite, make_sqlite_writer
 from bot.storage.postgres import Postgres
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ Job = Callable[[Connection], Any]
 class WriteBatcher:
     """Runs write jobs in shared transactions, in the order they were queued."""
 
-    def __init__(self, engine: AsyncEngine, pool_size: int = 5, max_batch: int = 256) -> None:
+    def __init__(self, engine: AsyncEngine, pool_size: int = DEFAULT_POOL_SIZE,
+                 max_batch: int = 256) -> None:
         """``pool_size`` is the process's whole PostgreSQL budget, as given to
         ``make_engine``: the hot path's asyncpg pool takes its share of it."""
         self.engine = engine

@@ -23,6 +23,9 @@ from sqlalchemy.pool import StaticPool
 DATABASE_AWAY = (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+DEFAULT_POOL_SIZE = 5  # connections of a process that is not the service (CLI, tools)
+
+
 @dataclass(frozen=True)
 class PoolShares:
     """How one process's ``database_pool_size`` PostgreSQL connections are shared: the
@@ -41,22 +44,22 @@ class PoolShares:
         return cls(engine, overflow, max(2, total - engine - overflow))
 
 
-def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
     """An async engine; SQLite files get their folder created, WAL mode and foreign keys.
 
-    The pool keeps ``pool_size`` connections open and lets a few more exist only briefly: a
-    pool smaller than the number of messages in flight opens and closes a connection for most
-    queries under load (on PostgreSQL a TLS negotiation and a login; on SQLite one of
-    aiosqlite's threads and three PRAGMAs). On PostgreSQL the engine gets its share of
-    ``pool_size`` (``PoolShares``); the hot path's asyncpg pool has the rest.
+    The pool keeps connections open and lets a few more exist only briefly: a pool smaller
+    than the number of messages in flight opens and closes a connection for most queries
+    under load (on PostgreSQL a TLS negotiation and a login; on SQLite one of aiosqlite's
+    threads and three PRAGMAs). On SQLite it keeps ``pool_size``; on PostgreSQL the engine
+    gets its share of ``pool_size`` (``PoolShares``) and the hot path's asyncpg pool the rest.
     """
-    pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max(2, pool_size // 4)}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size,
+                                     max_overflow=max(2, pool_size // 4))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip per checkout): after a server restart the first query on a

@@ -164,12 +164,12 @@ async def test_zalo_holds_a_notice_outside_the_window_and_tells_it_with_the_next
         hook = str(client.make_url("/webhooks/zalo"))
         assert await fake.deliver(hook, fake.text_event(USER, "chào bạn")) == 200
         # the answer, then the held notice (its own tick: allow a slow, busy machine)
-        sent = await fake.wait_for(3, USER, timeout=30)
-        assert len(sent) == 3, [m.text[:60] for m in sent]
-        late = sent[-1]
+        got = await fake.wait_for(3, USER, timeout=30)
+        assert len(got) == 3, [m.text[:60] for m in got]
+        late = got[-1]
         assert late.kind == "cs"
         assert late.text.startswith("🔔 Trong lúc bạn vắng, hồ sơ 000.00.12.H31-261118-0002 "
-                                    "đã chuyển sang: Cần bổ sung hồ sơ"), [m.text for m in sent]
+                                    "đã chuyển sang: Cần bổ sung hồ sơ"), [m.text for m in got]
 
         async def sent() -> bool:  # marked sent just after the send returns
             return await follows.notice_counts() == {"sent": 1}

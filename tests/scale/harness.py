@@ -725,8 +725,7 @@ async def verify(cluster: Cluster, plan: Plan, expected: dict[int, list[list[str
         if got != want:
             aligned = _aligned_with_repeats(got, want)
             if aligned is None or extra > allowed:
-                first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False))
-                              if a != b), min(len(got), len(want)))
+                first = _first_difference(got, want)
                 one, other = _short(got, want, first)
                 verdict.problem("differs from serial replay",
                                 f"chat {chat}: {len(got)} replies, expected {len(want)}; "
@@ -760,14 +759,19 @@ async def verify(cluster: Cluster, plan: Plan, expected: dict[int, list[list[str
     return verdict
 
 
+def _first_difference(a: Sequence[object], b: Sequence[object]) -> int:
+    """Where two sequences (of replies, or of characters) first part."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)))
+
+
 def _short(got: list[str], want: list[str], index: int) -> tuple[str, str]:
     """Reply ``index`` of each, from a little before the first character where they part."""
     if index >= len(got) or index >= len(want):
         return (got[index][:90] if index < len(got) else "<nothing>",
                 want[index][:90] if index < len(want) else "<nothing>")
     a, b = got[index], want[index]
-    start = max(0, next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
-                        min(len(a), len(b))) - 30)
+    start = max(0, _first_difference(a, b) - 30)
     prefix = "…" if start else ""
     return prefix + a[start:start + 90], prefix + b[start:start + 90]
 
