@@ -231,7 +231,10 @@ class BuiltinNlu:
         self._names = {doc.id: doc.name for doc in lexicon.documents}
 
     def with_lexicon(self, lexicon: Lexicon) -> BuiltinNlu:
-        """The same model with new procedure and place phrases."""
+        """The same model with new procedure and place phrases (itself when the phrases are
+        the ones it has: building the gazetteer and the search index costs tens of ms)."""
+        if lexicon is self.lexicon:
+            return self
         return BuiltinNlu(self.model, lexicon, self.oos_threshold)
 
     def with_model(self, model: NluModel) -> BuiltinNlu:
