@@ -104,6 +104,12 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC)
 
 
+def _wrote_since(wrote: dt.datetime | None, held_at: dt.datetime | None) -> bool:
+    """Whether a message the citizen sent (and was answered) came after a notice was held
+    (a few minutes before counts: the hold may have been decided just after it arrived)."""
+    return wrote is not None and held_at is not None and wrote > held_at - RELEASE_SLACK
+
+
 class FollowStore:
     """Follows, notices and pushed event ids."""
 
@@ -327,15 +333,26 @@ class FollowStore:
 
     async def release_returned(self, now: dt.datetime) -> int:
         """Held notices of citizens who wrote since they were held go out now, as told
-        late (after the answer to what they wrote: the message must be answered first)."""
-        wrote = select(InboxRow.id).where(
+        late (after the answer to what they wrote: the message must be answered first).
+
+        The times are compared here, not in SQL: SQLite has no date arithmetic on its
+        stored text (``held_at - interval`` there is a number, which every text exceeds),
+        so a notice was let out as soon as it was held, outside the reply window."""
+        last_answered = (select(func.max(InboxRow.received_at)).where(
             InboxRow.channel == DossierNoticeRow.channel,
             InboxRow.user_id == DossierNoticeRow.user_id,
-            InboxRow.status == DONE,
-            InboxRow.received_at > DossierNoticeRow.held_at - RELEASE_SLACK).exists()
+            InboxRow.status == DONE).scalar_subquery())
         async with self.sessions.begin() as session:
+            held = (await session.execute(
+                select(DossierNoticeRow.id, DossierNoticeRow.held_at, last_answered)
+                .where(DossierNoticeRow.state == "held"))).all()
+            returned = [notice_id for notice_id, held_at, wrote in held
+                        if _wrote_since(_aware(wrote), _aware(held_at))]
+            if not returned:
+                return 0
             result = await session.execute(
-                update(DossierNoticeRow).where(DossierNoticeRow.state == "held", wrote)
+                update(DossierNoticeRow).where(DossierNoticeRow.id.in_(returned),
+                                               DossierNoticeRow.state == "held")
                 .values(state="pending", late=True, next_try_at=now)
                 .execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)

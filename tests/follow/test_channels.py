@@ -5,6 +5,7 @@ with the next answer, or sent as a transaction message when the OA may)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -160,7 +161,9 @@ async def test_zalo_holds_a_notice_outside_the_window_and_tells_it_with_the_next
             return await follows.notice_counts() == {"held": 1}
 
         await wait_until(held, 10, 0.05, "the notice held")
+        await asyncio.sleep(10 * FAST["follow_tick"])  # ticks pass: it stays held
         assert len(fake.to(USER)) == 1  # nothing sent outside the window
+        assert await held()
         hook = str(client.make_url("/webhooks/zalo"))
         assert await fake.deliver(hook, fake.text_event(USER, "chào bạn")) == 200
         # the answer, then the held notice (its own tick: allow a slow, busy machine)
