@@ -4,6 +4,7 @@ answered, not before: on SQLite (the embedded default) and on PostgreSQL alike."
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from tests.follow.conftest import OpenStore
 
 NOW = dt.datetime(2026, 12, 6, 20, 0, tzinfo=dt.UTC)
 USER = "4311209876543210987"
-_messages = iter(range(1_000_000))
+_messages = itertools.count()
 
 
 async def _held_notice(store: FollowStore) -> int:

@@ -46,7 +46,7 @@ async def test_a_conversation_past_retention_is_deleted_with_all_it_holds(
         replies = await dispatcher.handle_now(
             IncomingMessage("web", sender, "lệ phí hộ chiếu", f"{sender}-1"))
         assert replies and "hộ chiếu" in replies[0].text  # answered, so its row is done
-    sessions = make_sessionmaker(runtime.engine)
+    sessions = runtime.stores.sessions
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
     async with sessions.begin() as session:
         await session.execute(update(ConversationRow).where(ConversationRow.id == "web:old")
