@@ -17,6 +17,10 @@ too much for absolute targets). Over 200 conversations, egovbot and the floor in
 * paced at half of egovbot's measured capacity, the same offered rate for both, round-robin
   over fresh conversations (an open loop) -> reply latency p50/p99 when not saturated.
 
+The script's texts repeat, and the service keeps the parses of short texts without digits
+(``EGOVBOT_NLU_PARSE_CACHE``): a third process, the same egovbot with that cache off, runs the
+closed loop too, for what a message costs when no text repeats.
+
 To show where the time goes it also measures the core pipeline's CPU per message in-process
 (no HTTP, inbox or channel).
 Telegram's send limits (30 messages/s per bot, 1/s per chat) are switched off in the child,
@@ -52,6 +56,7 @@ from bench.pipeline import SCRIPT
 from bot.core.messages import IncomingMessage
 from bot.service.composition import build_runtime
 from bot.service.settings import Settings
+from nlu.engine import cacheable
 from tests.fakes.telegram_api import TOKEN, ApiCall, FakeTelegramApi, text_update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,10 +119,10 @@ class Replies:
             future.set_result(latency)
 
 
-async def start_server(api: FakeTelegramApi, data_dir: Path, profile: str | None
-                       ) -> tuple[subprocess.Popen[bytes], str, Path]:
+async def start_server(api: FakeTelegramApi, data_dir: Path, profile: str | None,
+                       **settings: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
-    env = {**os.environ,
+    env = {**os.environ, **settings,
            "EGOVBOT_DATA_DIR": str(data_dir), "EGOVBOT_PORT": str(port),
            "EGOVBOT_SIMULATOR_PORT": str(free_port()),
            "EGOVBOT_TELEGRAM_TOKEN": TOKEN, "EGOVBOT_TELEGRAM_WEBHOOK_SECRET": SECRET,
@@ -303,14 +308,21 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
     await api.start()
     replies = Replies()
     api.listeners.append(replies.on_call)
-    egov, floor = Figures(), Figures()
+    egov, floor, uncached = Figures(), Figures(), Figures()
     with tempfile.TemporaryDirectory() as tmp:
         core_ms = await pipeline_cpu(Path(tmp) / "pipeline", conversations, 1000)
         server_dir = Path(tmp) / "server"
         shutil.copytree(Path(tmp) / "pipeline" / "models", server_dir / "models")
         process, url, log_path = await start_server(api, server_dir, profile)
         floor_process, floor_url = await start_floor(api, SECRET)
-        servers = ((egov, url, process.pid), (floor, floor_url, floor_process.pid))
+        # the same egovbot parsing every text anew: the script repeats its texts, which the
+        # parse cache answers, so this shows what a message costs when nothing repeats
+        uncached_dir = Path(tmp) / "uncached"
+        shutil.copytree(Path(tmp) / "pipeline" / "models", uncached_dir / "models")
+        uncached_process, uncached_url, uncached_log = await start_server(
+            api, uncached_dir, None, EGOVBOT_NLU_PARSE_CACHE="0")
+        servers = ((egov, url, process.pid), (floor, floor_url, floor_process.pid),
+                   (uncached, uncached_url, uncached_process.pid))
         try:
             connector = aiohttp.TCPConnector(limit=conversations + 50)
             with no_gc_pauses():
@@ -323,25 +335,26 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
                     # capacity; egovbot and the floor alternate, so drift hits both alike
                     for n, (figures, server_url, pid) in enumerate(servers):
                         await measure_closed(session, server_url, pid, replies, conversations,
-                                             updates, FIRST_CHAT + n * conversations,
+                                             updates, FIRST_CHAT + (0, 1, 5)[n] * conversations,
                                              100_000 + n * 1_000_000, figures)
                     half = max(1.0, egov.capacity / 2)
                     paced_updates = max(conversations, updates // 2)
-                    for n, (figures, server_url, pid) in enumerate(servers):
+                    for n, (figures, server_url, pid) in enumerate(servers[:2]):
                         chats = range(FIRST_CHAT + (2 + n) * conversations,
                                       FIRST_CHAT + (3 + n) * conversations)
                         await measure_paced(session, server_url, pid, replies, chats,
                                             paced_updates, half, 10_000_000 + n * 1_000_000,
                                             figures)
         finally:
-            for child in (process, floor_process):
+            for child in (process, floor_process, uncached_process):
                 child.terminate()
                 try:
                     child.wait(30)
                 except subprocess.TimeoutExpired:
                     child.kill()
             await api.close()
-        errors = [line for line in log_path.read_text(errors="replace").splitlines()
+        errors = [line for log in (log_path, uncached_log)
+                  for line in log.read_text(errors="replace").splitlines()
                   if " ERROR " in line or "Traceback" in line]
 
     print(f"machine: {describe()}; load average before the run {load[0]:.1f} "
@@ -356,6 +369,10 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
           f"| {floor.cpu_ms:.2f} ms | {ratio(egov.cpu_ms, floor.cpu_ms)} |")
     print(f"| CPU per update, server process (paced) | {egov.paced_cpu_ms:.2f} ms "
           f"| {floor.paced_cpu_ms:.2f} ms | {ratio(egov.paced_cpu_ms, floor.paced_cpu_ms)} |")
+    kept = sum(map(cacheable, SCRIPT))
+    print(f"| CPU per update, closed loop, parse cache off (it keeps {kept} of the script's "
+          f"{len(SCRIPT)} texts) | {uncached.cpu_ms:.2f} ms | {floor.cpu_ms:.2f} ms "
+          f"| {ratio(uncached.cpu_ms, floor.cpu_ms)} |")
     print(f"| capacity (closed loop) | {egov.capacity:.0f} updates/s "
           f"| {floor.capacity:.0f} updates/s | {ratio(egov.capacity, floor.capacity)} |")
     print(f"| webhook POST -> 200 p50 (closed loop) | {statistics.median(egov.accept):.1f} ms "

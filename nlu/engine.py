@@ -9,8 +9,10 @@ parser without retraining.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import pickle
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -215,16 +217,32 @@ class NluEngine(Protocol):
         ...
 
 
+CACHED_TEXT_CHARS = 80  # longer texts are seldom sent twice
+_NOT_CACHED = re.compile(r"[\d@]")  # codes, ID numbers, phones, dates, e-mails, house numbers
+
+
+def cacheable(text: str) -> bool:
+    """Whether a text's parse may be kept: short, and with no digits or e-mail address, so a
+    text that may carry personal data (an ID or phone number, a dossier code) is never held
+    in memory beyond its own message, and unique texts do not push out common ones."""
+    return len(text) <= CACHED_TEXT_CHARS and _NOT_CACHED.search(text) is None
+
+
 class BuiltinNlu:
     """Parses messages with a trained model and the current lexicon."""
 
     engine_name = "builtin"
 
     def __init__(self, model: NluModel, lexicon: Lexicon,
-                 oos_threshold: float = DEFAULT_OOS_THRESHOLD) -> None:
+                 oos_threshold: float = DEFAULT_OOS_THRESHOLD, cache_size: int = 0) -> None:
         self.model = model
         self.lexicon = lexicon
         self.oos_threshold = oos_threshold
+        self.cache_size = cache_size
+        # a parse depends on the text, the model and the lexicon alone, and an engine's model
+        # and lexicon never change (a reload builds a new engine): the parses of the short
+        # texts citizens send again and again ("cảm ơn", "bao nhiêu tiền") are kept
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._parse) if cache_size else None
         self.extractor = EntityExtractor(lexicon, model.synonyms)
         self.retriever = retriever_for(lexicon.documents, lexicon.synonyms)
         self._codes = {doc.id: doc.code for doc in lexicon.documents}
@@ -235,17 +253,24 @@ class BuiltinNlu:
         the ones it has: building the gazetteer and the search index costs tens of ms)."""
         if lexicon is self.lexicon:
             return self
-        return BuiltinNlu(self.model, lexicon, self.oos_threshold)
+        return BuiltinNlu(self.model, lexicon, self.oos_threshold, self.cache_size)
 
     def with_model(self, model: NluModel) -> BuiltinNlu:
         """A new model with the same lexicon."""
-        return BuiltinNlu(model, self.lexicon, self.oos_threshold)
+        return BuiltinNlu(model, self.lexicon, self.oos_threshold, self.cache_size)
 
     async def aparse(self, text: str) -> ParseResult:
         """``parse`` for async callers (the engine never waits for I/O)."""
         return self.parse(text)
 
     def parse(self, text: str) -> ParseResult:
+        """Understand one message (from the engine's cache when it was parsed before and holds
+        nothing personal: see ``cacheable``)."""
+        if self._cached is not None and cacheable(text):
+            return self._cached(text)
+        return self._parse(text)
+
+    def _parse(self, text: str) -> ParseResult:
         """Understand one message.
 
         The intent is classified with the phrases of known procedures masked, as in
