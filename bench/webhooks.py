@@ -17,9 +17,9 @@ too much for absolute targets). Over 200 conversations, egovbot and the floor in
 * paced at half of egovbot's measured capacity, the same offered rate for both, round-robin
   over fresh conversations (an open loop) -> reply latency p50/p99 when not saturated.
 
-The script's texts repeat, and the service keeps the parses of short texts without digits
-(``EGOVBOT_NLU_PARSE_CACHE``): a third process, the same egovbot with that cache off, runs the
-closed loop too, for what a message costs when no text repeats.
+The script's texts repeat, and the service keeps the parse and the FAQ search of short texts
+without digits (``EGOVBOT_TEXT_CACHE``): a third process, the same egovbot with that cache off,
+runs the closed loop too, for what a message costs when no text repeats.
 
 To show where the time goes it also measures the core pipeline's CPU per message in-process
 (no HTTP, inbox or channel).
@@ -56,7 +56,7 @@ from bench.pipeline import SCRIPT
 from bot.core.messages import IncomingMessage
 from bot.service.composition import build_runtime
 from bot.service.settings import Settings
-from nlu.engine import cacheable
+from nlu.patterns import keepable
 from tests.fakes.telegram_api import TOKEN, ApiCall, FakeTelegramApi, text_update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,7 +320,7 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
         uncached_dir = Path(tmp) / "uncached"
         shutil.copytree(Path(tmp) / "pipeline" / "models", uncached_dir / "models")
         uncached_process, uncached_url, uncached_log = await start_server(
-            api, uncached_dir, None, EGOVBOT_NLU_PARSE_CACHE="0")
+            api, uncached_dir, None, EGOVBOT_TEXT_CACHE="0")
         servers = ((egov, url, process.pid), (floor, floor_url, floor_process.pid),
                    (uncached, uncached_url, uncached_process.pid))
         try:
@@ -369,8 +369,8 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
           f"| {floor.cpu_ms:.2f} ms | {ratio(egov.cpu_ms, floor.cpu_ms)} |")
     print(f"| CPU per update, server process (paced) | {egov.paced_cpu_ms:.2f} ms "
           f"| {floor.paced_cpu_ms:.2f} ms | {ratio(egov.paced_cpu_ms, floor.paced_cpu_ms)} |")
-    kept = sum(map(cacheable, SCRIPT))
-    print(f"| CPU per update, closed loop, parse cache off (it keeps {kept} of the script's "
+    kept = sum(map(keepable, SCRIPT))
+    print(f"| CPU per update, closed loop, text cache off (it keeps {kept} of the script's "
           f"{len(SCRIPT)} texts) | {uncached.cpu_ms:.2f} ms | {floor.cpu_ms:.2f} ms "
           f"| {ratio(uncached.cpu_ms, floor.cpu_ms)} |")
     print(f"| capacity (closed loop) | {egov.capacity:.0f} updates/s "

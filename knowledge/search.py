@@ -9,6 +9,7 @@ entry as its score.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.schema import Faq, Procedure
 from nlu.normalize import fold
+from nlu.patterns import keepable
 
 PHRASE_SEPARATOR = " | "
 MIN_SCORE = 60.0
@@ -45,7 +47,9 @@ class SearchHit:
 class KnowledgeIndex:
     """An in-memory index of published procedures and FAQs."""
 
-    def __init__(self, procedures: Sequence[Procedure], faqs: Sequence[Faq]) -> None:
+    def __init__(self, procedures: Sequence[Procedure], faqs: Sequence[Faq],
+                 kept: int = 0) -> None:
+        """``kept``: how many searches of short texts (``nlu.patterns.keepable``) to keep."""
         self._phrases: list[str] = []
         self._owners: list[tuple[str, str, str]] = []
         # the same phrases per kind: a search for one kind (every message looks for an FAQ
@@ -57,6 +61,9 @@ class KnowledgeIndex:
         for faq in faqs:
             for phrase in faq_search_text(faq).split(PHRASE_SEPARATOR):
                 self._add(phrase, ("faq", faq.id, faq.question))
+        # an index never changes (a publication builds a new one), and every message looks
+        # for an FAQ: the hits of the short texts citizens send again are kept
+        self._kept = functools.lru_cache(maxsize=kept)(self._search) if kept else None
 
     def _add(self, phrase: str, owner: tuple[str, str, str]) -> None:
         if phrase:
@@ -73,11 +80,16 @@ class KnowledgeIndex:
         ``whole=True`` compares the whole query with whole phrases (a paraphrase match)
         instead of rewarding a query found inside a longer phrase.
         """
+        search = self._kept if self._kept is not None and keepable(query) else self._search
+        return list(search(query, limit, kind, min_score, whole))
+
+    def _search(self, query: str, limit: int, kind: str | None, min_score: float,
+                whole: bool) -> tuple[SearchHit, ...]:
         folded = fold(query)
         phrases, owners = (self._phrases, self._owners) if kind is None else (
             self._by_kind.get(kind, ([], [])))
         if not folded or not phrases:
-            return []
+            return ()
         matches = process.extract(
             folded, phrases, scorer=fuzz.ratio if whole else fuzz.WRatio,
             limit=len(phrases), score_cutoff=min_score,
@@ -88,4 +100,4 @@ class KnowledgeIndex:
             key = (owner_kind, owner_id)
             if key not in best or best[key].score < score:
                 best[key] = SearchHit(owner_kind, owner_id, title, float(score))
-        return sorted(best.values(), key=lambda hit: -hit.score)[:limit]
+        return tuple(sorted(best.values(), key=lambda hit: -hit.score)[:limit])

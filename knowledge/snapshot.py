@@ -29,14 +29,17 @@ class KnowledgeSnapshot:
 
     @classmethod
     def build(cls, city: City, procedures: list[Procedure], offices: list[Office],
-              faqs: list[Faq], synonyms: tuple[Synonym, ...] = ()) -> KnowledgeSnapshot:
-        """A snapshot of the given entries."""
+              faqs: list[Faq], synonyms: tuple[Synonym, ...] = (),
+              kept_searches: int = 0) -> KnowledgeSnapshot:
+        """A snapshot of the given entries (its index keeping ``kept_searches``)."""
         return cls(city, {p.id: p for p in procedures}, {o.id: o for o in offices},
-                   {f.id: f for f in faqs}, KnowledgeIndex(procedures, faqs), synonyms)
+                   {f.id: f for f in faqs}, KnowledgeIndex(procedures, faqs, kept_searches),
+                   synonyms)
 
     @classmethod
-    async def load(cls, store: KnowledgeStore) -> KnowledgeSnapshot:
-        """A snapshot of what the store publishes now."""
+    async def load(cls, store: KnowledgeStore, kept_searches: int = 0) -> KnowledgeSnapshot:
+        """A snapshot of what the store publishes now (its index keeping ``kept_searches``:
+        the service's, ``Settings.text_cache``)."""
         city = await store.city()
         if city is None:
             raise LookupError("the knowledge base is empty: run 'egovbot kb load' first")
@@ -44,7 +47,7 @@ class KnowledgeSnapshot:
         procedures = await store.procedures()
         national = await store.catalog.procedures(city, {o.id for o in offices}, procedures)
         return cls.build(city, procedures + national, offices, await store.faqs(),
-                         tuple(await store.synonyms.all()))
+                         tuple(await store.synonyms.all()), kept_searches)
 
     def offices_for(self, procedure: Procedure) -> list[Office]:
         """Offices that receive a procedure: those it names, else those that say they handle

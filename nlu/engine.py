@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import hashlib
 import pickle
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from nlu.dates import find_dates, find_worded_dates
 from nlu.entities import Gazetteer, PlaceFinder, pattern_entities
 from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, has_diacritics, normalize
+from nlu.patterns import keepable
 from nlu.procedure_search import (
     MAX_CHOICES,
     ProcedureDoc,
@@ -217,17 +217,6 @@ class NluEngine(Protocol):
         ...
 
 
-CACHED_TEXT_CHARS = 80  # longer texts are seldom sent twice
-_NOT_CACHED = re.compile(r"[\d@]")  # codes, ID numbers, phones, dates, e-mails, house numbers
-
-
-def cacheable(text: str) -> bool:
-    """Whether a text's parse may be kept: short, and with no digits or e-mail address, so a
-    text that may carry personal data (an ID or phone number, a dossier code) is never held
-    in memory beyond its own message, and unique texts do not push out common ones."""
-    return len(text) <= CACHED_TEXT_CHARS and _NOT_CACHED.search(text) is None
-
-
 class BuiltinNlu:
     """Parses messages with a trained model and the current lexicon."""
 
@@ -265,8 +254,8 @@ class BuiltinNlu:
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message (from the engine's cache when it was parsed before and holds
-        nothing personal: see ``cacheable``)."""
-        if self._cached is not None and cacheable(text):
+        nothing personal: see ``nlu.patterns.keepable``)."""
+        if self._cached is not None and keepable(text):
             return self._cached(text)
         return self._parse(text)
 

@@ -2,7 +2,8 @@
 and (for masking only) old ID card and passport numbers, bank accounts and house numbers.
 
 One definition serves both entity extraction (``nlu.entities``) and transcript masking
-(``bot.storage.redact``), so what the bot recognises is exactly what it masks.
+(``bot.storage.redact``), so what the bot recognises is exactly what it masks. ``keepable``
+says which texts' parses and search hits may be cached: none that could hold such data.
 
 Citizens type numbers the way they read them: in groups (``0012 3456 7804``,
 ``001.234.567.805``, ``(091) 234-5604``), at the end of a sentence (``…567802.``) or glued to
@@ -45,6 +46,17 @@ PHONE_PATTERN = re.compile(
     + r")(?![\w])"
 )
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+KEPT_TEXT_CHARS = 80  # longer texts are seldom sent twice
+_DIGIT_OR_AT = re.compile(r"[\d@]")  # codes, ID and phone numbers, dates, e-mails, houses
+
+
+def keepable(text: str) -> bool:
+    """Whether what is worked out from a text (its parse, its search hits) may be kept in
+    memory for the next time it is sent: short, with no digit and no e-mail address. So a
+    text that may carry personal data (an ID or phone number, a dossier code) is never held
+    beyond its own message, and one-off long texts do not push out the common ones."""
+    return len(text) <= KEPT_TEXT_CHARS and _DIGIT_OR_AT.search(text) is None
 
 
 def id_digits(raw: str) -> str:

@@ -24,7 +24,9 @@ CHANNELS_SHARED = ("bot.channels.base", "bot.channels.http", "bot.channels.text"
 # that names a module's folder decides.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "nlu": ("nlu",),
-    "knowledge": ("knowledge", "nlu.normalize"),
+    # the knowledge base folds text as the NLU does, and caches searches only of the texts
+    # the NLU's personal-data rule lets it keep
+    "knowledge": ("knowledge", "nlu.normalize", "nlu.patterns"),
     "actions": ("actions", "nlu", "knowledge"),
     "bot": PACKAGES,
     # persistence knows the tables and what it stores (messages, replies, the conversation

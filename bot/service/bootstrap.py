@@ -95,4 +95,4 @@ async def build_nlu(settings: Settings, store: KnowledgeStore,
     if lexicon is None:
         lexicon = await load_lexicon(store)
     model = await load_active_model(store) or load_or_train_model(settings, lexicon)
-    return BuiltinNlu(model, lexicon, settings.nlu_oos_threshold, settings.nlu_parse_cache)
+    return BuiltinNlu(model, lexicon, settings.nlu_oos_threshold, settings.text_cache)

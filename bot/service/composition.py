@@ -83,7 +83,7 @@ def build_dossier_source(settings: Settings, api_url: str | None = None) -> Doss
 async def build_runtime(settings: Settings, dossier_api_url: str | None = None) -> Runtime:
     """Open the database (seeding it if empty), load the NLU and wire the pipeline."""
     engine, store = await open_knowledge(settings)
-    knowledge = await KnowledgeSnapshot.load(store)
+    knowledge = await KnowledgeSnapshot.load(store, settings.text_cache)
     nlu = select_nlu(settings, await build_nlu(settings, store, lexicon_of(knowledge)))
     batcher = WriteBatcher(engine, settings.database_pool_size)
     redis = connect(settings.redis_url) if settings.redis_url else None

@@ -45,7 +45,8 @@ async def announce(key_values: KeyValueStore, key: str, value: dict[str, object]
 
 async def reload_knowledge(runtime: Runtime) -> None:
     """Rebuild the brain (knowledge snapshot and NLU lexicon) from the database now."""
-    snapshot = await KnowledgeSnapshot.load(runtime.stores.knowledge)
+    snapshot = await KnowledgeSnapshot.load(runtime.stores.knowledge,
+                                            runtime.settings.text_cache)
     runtime.pipeline.brain = runtime.pipeline.brain.with_knowledge(snapshot)
     release_freed_memory()
 

@@ -51,9 +51,9 @@ class Settings(BaseSettings):
     nlu_test_file: Path = Field(default=PACKAGED_NLU_DATA / "test" / "test.yml")
     nlu_engine: str = Field(default="builtin", pattern="^(builtin|rasa)$")
     nlu_oos_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
-    nlu_parse_cache: int = Field(
-        default=1024, ge=0, le=100_000, description="parses of short messages without digits "
-        "the built-in NLU keeps, for texts sent again (0: none)")
+    text_cache: int = Field(
+        default=1024, ge=0, le=100_000, description="short messages without digits whose "
+        "parse and FAQ search are kept for the next time they are sent (0: none)")
 
     # Rasa (EGOVBOT_NLU_ENGINE=rasa; see nlu/rasa_engine.py and `egovbot rasa export`)
     rasa_url: str = Field(default="", description="Rasa server base URL, e.g. "

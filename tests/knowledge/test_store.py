@@ -43,3 +43,18 @@ async def test_accent_insensitive_search(store: KnowledgeStore) -> None:
     assert index.search("ly lich tu phap", kind="procedure")[0].id == "ly-lich-tu-phap"
     assert index.search("dang ky ket hon")[0].id == "ket-hon"
     assert index.search("zzzz qqqq") == []
+
+
+async def test_searches_of_short_texts_without_digits_are_kept(store: KnowledgeStore) -> None:
+    procedures, faqs = await store.procedures(), await store.faqs()
+    index, plain = KnowledgeIndex(procedures, faqs, kept=8), KnowledgeIndex(procedures, faqs)
+    for query in ("làm căn cước mất bao lâu", "lý lịch tư pháp số 2 cho 0912345678"):
+        first = index.search(query, limit=3)
+        assert first == plain.search(query, limit=3)
+        kept = index.search(query, limit=3)[0] is first[0]
+        assert kept == (query == "làm căn cước mất bao lâu")  # a phone number: not kept
+        first.clear()  # a caller's own list: changing it changes no later answer
+        assert index.search(query, limit=3) == plain.search(query, limit=3)
+    assert plain.search("căn cước")[0] is not plain.search("căn cước")[0]
+    assert index.search("căn cước", limit=1) == index.search("căn cước", limit=3)[:1]
+    assert index.search("căn cước", kind="faq") == plain.search("căn cước", kind="faq")

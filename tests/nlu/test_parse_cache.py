@@ -75,7 +75,7 @@ def test_a_new_lexicon_or_model_starts_empty(cached: BuiltinNlu,
 async def test_the_service_engine_follows_the_setting(tmp_path: Path, shipped_model: NluModel,
                                                       database_template: Path) -> None:
     for size in (0, 16):
-        settings = Settings(data_dir=tmp_path / str(size), nlu_parse_cache=size)
+        settings = Settings(data_dir=tmp_path / str(size), text_cache=size)
         prepare_data_dir(settings, database_template, shipped_model)
         engine, store = await open_knowledge(settings)
         try:
