@@ -42,7 +42,7 @@ from actions.base import ConversationStatus
 from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.db import make_autocommit_engine
-from bot.storage.postgres import Direct
+from bot.storage.direct import Direct, execute_many, rowcount
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, TurnRow
 from knowledge.clock import utcnow
@@ -190,16 +190,15 @@ class ConversationStore:
             return True
 
         def write(connection: Connection) -> None:
-            if gate is not None and not connection.execute(gate.statement,
-                                                           gate.params).rowcount:
+            if gate is not None and not rowcount(connection, gate.statement, gate.params):
                 raise _GateClosed
             if also is not None:
                 also(connection)
-            result = connection.execute(statement, params)
-            if not getattr(result, "rowcount", 0):
-                connection.execute(_INSERT_CONVERSATION, created)
+            if not rowcount(connection, statement, params):
+                execute_many(connection, _INSERT_CONVERSATION, [created],
+                             _CONVERSATION_COLUMNS)
             if rows:
-                connection.execute(_INSERT_TURNS, rows)
+                execute_many(connection, _INSERT_TURNS, rows, _TURN_COLUMNS)
 
         try:
             await self._write(write)

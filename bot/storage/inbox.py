@@ -32,7 +32,7 @@ from bot.storage.batch import WriteBatcher
 from bot.storage.batch import write as run_write
 from bot.storage.conversations import Gate, StoredState, stored_state
 from bot.storage.db import make_autocommit_engine
-from bot.storage.postgres import Direct
+from bot.storage.direct import Direct, rowcount, scalar
 from bot.storage.redact import mask_personal_data
 from bot.storage.tables import ConversationRow, InboxRow
 from knowledge.clock import as_utc, utcnow
@@ -129,7 +129,9 @@ class Inbox:
                       "received_at": message.received_at, "kind": message.kind,
                       "status": PENDING}
             if dialect in _ACCEPT:
-                return connection.execute(_ACCEPT[dialect], values).scalar_one_or_none()
+                accepted: int | None = scalar(connection, _ACCEPT[dialect], values,
+                                              _ACCEPT_COLUMNS)
+                return accepted
             exists = connection.scalar(select(InboxRow.id).where(
                 InboxRow.channel == channel, InboxRow.message_id == message_id))
             if exists is not None:
@@ -147,9 +149,8 @@ class Inbox:
         transaction back) when the row is no longer pending."""
 
         def write(connection: Connection) -> None:
-            result = connection.execute(_ANSWERED, {"inbox_id": inbox_id, "replies": replies,
-                                                    "now": utcnow()})
-            if not result.rowcount:
+            if not rowcount(connection, _ANSWERED, {"inbox_id": inbox_id, "replies": replies,
+                                                    "now": utcnow()}):
                 raise AlreadyHandled(inbox_id)
 
         return write
@@ -186,7 +187,7 @@ class Inbox:
             return
 
         def write(connection: Connection) -> None:
-            connection.execute(_DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
+            rowcount(connection, _DONE, {"inbox_id": inbox_id, "now": utcnow(), "text": masked})
 
         await run_write(self.batcher, self.sessions.kw["bind"], write)
 

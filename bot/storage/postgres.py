@@ -6,67 +6,24 @@ message. So the statements of every message (storing the inbox row, reading a co
 unfinished rows with its state, saving the turn, the done mark) run on a small asyncpg pool of
 their own, made from the engine's URL. Their SQL is still the SQLAlchemy statements the stores
 define (``bot/storage/tables.py`` and the stores stay the one place of each table's SQL):
-``Direct`` compiles one once for PostgreSQL and keeps its text, the order of its parameters and
-their converters; asyncpg prepares it once per connection (its statement cache).
+``bot.storage.direct.Direct`` compiles one once for PostgreSQL and keeps its text, the order
+of its parameters and their converters; asyncpg prepares it once per connection (its
+statement cache).
 
-Everything else, and SQLite always, keeps going through SQLAlchemy.
+Everything else keeps going through SQLAlchemy (SQLite's hot path: ``bot.storage.direct``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
 
-_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
-
-
-@dataclass(frozen=True, slots=True)
-class Direct:
-    """A SQLAlchemy statement compiled once for asyncpg: its SQL text, and how to turn a dict
-    of the statement's parameters into asyncpg's positional arguments."""
-
-    sql: str
-    names: tuple[str, ...]
-    defaults: Mapping[str, Any]  # values fixed in the statement (literals, IN lists)
-    converters: tuple[Callable[[Any], Any] | None, ...]
-
-    @classmethod
-    def of(cls, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> Direct:
-        """``column_keys``: the columns an INSERT sets (the rest get their defaults)."""
-        compiled = cast(SQLCompiler, statement.compile(
-            dialect=_DIALECT, column_keys=list(column_keys) if column_keys else None))
-        params = {name for name, bind in compiled.binds.items() if bind.required}
-        expanded = compiled.construct_expanded_state(dict.fromkeys(params))
-        names = tuple(expanded.positiontup or ())
-        converters = []
-        for name in names:
-            bind = compiled.binds.get(name)
-            converters.append(bind.type._cached_bind_processor(_DIALECT)
-                              if bind is not None else None)
-        defaults = {name: value.value if isinstance(value, Enum) else value
-                    for name, value in expanded.parameters.items() if name not in params}
-        if compiled.insert_prefetch:  # SQLAlchemy would compute these per execution
-            raise ValueError(f"set {compiled.insert_prefetch} in the statement's parameters")
-        return cls(expanded.statement, names, defaults, tuple(converters))
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        """asyncpg's arguments for these parameters."""
-        values = []
-        for name, convert in zip(self.names, self.converters, strict=True):
-            value = params[name] if name in params else self.defaults[name]
-            values.append(convert(value) if convert is not None and value is not None
-                          else value)
-        return values
+from bot.storage.direct import Direct
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from bot.storage.batch import WriteBatcher
 from bot.storage.db import make_engine
-from bot.storage.postgres import Direct
+from bot.storage.direct import Direct
 from tests.scale.harness import PostgresDatabase
 
 pytestmark = pytest.mark.slow
