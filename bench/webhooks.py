@@ -13,7 +13,9 @@ too much for absolute targets). Over 200 conversations, egovbot and the floor in
 
 * closed loop: every conversation sends its next update as soon as the previous one was
   answered (a citizen waiting for the answer) -> updates answered per second (capacity) and
-  the server process's CPU per update (from /proc, over the measured window);
+  the server process's CPU per update (from /proc, over the measured windows), in three
+  rounds per server taking turns (each round the next turns of the same conversations), so
+  the machine's drift over the run weighs on every server alike;
 * paced at half of egovbot's measured capacity, the same offered rate for both, round-robin
   over fresh conversations (an open loop) -> reply latency p50/p99 when not saturated.
 
@@ -62,6 +64,7 @@ from tests.fakes.telegram_api import TOKEN, ApiCall, FakeTelegramApi, text_updat
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
 FIRST_CHAT = 100_000_000
+ROUNDS = 3  # closed-loop rounds per server, taking turns
 
 
 def free_port() -> int:
@@ -183,13 +186,17 @@ async def post(session: aiohttp.ClientSession, url: str, update: dict[str, Any],
 
 async def closed_loop(session: aiohttp.ClientSession, url: str, replies: Replies,
                       conversations: int, updates: int, first_update: int,
-                      accept_ms: list[float], first_chat: int = FIRST_CHAT) -> tuple[int, float]:
-    per_conversation = max(1, updates // conversations)
+                      accept_ms: list[float], first_chat: int = FIRST_CHAT,
+                      turns: range | None = None) -> tuple[int, float]:
+    """Every conversation says ``turns`` of the script (by default ``updates`` in all, from
+    the start), each as soon as the previous one was answered."""
+    if turns is None:
+        turns = range(max(1, updates // conversations))
 
     async def converse(index: int) -> None:
         chat_id = first_chat + index
-        for turn in range(per_conversation):
-            update_id = first_update + index * per_conversation + turn
+        for turn in turns:
+            update_id = first_update + index * 1000 + turn
             answered = replies.expect(chat_id)
             await post(session, url, text_update(chat_id, SCRIPT[turn % len(SCRIPT)],
                                                  update_id), accept_ms)
@@ -197,7 +204,7 @@ async def closed_loop(session: aiohttp.ClientSession, url: str, replies: Replies
 
     started = time.perf_counter()
     await asyncio.gather(*(converse(i) for i in range(conversations)))
-    return per_conversation * conversations, time.perf_counter() - started
+    return len(turns) * conversations, time.perf_counter() - started
 
 
 async def paced(session: aiohttp.ClientSession, url: str, replies: Replies,
@@ -275,16 +282,19 @@ class Figures:
 
 
 async def measure_closed(session: aiohttp.ClientSession, url: str, pid: int, replies: Replies,
-                         conversations: int, updates: int, first_chat: int, first_update: int,
+                         conversations: int, turns: range, first_chat: int, first_update: int,
                          figures: Figures) -> None:
-    """Capacity and CPU per update of one server in the closed loop."""
+    """Capacity and CPU per update of one server in the closed loop, over these turns of
+    each conversation (added to what earlier rounds measured)."""
     replies.latencies.clear()
     cpu = cpu_seconds(pid)
-    figures.done, figures.elapsed = await closed_loop(
-        session, url, replies, conversations, updates, first_update, figures.accept,
-        first_chat=first_chat)
-    figures.cpu = cpu_seconds(pid) - cpu
-    figures.closed = list(replies.latencies)
+    done, elapsed = await closed_loop(
+        session, url, replies, conversations, 0, first_update, figures.accept,
+        first_chat=first_chat, turns=turns)
+    figures.cpu += cpu_seconds(pid) - cpu
+    figures.done += done
+    figures.elapsed += elapsed
+    figures.closed += replies.latencies
 
 
 async def measure_paced(session: aiohttp.ClientSession, url: str, pid: int, replies: Replies,
@@ -332,11 +342,17 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
                                           min(conversations, 50), warmup, 1 + n * warmup, [],
                                           first_chat=FIRST_CHAT + 9 * conversations)
                     # closed loops first (capacity), then both paced at half of egovbot's
-                    # capacity; egovbot and the floor alternate, so drift hits both alike
-                    for n, (figures, server_url, pid) in enumerate(servers):
-                        await measure_closed(session, server_url, pid, replies, conversations,
-                                             updates, FIRST_CHAT + (0, 1, 5)[n] * conversations,
-                                             100_000 + n * 1_000_000, figures)
+                    # capacity; the servers take turns, a few rounds each, so drift hits
+                    # them alike
+                    per_conversation = max(ROUNDS, updates // conversations)
+                    for r in range(ROUNDS):
+                        turns = range(per_conversation * r // ROUNDS,
+                                      per_conversation * (r + 1) // ROUNDS)
+                        for n, (figures, server_url, pid) in enumerate(servers):
+                            await measure_closed(
+                                session, server_url, pid, replies, conversations, turns,
+                                FIRST_CHAT + (0, 1, 5)[n] * conversations,
+                                100_000 + n * 1_000_000, figures)
                     half = max(1.0, egov.capacity / 2)
                     paced_updates = max(conversations, updates // 2)
                     for n, (figures, server_url, pid) in enumerate(servers[:2]):
