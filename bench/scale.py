@@ -275,10 +275,9 @@ async def floor_figures(conversations: int, per_conversation: int, rate: float) 
             async with aiohttp.ClientSession(connector=connector) as session:
                 first = 900_000_000
                 await measure_closed(session, url, process.pid, replies, min(50, conversations),
-                                     200, first, 1, Figures())
+                                     range(4), first, 1, Figures())
                 await measure_closed(session, url, process.pid, replies, conversations,
-                                     conversations * per_conversation, first + 10_000,
-                                     100_000, figures)
+                                     range(per_conversation), first + 10_000, 100_000, figures)
                 await measure_paced(session, url, process.pid, replies,
                                     range(first + 20_000, first + 20_000 + conversations),
                                     conversations * per_conversation, rate, 10_000_000, figures)
