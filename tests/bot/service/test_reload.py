@@ -28,6 +28,8 @@ async def test_a_published_fee_and_alias_are_live(service: TestClient[Any, Any])
     bundle.procedures[bundle.procedures.index(passport)] = edited
     await runtime.stores.knowledge.load_bundle(bundle)
     assert "123.000" not in await ask(service, "lệ phí làm hộ chiếu")
+    # asked before the change too: its parse and FAQ search are kept, and must not outlive it
+    assert "Cấp hộ chiếu" not in await ask(service, "làm sổ thông hành mất bao lâu")
 
     key_values = KeyValueStore(make_sessionmaker(runtime.engine))
     await announce(key_values, KB_VERSION, {"by": "test"})
