@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from actions.conditions import Conditions
 from actions.dossier_source import DossierSource
 from actions.follow_book import FollowBook
 from knowledge.office_hours import DEFAULT_OFFICE_SCHEDULE, OfficeSchedule
@@ -193,6 +194,7 @@ class ActionContext:
     faq_id: str | None = None
     options: tuple[IntentScore, ...] = ()
     kind: MessageKind = MessageKind.TEXT
+    said: Conditions | None = None  # what the message states (``conditions.read``), read once
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,9 +138,12 @@ def merged(saved: Conditions, said: Conditions) -> Conditions:
         said.situation if said.situation is not None else base.situation)
 
 
-def current(slots: Mapping[str, Any], text: str, parse: ParseResult | None) -> Conditions:
-    """The conditions for answering a message: the conversation's, with the message's."""
-    return merged(Conditions.from_dict(slots.get("conditions")), read(text, parse))
+def current(slots: Mapping[str, Any], text: str, parse: ParseResult | None,
+            said: Conditions | None = None) -> Conditions:
+    """The conditions for answering a message: the conversation's, with the message's
+    (``said``, when the caller read them already)."""
+    return merged(Conditions.from_dict(slots.get("conditions")),
+                  said if said is not None else read(text, parse))
 
 
 def _age(words: str) -> int | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from actions import conditions, texts
 from actions.base import ActionContext, ActionResult, Button, Link, Reply, payload
@@ -361,6 +362,7 @@ FOLLOW_UP_ORDER = (Intent.PROCEDURE_OVERVIEW, Intent.PROCEDURE_DOCUMENTS, Intent
                    Intent.PROCEDURE_DURATION)
 
 
+@lru_cache(maxsize=1024)  # the same few buttons on most answers: built once each
 def aspect_buttons(procedure_id: str, current: str) -> tuple[Button, ...]:
     """Buttons for the other aspects of the same procedure, likeliest first."""
     return tuple(
@@ -403,7 +405,7 @@ class ProcedureAspect:
             return ActionResult((Reply(texts.ASK_PROCEDURE_NO_CANDIDATES),),
                                 {"procedure": None, "awaiting": "procedure",
                                  "pending_intent": self.aspect})
-        fitted = fit(procedure, conditions.current(ctx.slots, ctx.text, ctx.parse), kb,
+        fitted = fit(procedure, conditions.current(ctx.slots, ctx.text, ctx.parse, ctx.said), kb,
                      ctx.text, ASPECT_ITEMS.get(self.aspect, frozenset()),
                      follow_up=ctx.parse.first(EntityType.PROCEDURE) is None)
         procedure = fitted.procedure

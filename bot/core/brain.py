@@ -136,8 +136,9 @@ async def answer(brain: Brain, state: ConversationState, status: ConversationSta
         started = time.perf_counter()
         parse = await parse_async(brain.nlu, text)
         metrics.observe_parse(time.perf_counter() - started)
+    said = conditions.read(text, parse)  # the conditions it states, read once for all
     decision = decide(parse, state, status, _faq_match(brain.knowledge, text, parse), text,
-                      message.kind)
+                      message.kind, said)
     procedure = decision.procedure
     if procedure is not None and procedure not in brain.knowledge.procedures:
         procedure = None
@@ -146,12 +147,11 @@ async def answer(brain: Brain, state: ConversationState, status: ConversationSta
         slots=state.to_dict(), services=brain.services,
         conversation_id=message.conversation_id, channel=message.channel,
         now=message.received_at, faq_id=decision.faq_id, options=decision.options,
-        kind=message.kind,
+        kind=message.kind, said=said,
     )
     result = await brain.actions[decision.action].run(ctx)
     if not decision.keeps_state:  # the unit the citizen named is remembered
-        result = replace(result, slots=state.heard(result.slots, _named_unit(parse),
-                                                   conditions.read(text, parse)))
+        result = replace(result, slots=state.heard(result.slots, _named_unit(parse), said))
     return Turn(parse, decision, procedure, result)
 
 

@@ -138,11 +138,13 @@ class Decision:
 
 def decide(parse: ParseResult, state: ConversationState, status: str,
            faq: FaqMatch | None = None, text: str = "",
-           kind: MessageKind = MessageKind.TEXT) -> Decision:
-    """Pick the action for one message (see the module docstring for the rules)."""
+           kind: MessageKind = MessageKind.TEXT,
+           said: conditions.Conditions | None = None) -> Decision:
+    """Pick the action for one message (see the module docstring for the rules); ``said``:
+    the conditions the message states, when the caller read them already."""
     intent = parse.intent.name
     confidence = parse.intent.confidence
-    procedure = _for_the_age(parse, text)
+    procedure = _for_the_age(parse, said if said is not None else conditions.read(text, parse))
 
     if kind != MessageKind.TEXT:
         return Decision("notice", intent, f"a message the bot cannot read ({kind})",
@@ -376,12 +378,11 @@ def _asked(parse: ParseResult, text: str) -> str:
 AGE_CANDIDATE_SCORE = 0.2  # a candidate of procedure search this likely may replace one
 
 
-def _for_the_age(parse: ParseResult, text: str) -> str | None:
+def _for_the_age(parse: ParseResult, said: conditions.Conditions) -> str | None:
     """The procedure named, unless its name's ages exclude the age the message states
     ("đăng ký thường trú cho con 7 tuổi" is no "liên thông … cho trẻ em dưới 6 tuổi"): then
     procedure search's likeliest candidate that can be meant for that age."""
     named = parse.first(EntityType.PROCEDURE)
-    said = conditions.read(text, parse)
     names = {c.id: c.name for c in parse.procedure_ranking}
     if named is None or said.age_months is None or named not in names or for_the_age(
             names[named], said):
