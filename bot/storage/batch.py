@@ -51,6 +51,7 @@ class WriteBatcher:
         self._writer: Engine | None = None
         self._checkpoint_engine: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._checkpoint_thread: ThreadPoolExecutor | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         # PostgreSQL: the hot path's statements go straight through asyncpg
         self.postgres = (Postgres(engine.url, PoolShares.of(pool_size).hot_path)
@@ -62,6 +63,9 @@ class WriteBatcher:
             # the log (and, run during a batch, fail and roll that batch back on release).
             self._checkpoint_engine = make_sqlite_writer(engine)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
+            # its own thread, so closing waits for a checkpoint under way: disposing of the
+            # engine while one runs closed the connection under it (a segfault in sqlite3)
+            self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-checkpoint")
 
     @property
     def on_sqlite(self) -> bool:
@@ -92,16 +96,16 @@ class WriteBatcher:
                 del self._queue[: self.max_batch]
                 await self._commit(batch)
 
-    async def _checkpoint_now_and_then(self, every: float = CHECKPOINT_SECONDS) -> None:
-        """Fold the SQLite write-ahead log into the database every few seconds, on a thread
-        of its own, so no commit ever pays for it."""
-        checkpoint_engine = self._checkpoint_engine
-        assert checkpoint_engine is not None
+    async def _checkpoint_now_and_then(self) -> None:
+        """Fold the SQLite write-ahead log into the database every ``CHECKPOINT_SECONDS``, on
+        a thread of its own, so no commit ever pays for it."""
+        checkpoint_engine, thread = self._checkpoint_engine, self._checkpoint_thread
+        assert checkpoint_engine is not None and thread is not None
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(CHECKPOINT_SECONDS)
             try:
-                await loop.run_in_executor(None, checkpoint_sqlite, checkpoint_engine)
+                await loop.run_in_executor(thread, checkpoint_sqlite, checkpoint_engine)
             except Exception:
                 log.exception("SQLite checkpoint failed; retrying later")
 
@@ -131,7 +135,8 @@ class WriteBatcher:
                 future.set_result(result)
 
     async def close(self) -> None:
-        """Finish queued jobs and stop the worker and the writer thread."""
+        """Finish queued jobs and stop the worker, the writer thread and the checkpoints (a
+        checkpoint under way finishes first: its engine is disposed of next)."""
         while self._queue:
             await asyncio.sleep(0.001)
         for task in (self._worker, self._checkpointer):
@@ -143,6 +148,10 @@ class WriteBatcher:
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="egovbot-writer")
+        if self._checkpoint_thread is not None:
+            self._checkpoint_thread.shutdown(wait=True)
+            self._checkpoint_thread = ThreadPoolExecutor(1,
+                                                         thread_name_prefix="egovbot-checkpoint")
         for engine in (self._writer, self._checkpoint_engine):
             if engine is not None:
                 engine.dispose()
