@@ -325,8 +325,8 @@ async def run(conversations: int, updates: int, warmup: int, profile: str | None
         shutil.copytree(Path(tmp) / "pipeline" / "models", server_dir / "models")
         process, url, log_path = await start_server(api, server_dir, profile)
         floor_process, floor_url = await start_floor(api, SECRET)
-        # the same egovbot parsing every text anew: the script repeats its texts, which the
-        # parse cache answers, so this shows what a message costs when nothing repeats
+        # the same egovbot working every text out anew: the script repeats its texts, which
+        # the text cache answers, so this shows what a message costs when nothing repeats
         uncached_dir = Path(tmp) / "uncached"
         shutil.copytree(Path(tmp) / "pipeline" / "models", uncached_dir / "models")
         uncached_process, uncached_url, uncached_log = await start_server(

@@ -9,7 +9,6 @@ entry as its score.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.schema import Faq, Procedure
 from nlu.normalize import fold
-from nlu.patterns import keepable
+from nlu.patterns import keep_repeated
 
 PHRASE_SEPARATOR = " | "
 MIN_SCORE = 60.0
@@ -63,7 +62,7 @@ class KnowledgeIndex:
                 self._add(phrase, ("faq", faq.id, faq.question))
         # an index never changes (a publication builds a new one), and every message looks
         # for an FAQ: the hits of the short texts citizens send again are kept
-        self._kept = functools.lru_cache(maxsize=kept)(self._search) if kept else None
+        self._search_kept = keep_repeated(self._search, kept)
 
     def _add(self, phrase: str, owner: tuple[str, str, str]) -> None:
         if phrase:
@@ -80,8 +79,7 @@ class KnowledgeIndex:
         ``whole=True`` compares the whole query with whole phrases (a paraphrase match)
         instead of rewarding a query found inside a longer phrase.
         """
-        search = self._kept if self._kept is not None and keepable(query) else self._search
-        return list(search(query, limit, kind, min_score, whole))
+        return list(self._search_kept(query, limit, kind, min_score, whole))
 
     def _search(self, query: str, limit: int, kind: str | None, min_score: float,
                 whole: bool) -> tuple[SearchHit, ...]:

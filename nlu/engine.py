@@ -9,7 +9,6 @@ parser without retraining.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import pickle
 import time
@@ -23,7 +22,7 @@ from nlu.dates import find_dates, find_worded_dates
 from nlu.entities import Gazetteer, PlaceFinder, pattern_entities
 from nlu.intents import ABOUT_A_PROCEDURE, PROCEDURE_INTENTS, EntityType, Intent
 from nlu.normalize import NormalizedText, has_diacritics, normalize
-from nlu.patterns import keepable
+from nlu.patterns import keep_repeated
 from nlu.procedure_search import (
     MAX_CHOICES,
     ProcedureDoc,
@@ -231,7 +230,7 @@ class BuiltinNlu:
         # a parse depends on the text, the model and the lexicon alone, and an engine's model
         # and lexicon never change (a reload builds a new engine): the parses of the short
         # texts citizens send again and again ("cảm ơn", "bao nhiêu tiền") are kept
-        self._cached = functools.lru_cache(maxsize=cache_size)(self._parse) if cache_size else None
+        self._parse_kept = keep_repeated(self._parse, cache_size)
         self.extractor = EntityExtractor(lexicon, model.synonyms)
         self.retriever = retriever_for(lexicon.documents, lexicon.synonyms)
         self._codes = {doc.id: doc.code for doc in lexicon.documents}
@@ -255,9 +254,7 @@ class BuiltinNlu:
     def parse(self, text: str) -> ParseResult:
         """Understand one message (from the engine's cache when it was parsed before and holds
         nothing personal: see ``nlu.patterns.keepable``)."""
-        if self._cached is not None and keepable(text):
-            return self._cached(text)
-        return self._parse(text)
+        return self._parse_kept(text)
 
     def _parse(self, text: str) -> ParseResult:
         """Understand one message.

@@ -3,7 +3,8 @@ and (for masking only) old ID card and passport numbers, bank accounts and house
 
 One definition serves both entity extraction (``nlu.entities``) and transcript masking
 (``bot.storage.redact``), so what the bot recognises is exactly what it masks. ``keepable``
-says which texts' parses and search hits may be cached: none that could hold such data.
+says which texts' parses and search hits may be cached (``keep_repeated`` keeps them): none
+that could hold such data.
 
 Citizens type numbers the way they read them: in groups (``0012 3456 7804``,
 ``001.234.567.805``, ``(091) 234-5604``), at the end of a sentence (``…567802.``) or glued to
@@ -16,7 +17,13 @@ a grouped citizen ID number must start with ``0`` (its first three digits are a 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar, cast
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _SEP = r"[\s.\-]"
 # Not inside a longer number: no digit before, and no digit before a dot or dash before.
@@ -57,6 +64,25 @@ def keepable(text: str) -> bool:
     text that may carry personal data (an ID or phone number, a dossier code) is never held
     beyond its own message, and one-off long texts do not push out the common ones."""
     return len(text) <= KEPT_TEXT_CHARS and _DIGIT_OR_AT.search(text) is None
+
+
+def keep_repeated(work: Callable[Concatenate[str, P], T],
+                  size: int) -> Callable[Concatenate[str, P], T]:
+    """``work`` on a text (its first argument), keeping the results for up to ``size``
+    keepable texts for the next call with the same arguments (``work`` itself when ``size``
+    is 0). For work that depends on nothing else that can change: the parse of an engine, the
+    search of an index."""
+    if not size:
+        return work
+    # the arguments are a text and plain values (hashable), as lru_cache needs
+    kept = cast(Callable[Concatenate[str, P], T], functools.lru_cache(maxsize=size)(work))
+
+    def call(text: str, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if keepable(text):
+            return kept(text, *args, **kwargs)
+        return work(text, *args, **kwargs)
+
+    return call
 
 
 def id_digits(raw: str) -> str:
